@@ -1,0 +1,1 @@
+"""Benchmarks behind ``vg4d bench <name>``; each prints a table and saves JSON."""

@@ -1,0 +1,26 @@
+"""``vg4d bench {ops,model,preprocess}``: dispatch to one benchmark module."""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Sequence
+
+BENCHMARKS = {
+    "ops": ("vg4d_core.bench.ops", "FPS / ball query / grouping: naive, numba, Triton, torch, cKDTree"),
+    "model": ("vg4d_core.bench.model", "im-PSTNet: params, FLOPs, latency, throughput, memory"),
+    "preprocess": ("vg4d_core.bench.preprocess", "depth frames/s through conversion + sampling"),
+}
+
+
+def main(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: vg4d bench {" + ",".join(BENCHMARKS) + "} [args...]\n")
+        for name, (_, help_) in BENCHMARKS.items():
+            print(f"  {name:<11} {help_}")
+        return 0
+    if argv[0] not in BENCHMARKS:
+        print(f"vg4d bench: unknown benchmark {argv[0]!r}; choose from {sorted(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(BENCHMARKS[argv[0]][0])
+    return int(module.main(argv[1:]) or 0)

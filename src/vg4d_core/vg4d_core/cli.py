@@ -1,0 +1,65 @@
+"""The ``vg4d`` command line: ``vg4d <subcommand> [args...]``.
+
+Each subcommand lives in its own module exposing ``main(argv) -> int`` and is
+imported only when called, so ``vg4d --help`` stays fast and a subcommand's
+heavy dependencies never load for another one. This table is the single
+list of subcommands (ROS 2 users reach the same programs through
+``ros2 run vg4d_core <name>``).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Sequence
+
+# name -> ("module:function", one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("vg4d_core.training.cli:main", "train im-PSTNet from a YAML recipe"),
+    "evaluate": ("vg4d_core.evaluation.cli:main", "evaluate a checkpoint: top-1/top-5, per-class, confusion"),
+    "preprocess": ("vg4d_core.data.preprocess:main", "convert a raw dataset (NTU RGB+D) into a training cache"),
+    "synth": ("vg4d_core.data.synthetic:main", "write synthetic RGB-D action videos in NTU's layout"),
+    "bench": ("vg4d_core.bench.cli:main", "benchmarks: ops, model, preprocess (print + JSON)"),
+}
+
+
+def _usage() -> str:
+    width = max(len(n) for n in SUBCOMMANDS)
+    lines = ["usage: vg4d <subcommand> [args...]", "", "subcommands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines += ["", "`vg4d <subcommand> --help` describes each one."]
+    return "\n".join(lines)
+
+
+def run_subcommand(name: str, argv: Sequence[str]) -> int:
+    """Import and run one subcommand; returns its exit code."""
+    target, _ = SUBCOMMANDS[name]
+    module_name, func_name = target.split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    rc = func(list(argv))
+    return int(rc or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from vg4d_core import __version__
+
+        print(f"vg4d {__version__}")
+        return 0
+    name = argv[0]
+    if name not in SUBCOMMANDS:
+        print(f"vg4d: unknown subcommand {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    return run_subcommand(name, argv[1:])
+
+
+def train_entry() -> int:
+    """``ros2 run vg4d_core train`` (the same program as ``vg4d train``)."""
+    return run_subcommand("train", sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
