@@ -1,0 +1,81 @@
+"""Packaging facts users rely on: namespaced CLI, package.xml, config lookup."""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from vg4d_core import cli, paths
+
+
+def test_only_the_namespaced_console_script_is_installed():
+    eps = md.entry_points(group="console_scripts")
+    ours = sorted(ep.name for ep in eps if ep.value.startswith(("vg4d_core", "vg4d_ros")))
+    assert ours == ["vg4d"], f"console scripts would litter bin/: {ours}"
+
+
+@pytest.mark.parametrize("pkg", ["vg4d_core", "vg4d_ros"])
+def test_package_xml_is_format3_ament_python(repo_root: Path, pkg: str):
+    root = ET.parse(repo_root / "src" / pkg / "package.xml").getroot()
+    assert root.tag == "package" and root.get("format") == "3"
+    assert root.findtext("name") == pkg
+    assert root.find("export/build_type").text == "ament_python"
+    assert (repo_root / "src" / pkg / "resource" / pkg).is_file()
+    setup_cfg = (repo_root / "src" / pkg / "setup.cfg").read_text()
+    assert f"install_scripts=$base/lib/{pkg}" in setup_cfg
+
+
+def test_vg4d_ros_depends_on_core(repo_root: Path):
+    root = ET.parse(repo_root / "src/vg4d_ros/package.xml").getroot()
+    deps = {e.text for e in root.findall("exec_depend")}
+    assert {"vg4d_core", "rclpy"} <= deps
+
+
+def test_cli_help_lists_every_subcommand(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in cli.SUBCOMMANDS:
+        assert name in out
+
+
+def test_cli_unknown_subcommand_is_an_error(capsys):
+    assert cli.main(["no-such-thing"]) == 2
+    assert "unknown subcommand 'no-such-thing'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(cli.SUBCOMMANDS))
+def test_every_subcommand_resolves_to_a_main(name: str):
+    module_name, func_name = cli.SUBCOMMANDS[name][0].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    assert callable(func)
+
+
+@pytest.mark.parametrize("name", sorted(cli.SUBCOMMANDS))
+def test_every_subcommand_has_help(name: str, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([name, "--help"])
+    assert exc.value.code == 0
+    assert "usage" in capsys.readouterr().out.lower()
+
+
+def test_config_dir_found_from_source_tree(repo_root: Path, monkeypatch):
+    monkeypatch.delenv("VG4D_CONFIG_DIR", raising=False)
+    assert paths.config_dir() == repo_root / "config"
+
+
+def test_config_dir_env_override(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("VG4D_CONFIG_DIR", str(tmp_path))
+    assert paths.config_dir() == tmp_path
+
+
+def test_resolve_config_accepts_name_or_path(repo_root: Path, monkeypatch, tmp_path: Path):
+    monkeypatch.chdir(tmp_path)  # not the repo root: names must still resolve
+    some = sorted((repo_root / "config").rglob("*.yaml"))[0]
+    rel = some.relative_to(repo_root / "config")
+    assert paths.resolve_config(rel) == some
+    assert paths.resolve_config(Path("config") / rel) == some
+    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+        paths.resolve_config("nope.yaml")
