@@ -1,0 +1,282 @@
+"""The im-PSTNet pre-training loop: cross-entropy, SGD, warmup + cosine, one
+function that reads top to bottom.
+
+Per epoch: train over the global batches, evaluate on the test split every
+``eval_every`` epochs (and after the last), append one JSON line to
+``RUN_DIR/metrics.jsonl`` and atomically rewrite ``RUN_DIR/last.pt``. The
+headline result is the final epoch's; the best test epoch is reported too,
+labelled as selected on the test set, for comparison with papers that
+report it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from vg4d_core.config import to_dict
+from vg4d_core.evaluation.predict import autocast, collate_clips, evaluate_model
+from vg4d_core.training import checkpoint as ckpt_io
+from vg4d_core.training.config import TrainConfig
+from vg4d_core.training.distributed import DistEnv, GlobalBatchSampler, all_gather_object, all_reduce_sum, barrier
+from vg4d_core.training.optim import build_optimizer, build_scheduler
+
+BEST_ON_TEST_NOTE = ("selected on the TEST set (best epoch); not a valid estimate of accuracy - "
+                     "reported only for comparison with papers that report it")
+
+
+def pick_device(name: str, env: DistEnv) -> torch.device:
+    """"auto" -> CUDA when available; under torchrun each process takes GPU LOCAL_RANK."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch.cuda.is_available() is False")
+    if name == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", env.local_rank if env.enabled else torch.cuda.current_device())
+
+
+def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:
+    """bf16 autocast on CUDA by default ("auto"); "bf16" forces it (also on CPU); "off" is fp32."""
+    if amp not in ("auto", "bf16", "off"):
+        raise ValueError(f"amp must be 'auto', 'bf16' or 'off', got {amp!r}")
+    if amp == "bf16" or (amp == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _seed_worker(worker_id: int) -> None:
+    # DataLoader seeds torch and `random` per worker but not numpy: without this,
+    # every worker would draw the same numpy "random" augmentation.
+    np.random.seed(torch.initial_seed() % 2**32)
+
+
+def _append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _rewrite_jsonl(path: Path, records: list[Mapping[str, Any]]) -> None:
+    """Make metrics.jsonl agree with a resumed checkpoint (a killed run may have
+    logged an epoch whose checkpoint never landed)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def freeze_unreached(model: nn.Module, xyz: torch.Tensor) -> list[str]:
+    """Freeze the trainable parameters that ``logits`` do not depend on; returns their names.
+
+    Pre-training optimises cross-entropy only, so heads meant for a later
+    stage (the vision-language projection) get no gradient. SGD would skip
+    them anyway, but DDP waits for a gradient of every trainable parameter
+    and would fail; freezing them keeps one-process and multi-process
+    training identical. ``xyz`` (B, T, N, 3) is one sample batch; the probe
+    runs in eval mode (no dropout draw, no BatchNorm statistics update).
+    """
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    was_training = model.training
+    model.eval()
+    try:
+        logits = model(xyz)["logits"]
+        grads = torch.autograd.grad(logits.float().sum(), [p for _, p in named], allow_unused=True)
+    finally:
+        model.train(was_training)
+    frozen = [n for (n, p), g in zip(named, grads) if g is None]
+    for (n, p), g in zip(named, grads):
+        if g is None:
+            p.requires_grad_(False)
+    return frozen
+
+
+def run_summary(history: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Headline = the last epoch's test metrics; best-on-test only as a labelled extra."""
+    evaluated = [r for r in history if "test_top1" in r]
+    out: dict[str, Any] = {"epochs": len(history)}
+    if not evaluated:
+        return out
+    last = evaluated[-1]
+    out["headline"] = {"selection": "final epoch", "epoch": last["epoch"], "top1": last["test_top1"],
+                       "top5": last.get("test_top5")}
+    best = max(evaluated, key=lambda r: (r["test_top1"], -r["epoch"]))
+    out["best_on_test"] = {"epoch": best["epoch"], "top1": best["test_top1"], "note": BEST_ON_TEST_NOTE}
+    return out
+
+
+def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: Dataset, test_set: Dataset,
+        arch: Mapping[str, Any], meta: Mapping[str, Any] | None = None, env: DistEnv = DistEnv(),
+        resume: str | Path | None = None) -> dict[str, Any]:
+    """Train ``model`` on ``train_set`` with recipe ``cfg``; returns the run summary.
+
+    ``model(xyz (B, T, N, 3))`` must return a dict with ``logits`` (B, K).
+    ``arch`` describes the architecture (stored in checkpoints and checked on
+    resume); ``meta`` is stored alongside (data config, class names).
+    ``resume``: a checkpoint to continue from (its epoch, optimizer,
+    scheduler and RNG states), normally ``run_dir/last.pt``.
+    """
+    run_dir = Path(run_dir)
+    device = pick_device(cfg.device, env)
+    amp_dtype = amp_dtype_for(cfg.amp, device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed + env.rank)  # per-rank model randomness (dropout); data order is shared
+    if env.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    class_names = list(getattr(train_set, "class_names", []) or [])
+
+    # ---- model, data, optimizer, schedule -------------------------------------------------
+    model = model.to(device)
+    if env.enabled and device.type == "cuda" and cfg.sync_batchnorm:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # global-batch statistics
+    probe = collate_clips([train_set[0], train_set[min(1, len(train_set) - 1)]])["points"].to(device)  # (2, T, N, 3)
+    frozen = freeze_unreached(model, probe)
+    if frozen and env.is_main:
+        print(f"[vg4d train] not trained by the classification loss, frozen: {', '.join(frozen)}", flush=True)
+    sampler = GlobalBatchSampler(len(train_set), cfg.batch_size, env, seed=cfg.seed)
+    loader = DataLoader(train_set, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate_clips,
+                        pin_memory=device.type == "cuda", worker_init_fn=_seed_worker)
+    optimizer = build_optimizer(model, cfg.optimizer)
+    scheduler = build_scheduler(optimizer, cfg.optimizer, cfg.schedule, steps_per_epoch=len(sampler))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+
+    start_epoch, step, history = 0, 0, []
+    if resume is not None:
+        state = ckpt_io.load_checkpoint(resume, map_location="cpu")
+        ckpt_io.check_arch(state["arch"], arch, resume)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, step, history = int(state["epoch"]), int(state["step"]), list(state["history"])
+        rngs = state["rng"]
+        # same world size: each rank continues its own streams; otherwise rank 0's
+        ckpt_io.set_rng_state(rngs[env.rank] if len(rngs) == env.world_size else rngs[0])
+        if env.is_main:
+            _rewrite_jsonl(run_dir / "metrics.jsonl", history)
+            print(f"[vg4d train] resumed from {resume} after epoch {start_epoch} (step {step})", flush=True)
+    elif env.is_main:
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+
+    ddp = model
+    if env.enabled:
+        ddp = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    # ---- epochs ---------------------------------------------------------------------------
+    for epoch in range(start_epoch, cfg.schedule.epochs):
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(epoch)  # per-epoch clip sampling / augmentation, reproducible
+        sampler.set_epoch(epoch)
+        ddp.train()
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
+        bar = None
+        if cfg.progress and env.is_main:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(sampler), desc=f"epoch {epoch + 1}/{cfg.schedule.epochs}", dynamic_ncols=True,
+                       leave=False)
+        for i, batch in enumerate(loader):
+            xyz = batch["points"].to(device, non_blocking=True)  # (b, T, N, 3), b = batch / world
+            y = batch["label"].to(device, non_blocking=True)  # (b,)
+            with autocast(device, amp_dtype):
+                logits = ddp(xyz)["logits"]  # (b, K)
+            loss = loss_fn(logits.float(), y)  # mean over this rank's b; DDP averages over ranks
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+
+            loss_sum += loss.detach().double() * y.shape[0]
+            correct += (logits.detach().argmax(dim=1) == y).sum()
+            seen += y.shape[0]
+            if bar is not None:
+                bar.update(1)
+                if (i + 1) % cfg.log_every == 0 or i + 1 == len(sampler):
+                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        if bar is not None:
+            bar.close()
+        loss_total, correct_total, seen_total = all_reduce_sum(env, [loss_sum.item(), float(correct.item()), seen])
+        if not math.isfinite(loss_total):
+            raise FloatingPointError(f"training loss is {loss_total} in epoch {epoch + 1}; lower optimizer.lr "
+                                     "or set grad_clip")
+        train_time = time.perf_counter() - t0
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "step": step,
+            "lr": scheduler.get_last_lr()[0],
+            "train_loss": loss_total / seen_total,
+            "train_top1": 100.0 * correct_total / seen_total,
+            "train_time_s": train_time,
+            "train_clips_per_s": seen_total / train_time,
+        }
+
+        last_epoch = epoch + 1 == cfg.schedule.epochs
+        if (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0) or last_epoch:
+            t1 = time.perf_counter()
+            metrics = evaluate_model(model, test_set, batch_size=cfg.eval_batch_size, device=device,
+                                     amp_dtype=amp_dtype, workers=cfg.workers, env=env,
+                                     class_names=class_names or None, progress=cfg.progress)
+            if env.is_main:
+                record.update(test_top1=metrics["top1"], test_top5=metrics["top5"],
+                              test_clip_top1=metrics["clip_top1"], test_videos=metrics["num_videos"])
+            record["eval_time_s"] = time.perf_counter() - t1
+        history.append(record)
+
+        # ---- log and checkpoint (rank 0 writes; every rank's RNG goes in) -------------------
+        rngs = all_gather_object(env, ckpt_io.rng_state())
+        if env.is_main:
+            _append_jsonl(run_dir / "metrics.jsonl", record)
+            state = {
+                "format": ckpt_io.FORMAT,
+                "arch": dict(arch),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch + 1,
+                "step": step,
+                "config": to_dict(cfg),
+                "rng": rngs,
+                "history": history,
+                **dict(meta or {}),
+            }
+            ckpt_io.atomic_save(state, run_dir / "last.pt")
+            if cfg.ckpt_every and (epoch + 1) % cfg.ckpt_every == 0:
+                ckpt_io.atomic_save(state, run_dir / f"epoch_{epoch + 1:04d}.pt")
+            shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}
+            print(f"[vg4d train] {json.dumps(shown)}", flush=True)
+        barrier(env)
+
+    summary = run_summary(history)
+    if env.is_main:
+        summary["run_dir"] = str(run_dir)
+        summary["checkpoint"] = str(run_dir / "last.pt")
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        if "headline" in summary:
+            h, b = summary["headline"], summary["best_on_test"]
+            print(f"[vg4d train] final epoch {h['epoch']}: test top-1 {h['top1']:.2f}%, top-5 {h['top5']:.2f}% "
+                  "(headline)", flush=True)
+            print(f"[vg4d train] best epoch on the test set (not the headline; for comparison with papers "
+                  f"that report it): epoch {b['epoch']}, top-1 {b['top1']:.2f}%", flush=True)
+    return summary
