@@ -1,0 +1,122 @@
+"""Dataset configuration: dataclasses filled from ``config/data/*.yaml``.
+
+``DataConfig`` holds everything :func:`vg4d_core.data.factory.build_dataset`
+needs; ``name`` picks the dataset. Fields that a dataset does not use are
+ignored by it (e.g. ``protocol`` for MSR-Action3D) but still validated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from vg4d_core.config import ConfigError, load_config
+from vg4d_core.paths import resolve_config
+
+
+@dataclass
+class AugmentConfig:
+    """Training-time point augmentation (never applied to the test split).
+
+    One random transform per clip (the same for all T frames, so motion is
+    not distorted): per-axis scaling, rotation about the camera's vertical
+    (y) axis through the clip's centroid, then per-point Gaussian jitter.
+    Units are those of the dataset's coordinates.
+    """
+
+    enabled: bool = True
+    scale_range: tuple[float, float] = (0.9, 1.1)  # per-axis uniform factors (PSTNet: 0.9..1.1)
+    rotate_y_deg: float = 0.0  # uniform in [-deg, deg]; 0 disables
+    jitter_std: float = 0.0  # per-point Gaussian noise; 0 disables
+    jitter_clip: float = 0.0  # |noise| clipped to this when > 0
+
+    def __post_init__(self) -> None:
+        lo, hi = self.scale_range
+        if not 0 < lo <= hi:
+            raise ConfigError(f"augment.scale_range must satisfy 0 < low <= high, got {self.scale_range!r}")
+        if not 0 <= self.rotate_y_deg <= 180:
+            raise ConfigError(f"augment.rotate_y_deg must be in [0, 180], got {self.rotate_y_deg!r}")
+        if self.jitter_std < 0 or self.jitter_clip < 0:
+            raise ConfigError(f"augment.jitter_std/jitter_clip must be >= 0, got {self.jitter_std!r}/{self.jitter_clip!r}")
+
+
+@dataclass
+class SyntheticConfig:
+    """The synthetic RGB-D action generator (see :mod:`vg4d_core.data.synthetic`)."""
+
+    num_train: int = 160  # videos in the train split
+    num_test: int = 80  # videos in the test split
+    min_frames: int = 20  # video length is uniform in [min_frames, max_frames]
+    max_frames: int = 32
+    image_scale: float = 0.5  # of the Kinect v2 depth geometry (1.0 = 512 x 424)
+    depth_noise_mm: float = 4.0  # Gaussian noise added to rendered depth
+
+    def __post_init__(self) -> None:
+        if self.num_train < 0 or self.num_test < 0:
+            raise ConfigError(f"synthetic.num_train/num_test must be >= 0, got {self.num_train}/{self.num_test}")
+        if not 1 <= self.min_frames <= self.max_frames:
+            raise ConfigError(f"synthetic frames need 1 <= min_frames <= max_frames, got {self.min_frames}/{self.max_frames}")
+        if not 0.05 <= self.image_scale <= 2.0:
+            raise ConfigError(f"synthetic.image_scale must be in [0.05, 2], got {self.image_scale!r}")
+        if self.depth_noise_mm < 0:
+            raise ConfigError(f"synthetic.depth_noise_mm must be >= 0, got {self.depth_noise_mm!r}")
+
+
+@dataclass
+class DataConfig:
+    """One dataset, its sampling and augmentation.
+
+    ``root``: MSR-Action3D - the folder of ``.mat`` files ("" = the shared
+    copy); NTU - the cache written by ``vg4d preprocess ntu``; synthetic -
+    unused. ``cache_dir``: MSR-Action3D only, optional folder for ``.npz``
+    copies of the converted videos (in-memory caching is always on).
+    """
+
+    name: Literal["msr_action3d", "ntu", "synthetic"] = "msr_action3d"
+    root: str = ""
+    protocol: Literal["ntu60_cs", "ntu60_cv", "ntu120_csub", "ntu120_cset"] = "ntu60_cs"
+    num_frames: int = 24  # T, frames per clip
+    sampling: Literal["segment", "dense"] = "segment"
+    frame_interval: int = 1  # dense only: gap between a clip's frames
+    train_clip_step: int = 1  # dense only: gap between clip starts (train)
+    test_clip_step: int = 1  # dense only: gap between clip starts (test)
+    points_per_frame: int = 2048  # N
+    max_cached_points: int = 0  # MSR: keep at most this many points per frame in memory (0 = all)
+    preload: bool = False  # MSR: convert the split when the dataset is built (shared by forked workers)
+    max_videos: int = 0  # use an evenly spread subset of this many videos (0 = all)
+    rgb: bool = False  # NTU / synthetic: also return "rgb" frames
+    rgb_size: int = 224  # side of the square RGB frames
+    cache_dir: str = ""
+    seed: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("num_frames", "frame_interval", "train_clip_step", "test_clip_step", "points_per_frame", "rgb_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"data.{name} must be a positive integer, got {value!r}")
+        for name in ("max_cached_points", "max_videos", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"data.{name} must be a non-negative integer, got {value!r}")
+        if 0 < self.max_cached_points < self.points_per_frame:
+            raise ConfigError(
+                f"data.max_cached_points ({self.max_cached_points}) must be 0 or >= points_per_frame "
+                f"({self.points_per_frame})")
+
+    @property
+    def root_path(self) -> Path | None:
+        return Path(self.root).expanduser() if self.root else None
+
+
+def load_data_config(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DataConfig:
+    """Load a :class:`DataConfig` from ``config/data/<name>.yaml`` or a path.
+
+    ``load_data_config("msr_action3d")``, ``load_data_config("data/ntu60_cs.yaml")``
+    and a file path all work.
+    """
+    p = Path(name_or_path)
+    if not p.is_file() and p.suffix == "" and len(p.parts) == 1:
+        p = Path("data") / f"{p.name}.yaml"
+    return load_config(DataConfig, resolve_config(p), overrides)

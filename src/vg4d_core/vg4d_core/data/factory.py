@@ -1,0 +1,29 @@
+"""``build_dataset(cfg, split)``: the one place that turns a DataConfig into a Dataset."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from vg4d_core.data.config import DataConfig
+from vg4d_core.paths import shared_data_dir
+
+
+def build_dataset(cfg: DataConfig, split: str) -> Dataset:
+    """Dataset of ``cfg.name`` for ``split`` ("train" or "test").
+
+    The dataset has ``num_classes``, ``class_names`` and ``set_epoch(epoch)``;
+    items are described in :mod:`vg4d_core.data.point_video`.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    clip_step = cfg.train_clip_step if split == "train" else cfg.test_clip_step
+    common = dict(num_frames=cfg.num_frames, points_per_frame=cfg.points_per_frame, sampling=cfg.sampling,
+                  frame_interval=cfg.frame_interval, clip_step=clip_step, augment=cfg.augment, seed=cfg.seed)
+    if cfg.name == "msr_action3d":
+        from vg4d_core.data.msr_action3d import MSRAction3D
+
+        root = cfg.root_path or shared_data_dir() / "msr_action3d"
+        return MSRAction3D(root, split, max_cached_points=cfg.max_cached_points, preload=cfg.preload,
+                           cache_dir=cfg.cache_dir or None, max_videos=cfg.max_videos, **common)
+    raise ValueError(f"unknown dataset name {cfg.name!r}; choose from 'msr_action3d', 'ntu', 'synthetic'")

@@ -1,0 +1,186 @@
+"""The dataset base class shared by MSR-Action3D, NTU RGB+D and synthetic data.
+
+Every dataset yields dicts that torch's default collate stacks::
+
+    {"points": float32 (T, N, 3),        # one clip, N points per frame
+     "label": int,                       # class index in [0, num_classes)
+     "video": str,                       # stable video id (several dense clips share it)
+     "frame_indices": int64 (T,),        # frames of the video used, in order
+     "rgb": uint8 (T, H, W, 3)}          # RGB order; only when RGB is enabled,
+                                         # sampled at the same frame_indices
+
+A subclass supplies, per video, a :class:`FrameSource` (the points of each
+frame) and optionally RGB frames; this class does frame sampling, point
+resampling, empty-frame filling and augmentation (rules in
+:mod:`vg4d_core.data.sampling`).
+
+Reproducibility: item ``i`` of epoch ``e`` draws all its randomness from
+``item_rng(seed, split, e, i)``, so results do not depend on the number of
+workers. Call :meth:`set_epoch` before iterating an epoch; with
+``persistent_workers=True`` the workers keep the epoch they were started with,
+so use ``persistent_workers=False`` (the default) when ``set_epoch`` matters.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from vg4d_core.data.augment import augment_clip
+from vg4d_core.data.config import AugmentConfig
+from vg4d_core.data.sampling import (dense_clip_indices, fill_empty_frames, item_rng, num_dense_clips,
+                                     resample_indices, segment_indices)
+
+
+class FrameSource(Protocol):
+    """The points of one video, frame by frame."""
+
+    @property
+    def num_frames(self) -> int: ...
+
+    @property
+    def counts(self) -> np.ndarray:
+        """(F,) int64 number of points of each frame (0 = empty frame)."""
+
+    def gather(self, frame: int, idx: np.ndarray) -> np.ndarray:
+        """Points ``idx`` ((n,) int64 in [0, counts[frame])) of one frame -> (n, 3) float32."""
+
+
+def evenly_spread(n_total: int, n_keep: int) -> np.ndarray:
+    """Indices of ``n_keep`` items spread evenly over ``n_total`` (all if 0 or >= total)."""
+    if n_keep <= 0 or n_keep >= n_total:
+        return np.arange(n_total)
+    return np.unique(np.linspace(0, n_total - 1, n_keep).round().astype(np.int64))
+
+
+class PointVideoDataset(Dataset):
+    """Clips of point-cloud videos (abstract: see the module docstring).
+
+    Args:
+        video_ids: stable id of each video.
+        labels: class index of each video.
+        video_lengths: frames of each video (>= 1).
+        class_names: the dataset's classes; ``num_classes = len(class_names)``.
+        split: "train" (random sampling + augmentation) or "test".
+        num_frames: T.
+        points_per_frame: N.
+        sampling: "segment" (one clip per video) or "dense" (several clips).
+        frame_interval, clip_step: dense sampling only.
+        augment: training augmentation; ignored for the test split.
+        seed: base of every item's random stream.
+    """
+
+    def __init__(self, *, video_ids: Sequence[str], labels: Sequence[int], video_lengths: Sequence[int],
+                 class_names: Sequence[str], split: str, num_frames: int, points_per_frame: int,
+                 sampling: str = "segment", frame_interval: int = 1, clip_step: int = 1,
+                 augment: AugmentConfig | None = None, seed: int = 0) -> None:
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if sampling not in ("segment", "dense"):
+            raise ValueError(f"sampling must be 'segment' or 'dense', got {sampling!r}")
+        if not (len(video_ids) == len(labels) == len(video_lengths)):
+            raise ValueError(f"video_ids, labels and video_lengths differ in length: "
+                             f"{len(video_ids)}, {len(labels)}, {len(video_lengths)}")
+        for name, value in (("num_frames", num_frames), ("points_per_frame", points_per_frame),
+                            ("frame_interval", frame_interval), ("clip_step", clip_step)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self.video_ids = [str(v) for v in video_ids]
+        self.labels = [int(x) for x in labels]
+        self.video_lengths = [int(n) for n in video_lengths]
+        self.class_names = list(class_names)
+        self.num_classes = len(self.class_names)
+        for vid, label, n in zip(self.video_ids, self.labels, self.video_lengths):
+            if not 0 <= label < self.num_classes:
+                raise ValueError(f"video {vid}: label {label} outside [0, {self.num_classes})")
+            if n < 1:
+                raise ValueError(f"video {vid}: has {n} frames")
+        self.split = split
+        self.train = split == "train"
+        self.num_frames = int(num_frames)
+        self.points_per_frame = int(points_per_frame)
+        self.sampling = sampling
+        self.frame_interval = int(frame_interval)
+        self.clip_step = int(clip_step)
+        self.augment = augment if augment is not None else AugmentConfig(enabled=False)
+        self.seed = int(seed)
+        self.epoch = 0
+        self._items = self._build_items()
+
+    # -- indexing -------------------------------------------------------------
+    def _build_items(self) -> np.ndarray:
+        """(items, 2) int64 rows ``(video, clip)``; clip is -1 in segment mode."""
+        if self.sampling == "segment":
+            return np.stack([np.arange(len(self.video_ids)), np.full(len(self.video_ids), -1)], axis=1)
+        rows = []
+        for v, n in enumerate(self.video_lengths):
+            c = num_dense_clips(n, self.num_frames, self.frame_interval, self.clip_step)
+            rows.append(np.stack([np.full(c, v), np.arange(c)], axis=1))
+        return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
+
+    def __len__(self) -> int:
+        return int(self._items.shape[0])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random stream of a training epoch (no effect on the test split)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
+        self.epoch = int(epoch)
+
+    def frame_indices(self, index: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """(T,) int64 frame indices of item ``index`` (random in training: pass its rng)."""
+        v, clip = (int(x) for x in self._items[index])
+        n = self.video_lengths[v]
+        if clip < 0:
+            return segment_indices(n, self.num_frames, train=self.train, rng=rng)
+        return dense_clip_indices(n, self.num_frames, clip, self.frame_interval, self.clip_step)
+
+    def video_of(self, index: int) -> int:
+        return int(self._items[index, 0])
+
+    # -- subclass hooks -------------------------------------------------------
+    def _frames(self, video: int) -> FrameSource:
+        raise NotImplementedError
+
+    def _rgb(self, video: int, frame_indices: np.ndarray) -> np.ndarray | None:
+        """uint8 (T, H, W, 3) RGB frames at ``frame_indices``, or None without RGB."""
+        return None
+
+    # -- items ----------------------------------------------------------------
+    def _clip_points(self, source: FrameSource, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        counts = np.asarray(source.counts)
+        stand_in = fill_empty_frames(counts)
+        out = np.zeros((indices.shape[0], self.points_per_frame, 3), dtype=np.float32)
+        for t, f in enumerate(indices):
+            g = int(stand_in[f])
+            c = int(counts[g])
+            if c > 0:  # c == 0 only if the whole video is empty: zeros
+                out[t] = source.gather(g, resample_indices(c, self.points_per_frame, rng))
+        return out
+
+    def __getitem__(self, index: int) -> dict:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} items")
+        index = int(index) % len(self)
+        rng = item_rng(self.seed, self.split, self.epoch if self.train else 0, index)
+        v = self.video_of(index)
+        indices = self.frame_indices(index, rng)
+        source = self._frames(v)
+        if source.num_frames != self.video_lengths[v]:
+            raise RuntimeError(f"video {self.video_ids[v]}: indexed with {self.video_lengths[v]} frames "
+                               f"but its data has {source.num_frames}")
+        points = self._clip_points(source, indices, rng)
+        if self.train:
+            points = augment_clip(points, self.augment, rng)
+        item = {
+            "points": torch.from_numpy(points),
+            "label": self.labels[v],
+            "video": self.video_ids[v],
+            "frame_indices": torch.from_numpy(indices.astype(np.int64)),
+        }
+        rgb = self._rgb(v, indices)
+        if rgb is not None:
+            item["rgb"] = torch.from_numpy(np.ascontiguousarray(rgb))
+        return item
