@@ -118,13 +118,13 @@ def load_train_config(path: str | Path | None = None, overrides: Sequence[str] =
     data: dict[str, Any] = {}
     where = "TrainConfig"
     if path is not None:
-        p = _resolve(path, "train")
+        p = resolve_named(path, "train")
         data, where = read_yaml(p), str(p)
     data = apply_overrides(data, overrides)
     return from_dict(TrainConfig, data, where=where)
 
 
-def _resolve(name_or_path: str | Path, group: str) -> Path:
+def resolve_named(name_or_path: str | Path, group: str) -> Path:
     """``ntu`` -> ``config/<group>/ntu.yaml``; an existing path is used as is."""
     p = Path(name_or_path)
     if p.is_file():
@@ -153,10 +153,10 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def model_config_dict(cfg: TrainConfig) -> dict[str, Any]:
     """The model YAML named by ``cfg.model`` with ``cfg.model_overrides`` applied (a plain dict)."""
-    return _merge(read_yaml(_resolve(cfg.model, "model")), cfg.model_overrides)
+    return _merge(read_yaml(resolve_named(cfg.model, "model")), cfg.model_overrides)
 
 
 def data_config_dict(cfg: TrainConfig) -> dict[str, Any]:
     """The data YAML named by ``cfg.data`` (or the inline mapping) with ``cfg.data_overrides``."""
-    base = dict(cfg.data) if isinstance(cfg.data, dict) else read_yaml(_resolve(cfg.data, "data"))
+    base = dict(cfg.data) if isinstance(cfg.data, dict) else read_yaml(resolve_named(cfg.data, "data"))
     return _merge(base, cfg.data_overrides)

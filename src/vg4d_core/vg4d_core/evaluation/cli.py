@@ -1,0 +1,144 @@
+"""``vg4d evaluate``: video-level metrics of a training checkpoint.
+
+    vg4d evaluate --checkpoint runs/msr_lite/last.pt --out runs/msr_lite/eval [key=value ...]
+
+Rebuilds the model and the test split from what the checkpoint carries (its
+architecture and data config; ``key=value`` overrides the data config, e.g.
+``root=/datasets/msr``; ``--data`` swaps in another data YAML of the same
+classes, e.g. another NTU protocol). Writes ``OUT/metrics.json`` (``top1``,
+``top5``, ``mean_class_accuracy``, ``per_class``, ``confusion``, the
+command, commit and hardware, the training summary) and ``OUT/confusion.png``.
+
+The headline number is this checkpoint's (normally the final epoch's). The
+best test epoch of the training run is shown only under its own label: it is
+selected on the test set and overstates accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from vg4d_core.config import ConfigError, apply_overrides, read_yaml, to_dict
+from vg4d_core.training.checkpoint import CheckpointError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vg4d evaluate", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by `vg4d train` (e.g. RUN/last.pt)")
+    p.add_argument("--out", required=True, help="output folder for metrics.json and confusion.png")
+    p.add_argument("--split", default="test", choices=["train", "test"], help="split to score (default test)")
+    p.add_argument("--data", help="another data config (name in config/data/ or path) instead of the checkpoint's")
+    p.add_argument("--batch-size", type=int, default=0, help="clips per batch (default: the recipe's eval_batch_size)")
+    p.add_argument("--workers", type=int, default=-1, help="DataLoader workers (default: the recipe's)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--amp", default=None, choices=["auto", "bf16", "off"], help="default: the recipe's")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="data config overrides (root=..., seed=...)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    if args.batch_size < 0:
+        print(f"vg4d evaluate: error: --batch-size must be >= 1, got {args.batch_size}", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from vg4d_core.bench.common import machine_info, print_table, save_json
+    from vg4d_core.evaluation.plot import plot_confusion
+    from vg4d_core.evaluation.predict import evaluate_model
+    from vg4d_core.training import checkpoint as ck
+    from vg4d_core.training.build import build_model, build_split, data_config
+    from vg4d_core.training.config import resolve_named
+    from vg4d_core.training.distributed import DistEnv
+    from vg4d_core.training.loop import amp_dtype_for, pick_device, run_summary
+
+    try:
+        state = ck.load_checkpoint(args.checkpoint)
+        arch = state["arch"]
+        train_cfg = state.get("config", {})
+        data = read_yaml(resolve_named(args.data, "data")) if args.data else dict(state.get("data_config") or {})
+        if not data:
+            raise ConfigError(f"{args.checkpoint} carries no data config; pass --data")
+        data = to_dict(data_config(apply_overrides(data, args.overrides)))
+        dataset = build_split(data, args.split)
+        if dataset.num_classes != arch["num_classes"]:
+            raise ConfigError(f"the {args.split} split has {dataset.num_classes} classes but the checkpoint "
+                              f"was trained for {arch['num_classes']}")
+        model = build_model(arch)
+        model.load_state_dict(state["model"])
+    except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
+        print(f"vg4d evaluate: error: {exc}", file=sys.stderr)
+        return 2
+
+    device = pick_device(args.device, DistEnv())
+    amp = args.amp or train_cfg.get("amp", "auto")
+    batch = args.batch_size or int(train_cfg.get("eval_batch_size", 32))
+    workers = args.workers if args.workers >= 0 else int(train_cfg.get("workers", 0))
+    model.to(device)
+    t0 = time.perf_counter()
+    metrics = evaluate_model(model, dataset, batch_size=batch, device=device, amp_dtype=amp_dtype_for(amp, device),
+                             workers=workers, class_names=list(getattr(dataset, "class_names", [])) or None,
+                             progress=not args.no_progress)
+    elapsed = time.perf_counter() - t0
+
+    history = list(state.get("history", []))
+    epochs_planned = train_cfg.get("schedule", {}).get("epochs")
+    out = Path(args.out)
+    result = {
+        "top1": metrics["top1"],
+        "top5": metrics["top5"],
+        "mean_class_accuracy": metrics["mean_class_accuracy"],
+        "clip_top1": metrics["clip_top1"],
+        "units": "percent",
+        "selection": ("final epoch" if state["epoch"] == epochs_planned
+                      else f"checkpoint after epoch {state['epoch']} of {epochs_planned}"),
+        "checkpoint": str(args.checkpoint),
+        "epoch": int(state["epoch"]),
+        "split": args.split,
+        "dataset": data.get("name"),
+        "protocol": data.get("protocol") if data.get("name") == "ntu" else None,
+        "num_videos": metrics["num_videos"],
+        "num_clips": metrics["num_clips"],
+        "per_class": metrics["per_class"],
+        "class_names": metrics["class_names"],
+        "confusion": metrics["confusion"],
+        "predictions": {v: {"pred": p, "label": t} for v, p, t in
+                        zip(metrics["videos"], metrics["video_predictions"], metrics["video_labels"])},
+        "training": run_summary(history),
+        "arch": arch,
+        "data_config": data,
+        "train_config": train_cfg,
+        "command": shlex.join(["vg4d", "evaluate", *argv]),
+        "eval_time_s": elapsed,
+        "hardware": machine_info(device),
+    }
+    result["commit"] = result["hardware"].get("commit")
+    save_json(out / "metrics.json", result)
+    title = f"{data.get('name')} {args.split}: top-1 {metrics['top1']:.2f}% (epoch {state['epoch']})"
+    plot_confusion(metrics["confusion"], metrics["class_names"], out / "confusion.png", title=title)
+
+    rows = [{"class": name, "accuracy": pc["accuracy"], "correct": pc["correct"], "videos": pc["support"]}
+            for name, pc in metrics["per_class"].items()]
+    print_table(rows, ["class", "accuracy", "correct", "videos"])
+    print(f"\n{data.get('name')} {args.split}, {metrics['num_videos']} videos ({metrics['num_clips']} clips), "
+          f"checkpoint epoch {state['epoch']} ({result['selection']}):")
+    print(f"  top-1 {metrics['top1']:.2f}%   top-5 {metrics['top5']:.2f}%   "
+          f"mean class {metrics['mean_class_accuracy']:.2f}%   clip top-1 {metrics['clip_top1']:.2f}%")
+    best = result["training"].get("best_on_test")
+    if best:
+        print(f"  best epoch on the test set during training (NOT the headline; selected on test, for "
+              f"comparison with papers that report it): epoch {best['epoch']}, top-1 {best['top1']:.2f}%")
+    print(f"wrote {out / 'metrics.json'} and {out / 'confusion.png'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""``vg4d train`` (and ``ros2 run vg4d_core train``): im-PSTNet pre-training from a recipe.
+
+    vg4d train --config config/train/msr_action3d_lite.yaml [--out RUN_DIR] [key=value ...]
+    vg4d train --out RUN_DIR --resume                 # continue a killed run
+    torchrun --nproc_per_node 4 -m vg4d_core.training.cli --config ...   # DDP, same recipe
+
+The run directory receives ``config.yaml`` (the resolved recipe, model and
+data configs), ``metrics.jsonl`` (one line per epoch), ``last.pt`` (rewritten
+atomically every epoch) and ``summary.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from vg4d_core.config import ConfigError, apply_overrides, from_dict, to_dict
+from vg4d_core.training.checkpoint import CheckpointError, load_checkpoint
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vg4d train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="overrides: dotted keys of the recipe, e.g. schedule.epochs=2 "
+                                       "optimizer.lr=0.02 data_overrides.root=/data/msr workers=0")
+    p.add_argument("--config", help="recipe: a name in config/train/ or a YAML path "
+                                    "(optional with --resume: the checkpoint carries its recipe)")
+    p.add_argument("--out", help="run directory (default: the recipe's `out`)")
+    p.add_argument("--resume", nargs="?", const="last", default=None, metavar="CKPT",
+                   help="continue from CKPT (default RUN_DIR/last.pt): epoch, optimizer, schedule, RNG")
+    p.add_argument("--print-config", action="store_true", help="print the resolved recipe and exit")
+    p.add_argument("overrides", nargs="*", metavar="key=value")
+    return p
+
+
+def _resolve(args: argparse.Namespace):
+    """-> (TrainConfig, run_dir, resume checkpoint path or None)."""
+    from vg4d_core.training.config import TrainConfig, load_train_config
+
+    if args.config is None and args.resume is None:
+        raise ConfigError("give --config RECIPE (or --resume with --out RUN_DIR)")
+    resume = None
+    if args.resume is not None:
+        if args.resume == "last":
+            if args.out is None and args.config is None:
+                raise ConfigError("--resume without a path needs --out RUN_DIR (or --config) to find last.pt")
+        else:
+            resume = Path(args.resume)
+    if args.config is not None:
+        cfg = load_train_config(args.config, args.overrides)
+    else:
+        # resuming without a recipe: the checkpoint's own recipe, plus overrides
+        ckpt_path = resume or Path(args.out) / "last.pt"
+        stored = load_checkpoint(ckpt_path)["config"]
+        cfg = from_dict(TrainConfig, apply_overrides(stored, args.overrides), where=f"{ckpt_path}:config")
+    run_dir = Path(args.out) if args.out else Path(cfg.out)
+    if args.resume == "last":
+        resume = run_dir / "last.pt"
+    return cfg, run_dir, resume
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        cfg, run_dir, resume = _resolve(args)
+    except (ConfigError, CheckpointError, FileNotFoundError) as exc:
+        print(f"vg4d train: error: {exc}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+        return 0
+
+    import torch
+
+    from vg4d_core.training.build import build_model, build_split, model_arch, resolved_data_dict
+    from vg4d_core.training.distributed import init_distributed, shutdown
+    from vg4d_core.training.loop import fit
+
+    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
+    env = init_distributed("cuda" if use_cuda else "cpu")
+    try:
+        try:
+            data = resolved_data_dict(cfg)
+            train_set = build_split(data, cfg.train_split)
+            test_set = build_split(data, cfg.test_split)
+            arch = model_arch(cfg, train_set.num_classes)
+        except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
+            print(f"vg4d train: error: {exc}", file=sys.stderr)
+            return 2
+        if getattr(test_set, "num_classes", arch["num_classes"]) != arch["num_classes"]:
+            print(f"vg4d train: error: train split has {arch['num_classes']} classes, test split "
+                  f"{test_set.num_classes}", file=sys.stderr)
+            return 2
+        torch.manual_seed(cfg.seed)  # the same initial weights in every process
+        model = build_model(arch)
+        if env.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            resolved = {"train": to_dict(cfg), "model": arch, "data": data}
+            (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
+            n_params = sum(p.numel() for p in model.parameters())
+            print(f"[vg4d train] {cfg.model} ({n_params:,} parameters), {data['name']}: "
+                  f"{len(train_set)} train / {len(test_set)} test clips, {arch['num_classes']} classes, "
+                  f"{env.world_size} process(es), run dir {run_dir}", flush=True)
+        meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", []))}
+        try:
+            fit(cfg, run_dir, model=model, train_set=train_set, test_set=test_set, arch=arch, meta=meta,
+                env=env, resume=resume)
+        except CheckpointError as exc:
+            print(f"vg4d train: error: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        shutdown()
+    return 0
+
+
+if __name__ == "__main__":  # torchrun -m vg4d_core.training.cli ...
+    sys.exit(main())
