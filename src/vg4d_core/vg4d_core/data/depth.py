@@ -158,7 +158,7 @@ def backproject(u: np.ndarray, v: np.ndarray, z_m: np.ndarray, intrinsics: Camer
 
     Output units are metres times ``scale``.
     """
-    z = np.asarray(z_m, dtype=np.float32) * np.float32(scale)
+    z = (np.asarray(z_m, dtype=np.float64) * scale).astype(np.float32)
     out = np.empty((z.shape[0], 3), dtype=np.float32)
     out[:, 0] = (np.asarray(u, dtype=np.float32) - np.float32(intrinsics.cx)) * (z / np.float32(intrinsics.fx))
     out[:, 1] = (np.asarray(v, dtype=np.float32) - np.float32(intrinsics.cy)) * (z / np.float32(intrinsics.fy))
@@ -205,7 +205,8 @@ def depth_to_points(depth, intrinsics: CameraIntrinsics, *, depth_unit: float | 
     lo = None if min_depth is None else min_depth / depth_unit
     hi = None if max_depth is None else max_depth / depth_unit
     v, u, z = valid_pixels(depth, min_raw=lo, max_raw=hi)
-    points = backproject(u, v, z.astype(np.float32) * np.float32(depth_unit), intrinsics, scale)
+    # float64 so that e.g. 1500 mm is exactly 1.5 m after the cast to float32
+    points = backproject(u, v, z.astype(np.float64) * depth_unit, intrinsics, scale)
     if return_pixels:
         return points, np.stack([u, v], axis=1)
     return points
@@ -291,7 +292,7 @@ class SparseDepthVideo:
         """Points ``idx`` of frame ``frame`` -> (n, 3) float32 (metres x scale)."""
         rows = self.offsets[frame] + np.asarray(idx, dtype=np.int64)
         uv = self.uv[rows]
-        z = self.z[rows].astype(np.float32) * np.float32(self.depth_unit)
+        z = self.z[rows].astype(np.float64) * self.depth_unit
         return backproject(uv[:, 0], uv[:, 1], z, self.intrinsics, self.scale)
 
     def frame_points(self, frame: int) -> np.ndarray:

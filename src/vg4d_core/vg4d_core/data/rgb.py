@@ -1,0 +1,166 @@
+"""RGB video frames for the video-language model: decoding, resizing, alignment.
+
+Frames are returned in RGB channel order (OpenCV decodes BGR), uint8,
+square ``size x size`` (224 for X-CLIP ViT-B/16). ``fit`` says how a
+non-square frame becomes square:
+
+* ``"crop"`` (default) - resize the short side to ``size``, keep the centre
+  (what CLIP-style video models are trained with);
+* ``"stretch"`` - resize both sides to ``size`` (keeps the whole field of view);
+* ``"pad"`` - resize the long side to ``size``, pad with black.
+
+Alignment with depth (:func:`align_to_depth`): NTU's depth and RGB streams
+both run at 30 fps over the same recording but their frame counts can differ
+by a few frames; depth frame i is paired with the RGB frame whose time
+interval contains the centre of depth frame i when both streams are spread
+over the same duration.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+FITS = ("crop", "stretch", "pad")
+
+
+def _downscale(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Area-averaged downscaling, fast: OpenCV's INTER_AREA costs ~6 ms for a
+    1080p frame at a non-integer ratio, so shrink bilinearly to twice the
+    target first, then average 2x2 blocks (within ~50 dB PSNR of direct
+    INTER_AREA on NTU video, ~0.7 ms)."""
+    h, w = img.shape[:2]
+    if w > 2 * width and h > 2 * height:
+        img = cv2.resize(img, (2 * width, 2 * height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def resize_frame(frame_bgr: np.ndarray, size: int, fit: str = "crop") -> np.ndarray:
+    """(H, W, 3) uint8 BGR -> (size, size, 3) uint8 RGB."""
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) colour frame, got shape {frame_bgr.shape}")
+    h, w = frame_bgr.shape[:2]
+    if fit == "stretch":
+        out = _downscale(frame_bgr, size, size)
+    elif fit == "crop":
+        # crop the centre square in the source first: resizing only the kept
+        # part is ~2x cheaper for 16:9 video than resizing then cropping
+        side = min(h, w)
+        x0, y0 = (w - side) // 2, (h - side) // 2
+        out = _downscale(frame_bgr[y0:y0 + side, x0:x0 + side], size, size)
+    else:
+        s = size / max(h, w)
+        nw, nh = max(1, round(w * s)), max(1, round(h * s))
+        small = _downscale(frame_bgr, nw, nh)
+        out = np.zeros((size, size, 3), np.uint8)
+        y0, x0 = (size - nh) // 2, (size - nw) // 2
+        out[y0:y0 + nh, x0:x0 + nw] = small
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+
+
+def open_video(path: str | Path) -> cv2.VideoCapture:
+    """Open a video file; FileNotFoundError / ValueError naming it on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"RGB video not found: {path}")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise ValueError(f"{path}: cannot be opened as a video")
+    return cap
+
+
+def read_video(path: str | Path, size: int = 224, fit: str = "crop",
+               frames: Iterable[int] | None = None) -> tuple[np.ndarray, int]:
+    """Decode a video and resize the requested frames.
+
+    Args:
+        path: video file (any codec OpenCV's FFmpeg reads; NTU: H.264 AVI).
+        size, fit: output frame size and squaring rule (module docstring).
+        frames: 0-based indices to keep (any order, repeats allowed); None = all.
+    Returns:
+        ``(rgb, num_frames)``: uint8 (len(frames), size, size, 3) RGB frames in
+        the order asked, and the number of frames the file actually holds.
+        Frames are decoded sequentially (seeking in long-GOP video is
+        unreliable); frames not asked for are skipped without conversion.
+    Raises:
+        FileNotFoundError if missing; ValueError naming the file if it cannot
+        be decoded, holds no frame, or a requested index is past its end.
+    """
+    path = Path(path)
+    want = None if frames is None else [int(i) for i in frames]
+    if want is not None and any(i < 0 for i in want):
+        raise ValueError(f"{path}: negative frame index in {want}")
+    keep = None if want is None else set(want)
+    last = None if want is None else (max(want) if want else -1)
+    cap = open_video(path)
+    decoded: dict[int, np.ndarray] = {}
+    order: list[np.ndarray] = []
+    n = 0
+    try:
+        while True:
+            if keep is not None and n > last:
+                # every requested frame is decoded: count the rest without decoding pixels
+                if not cap.grab():
+                    break
+                n += 1
+                continue
+            if keep is not None and n not in keep:
+                ok = cap.grab()
+            else:
+                ok, frame = cap.read()
+                if ok:
+                    small = resize_frame(frame, size, fit)
+                    if keep is None:
+                        order.append(small)
+                    else:
+                        decoded[n] = small
+            if not ok:
+                break
+            n += 1
+    finally:
+        cap.release()
+    if n == 0:
+        raise ValueError(f"{path}: no decodable frame")
+    if want is None:
+        return np.stack(order), n
+    missing = [i for i in want if i not in decoded]
+    if missing:
+        raise ValueError(f"{path}: has {n} frames, asked for frame(s) {sorted(set(missing))[:5]}")
+    if not want:
+        return np.zeros((0, size, size, 3), np.uint8), n
+    return np.stack([decoded[i] for i in want]), n
+
+
+def count_frames(path: str | Path) -> int:
+    """Frames in a video, counted by demuxing (container headers can be wrong)."""
+    cap = open_video(path)
+    n = 0
+    try:
+        while cap.grab():
+            n += 1
+    finally:
+        cap.release()
+    if n == 0:
+        raise ValueError(f"{path}: no decodable frame")
+    return n
+
+
+def align_to_depth(num_depth: int, num_rgb: int) -> np.ndarray:
+    """RGB frame paired with each depth frame: (num_depth,) int64 in [0, num_rgb).
+
+    Identity when the counts match; otherwise both streams are spread over
+    the same duration and depth frame i takes the RGB frame containing its
+    centre time: ``floor((i + 0.5) * num_rgb / num_depth)``.
+    """
+    for name, value in (("num_depth", num_depth), ("num_rgb", num_rgb)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    i = np.arange(num_depth, dtype=np.int64)
+    return np.minimum((2 * i + 1) * num_rgb // (2 * num_depth), num_rgb - 1)
