@@ -112,7 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "confusion": metrics["confusion"],
         "predictions": {v: {"pred": p, "label": t} for v, p, t in
                         zip(metrics["videos"], metrics["video_predictions"], metrics["video_labels"])},
-        "training": run_summary(history),
+        "training": {
+            **run_summary(history),
+            "command": state.get("train_command"),
+            "hardware": state.get("train_hardware"),
+            # wall time of training + per-epoch evaluation, summed over epochs (and resumed runs)
+            "time_s": sum(r.get("train_time_s", 0.0) + r.get("eval_time_s", 0.0) for r in history),
+        },
         "arch": arch,
         "data_config": data,
         "train_config": train_cfg,

@@ -11,6 +11,7 @@ atomically every epoch) and ``summary.json``.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -63,7 +64,8 @@ def _resolve(args: argparse.Namespace):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
     try:
         cfg, run_dir, resume = _resolve(args)
     except (ConfigError, CheckpointError, FileNotFoundError) as exc:
@@ -104,7 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[vg4d train] {cfg.model} ({n_params:,} parameters), {data['name']}: "
                   f"{len(train_set)} train / {len(test_set)} test clips, {arch['num_classes']} classes, "
                   f"{env.world_size} process(es), run dir {run_dir}", flush=True)
-        meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", []))}
+        from vg4d_core.bench.common import machine_info
+
+        meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", [])),
+                # provenance for result files: how and where this checkpoint was trained
+                "train_command": shlex.join(["vg4d", "train", *argv]),
+                "train_hardware": {**machine_info("cuda" if use_cuda else "cpu"), "processes": env.world_size}}
         try:
             fit(cfg, run_dir, model=model, train_set=train_set, test_set=test_set, arch=arch, meta=meta,
                 env=env, resume=resume)

@@ -184,7 +184,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
             train_set.set_epoch(epoch)  # per-epoch clip sampling / augmentation, reproducible
         sampler.set_epoch(epoch)
         ddp.train()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
         seen = 0
@@ -221,7 +221,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
         if not math.isfinite(loss_total):
             raise FloatingPointError(f"training loss is {loss_total} in epoch {epoch + 1}; lower optimizer.lr "
                                      "or set grad_clip")
-        train_time = time.perf_counter() - t0
+        train_time, train_cpu = time.perf_counter() - t0, time.process_time() - c0
         record: dict[str, Any] = {
             "epoch": epoch + 1,
             "step": step,
@@ -229,6 +229,9 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
             "train_loss": loss_total / seen_total,
             "train_top1": 100.0 * correct_total / seen_total,
             "train_time_s": train_time,
+            # CPU seconds of this process (all its threads; rank 0): with the wall time, tells a
+            # slow machine from a busy one
+            "train_cpu_s": train_cpu,
             "train_clips_per_s": seen_total / train_time,
         }
 
