@@ -86,6 +86,7 @@ class DataConfig:
     max_videos: int = 0  # use an evenly spread subset of this many videos (0 = all)
     rgb: bool = False  # NTU / synthetic: also return "rgb" frames
     rgb_size: int = 224  # side of the square RGB frames
+    rgb_fit: Literal["crop", "stretch", "pad"] = "crop"  # how frames become square (vg4d_core.data.rgb)
     cache_dir: str = ""
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -26,4 +26,9 @@ def build_dataset(cfg: DataConfig, split: str) -> Dataset:
         root = cfg.root_path or shared_data_dir() / "msr_action3d"
         return MSRAction3D(root, split, max_cached_points=cfg.max_cached_points, preload=cfg.preload,
                            cache_dir=cfg.cache_dir or None, max_videos=cfg.max_videos, **common)
+    if cfg.name == "synthetic":
+        from vg4d_core.data.synthetic import SyntheticActions
+
+        return SyntheticActions(split, cfg.synthetic, rgb=cfg.rgb, rgb_size=cfg.rgb_size, rgb_fit=cfg.rgb_fit,
+                                **common)
     raise ValueError(f"unknown dataset name {cfg.name!r}; choose from 'msr_action3d', 'ntu', 'synthetic'")

@@ -164,3 +164,32 @@ def align_to_depth(num_depth: int, num_rgb: int) -> np.ndarray:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     i = np.arange(num_depth, dtype=np.int64)
     return np.minimum((2 * i + 1) * num_rgb // (2 * num_depth), num_rgb - 1)
+
+
+def encode_jpeg_frames(frames_rgb: np.ndarray, quality: int = 90) -> tuple[np.ndarray, np.ndarray]:
+    """(F, H, W, 3) uint8 RGB -> (blob (B,) uint8, offsets (F + 1,) int64) of JPEG frames.
+
+    Frame f is ``blob[offsets[f]:offsets[f + 1]]``. About 10 KB per 224 x 224
+    frame at quality 90, 15x smaller than raw pixels.
+    """
+    if frames_rgb.ndim != 4 or frames_rgb.shape[-1] != 3 or frames_rgb.dtype != np.uint8:
+        raise ValueError(f"expected uint8 (F, H, W, 3) frames, got {frames_rgb.dtype} {frames_rgb.shape}")
+    parts = []
+    for f in frames_rgb:
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        if not ok:
+            raise ValueError("JPEG encoding failed")
+        parts.append(buf.reshape(-1))
+    offsets = np.zeros(len(parts) + 1, np.int64)
+    offsets[1:] = np.cumsum([p.size for p in parts])
+    blob = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+    return blob, offsets
+
+
+def decode_jpeg_frame(blob: np.ndarray, offsets: np.ndarray, frame: int) -> np.ndarray:
+    """One frame of :func:`encode_jpeg_frames` -> (H, W, 3) uint8 RGB."""
+    data = np.asarray(blob[int(offsets[frame]):int(offsets[frame + 1])])
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise ValueError(f"JPEG frame {frame} is corrupt ({data.size} bytes)")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
