@@ -40,3 +40,15 @@ def test_factory_builds_msr_subset(shared_data):
     assert item["points"].shape == (cfg.num_frames, cfg.points_per_frame, 3)
     with pytest.raises(ValueError, match="split"):
         build_dataset(cfg, "val")
+
+
+def test_ntu_configs_name_their_protocol():
+    for protocol in ("ntu60_cs", "ntu60_cv", "ntu120_csub", "ntu120_cset"):
+        cfg = load_data_config(protocol)
+        assert (cfg.name, cfg.protocol, cfg.num_frames, cfg.sampling) == ("ntu", protocol, 23, "segment")
+
+
+def test_ntu_factory_needs_a_cache(tmp_path):
+    cfg = load_data_config("ntu60_cs", [f"root={tmp_path}"])
+    with pytest.raises(FileNotFoundError, match="vg4d preprocess ntu"):
+        build_dataset(cfg, "train")

@@ -75,6 +75,7 @@ class DataConfig:
     name: Literal["msr_action3d", "ntu", "synthetic"] = "msr_action3d"
     root: str = ""
     protocol: Literal["ntu60_cs", "ntu60_cv", "ntu120_csub", "ntu120_cset"] = "ntu60_cs"
+    convention: Literal["kinect_v2", "pstnet"] = "kinect_v2"  # NTU: coordinates the cache must hold
     num_frames: int = 24  # T, frames per clip
     sampling: Literal["segment", "dense"] = "segment"
     frame_interval: int = 1  # dense only: gap between a clip's frames

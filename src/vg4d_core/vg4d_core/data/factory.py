@@ -26,6 +26,13 @@ def build_dataset(cfg: DataConfig, split: str) -> Dataset:
         root = cfg.root_path or shared_data_dir() / "msr_action3d"
         return MSRAction3D(root, split, max_cached_points=cfg.max_cached_points, preload=cfg.preload,
                            cache_dir=cfg.cache_dir or None, max_videos=cfg.max_videos, **common)
+    if cfg.name == "ntu":
+        from vg4d_core.data.ntu_dataset import NtuDataset
+
+        if cfg.root_path is None:
+            raise ValueError("data.root must name the NTU cache folder written by `vg4d preprocess ntu`")
+        return NtuDataset(cfg.root_path, cfg.protocol, split, convention=cfg.convention, rgb=cfg.rgb,
+                          rgb_size=cfg.rgb_size, max_videos=cfg.max_videos, **common)
     if cfg.name == "synthetic":
         from vg4d_core.data.synthetic import SyntheticActions
 
