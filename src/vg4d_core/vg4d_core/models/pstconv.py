@@ -178,22 +178,23 @@ class PSTConv(nn.Module):
             anchor_rows = anchor_rows.masked_fill(windows.anchor_is_pad[None, :, None], zero_row)
 
         xyz_table = _with_zero_row(xyz.reshape(-1, 3))
-        anchor_xyz = xyz_table[anchor_rows]  # (B, T', M, 3)
-        disp = xyz_table[nbr_rows] - anchor_xyz[:, :, :, None, None, :]  # (B, T', M, l, k, 3)
+        anchor_xyz = _rows(xyz_table, anchor_rows)  # (B, T', M, 3)
+        disp = _rows(xyz_table, nbr_rows) - anchor_xyz[:, :, :, None, None, :]  # (B, T', M, l, k, 3)
         if self.normalize_displacement:
             disp = disp / self.radius
         h = self.disp(disp)  # (B, T', M, l, k, mid)
 
         if self.feat is not None:
             feat_table = _with_zero_row(self.feat(features.reshape(-1, self.in_channels)))  # (B*L*N+1, mid)
-            hf = feat_table[nbr_rows]  # (B, T', M, l, k, mid)
+            hf = _rows(feat_table, nbr_rows)  # (B, T', M, l, k, mid)
             if self.anchor is not None:
-                anchor_in = _with_zero_row(features.reshape(-1, self.in_channels))[anchor_rows]  # (B, T', M, C)
-                hf = hf + self.anchor(anchor_in)[:, :, :, None, None, :]
-            h = h + hf if self.spatial_aggregation == "addition" else h * hf
+                anchor_in = _rows(_with_zero_row(features.reshape(-1, self.in_channels)), anchor_rows)
+                hf.add_(self.anchor(anchor_in)[:, :, :, None, None, :])  # (B, T', M, C) -> same for all l, k
+            # in place: neither the gather nor the linear map needs its output for backward
+            h = h.add_(hf) if self.spatial_aggregation == "addition" else h * hf
 
         if self.spatial_bn is not None:
-            h = F.relu(self.spatial_bn(h.reshape(-1, mid))).reshape(b, t_out, m, l, k, mid)
+            h = self.spatial_bn(h.reshape(-1, mid)).relu_().reshape(b, t_out, m, l, k, mid)
         if self.spatial_pooling == "max":
             s = h.amax(dim=4)
         elif self.spatial_pooling == "sum":
@@ -211,12 +212,12 @@ class PSTConv(nn.Module):
         if self.temporal_fusion == "concat":
             s = s.reshape(p, l * mid)
             if self.temporal_bn is not None:
-                s = F.relu(self.temporal_bn(s))
+                s = self.temporal_bn(s).relu_()
             return F.linear(s, w.reshape(self.out_channels, l * mid))
         if self.temporal_bn is None:  # sum_i W_i s_i is one matmul on the concatenation
             return F.linear(s.reshape(p, l * mid), w.reshape(self.out_channels, l * mid))
         y = torch.einsum("plc,olc->plo", s, w)  # (P, l, out): each offset through its own map
-        y = F.relu(self.temporal_bn(y.reshape(p, l * self.out_channels)))
+        y = self.temporal_bn(y.reshape(p, l * self.out_channels)).relu_()
         return y.reshape(p, l, self.out_channels).sum(dim=1)
 
     def _check_inputs(self, xyz: torch.Tensor, features: torch.Tensor | None) -> None:
@@ -272,6 +273,11 @@ class IMPSTConv(PSTConv):
                          temporal_fusion=temporal_fusion, temporal_norm=temporal_norm,
                          normalize_displacement=normalize_displacement, anchor_feature=anchor_feature,
                          empty_neighbourhood=empty_neighbourhood)
+
+
+def _rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """table (R, C), rows (...) int64 -> (..., C): a row gather (contiguous rows, cheap backward)."""
+    return table.index_select(0, rows.reshape(-1)).reshape(*rows.shape, table.shape[1])
 
 
 def _with_zero_row(table: torch.Tensor) -> torch.Tensor:
