@@ -206,17 +206,28 @@ def list_depth_frames(video_dir: str | Path) -> list[Path]:
 def read_depth_png(path: str | Path, expected_size: tuple[int, int] | None = DEPTH_SIZE) -> np.ndarray:
     """One masked depth frame -> uint16 (H, W) millimetres, 0 = no data.
 
-    Raises ValueError naming the file when it cannot be decoded, is not
+    16-bit grayscale PNGs go through the fast decoder of
+    :mod:`vg4d_core.data.png16`; anything else through OpenCV. Raises
+    ValueError naming the file when it cannot be decoded, is not
     single-channel 16-bit, or (with ``expected_size`` = (W, H)) has another size.
     """
+    from vg4d_core.data.png16 import decode_png16
+
     path = Path(path)
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"{path}: unreadable ({exc})") from exc
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    img = None
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        try:
+            img = decode_png16(data)
+        except ValueError as exc:
+            raise ValueError(f"{path}: corrupt PNG ({exc})") from None
     if img is None:
-        raise ValueError(f"{path}: corrupt or not an image ({data.size} bytes)")
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    if img is None:
+        raise ValueError(f"{path}: corrupt or not an image ({len(data)} bytes)")
     if img.dtype != np.uint16 or img.ndim != 2:
         raise ValueError(f"{path}: expected a single-channel 16-bit depth PNG, got {img.dtype} {img.shape}")
     if expected_size is not None and (img.shape[1], img.shape[0]) != tuple(expected_size):

@@ -35,13 +35,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numba
 import numpy as np
 
 from vg4d_core.data import ntu
 from vg4d_core.data.cache import (REPORT_FILE, VIDEOS_DIR, CacheSettings, IndexEntry, read_index,
                                   read_settings, read_video_meta, video_path, write_index, write_settings,
                                   write_video)
-from vg4d_core.data.depth import backproject, convention, valid_pixels
+from vg4d_core.data.depth import convention
 
 # RGB and depth frame counts further apart than this are reported (alignment still spreads both over
 # the same duration)
@@ -50,6 +51,42 @@ _RGB_MISMATCH_WARN = 0.1
 
 class VideoError(Exception):
     """A video that cannot be converted; the message names the file."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _sample_quantised(depth, ranks, fx, fy, cx, cy, metres_per_unit, inv_quantum, out):  # pragma: no cover
+    """Back-project the valid pixels of ``depth`` whose raster rank is in ``ranks`` (sorted) into
+    ``out`` (len(ranks), 3) int16, in units of the quantum; returns the largest |coordinate| in units.
+
+    The same formula as :func:`vg4d_core.data.depth.backproject`, fused with the pixel scan so the
+    frame is read once and only the kept points are converted.
+    """
+    h, w = depth.shape
+    n = ranks.shape[0]
+    k = 0
+    rank = 0
+    peak = 0.0
+    for v in range(h):
+        if k == n:
+            break
+        for u in range(w):
+            d = depth[v, u]
+            if d == 0:
+                continue
+            if rank == ranks[k]:
+                z = d * metres_per_unit
+                q0 = np.rint((u - cx) * z / fx * inv_quantum)
+                q1 = np.rint((v - cy) * z / fy * inv_quantum)
+                q2 = np.rint(z * inv_quantum)
+                peak = max(peak, abs(q0), abs(q1), abs(q2))
+                out[k, 0] = np.int16(max(min(q0, 32767.0), -32768.0))
+                out[k, 1] = np.int16(max(min(q1, 32767.0), -32768.0))
+                out[k, 2] = np.int16(max(min(q2, 32767.0), -32768.0))
+                k += 1
+                if k == n:
+                    break
+            rank += 1
+    return peak
 
 
 def _video_seed(seed: int, name: str) -> np.random.SeedSequence:
@@ -69,26 +106,26 @@ def convert_depth_frames(frame_paths: Sequence[Path], settings: CacheSettings, r
     counts = np.zeros(len(frame_paths), np.int32)
     valid = np.zeros(len(frame_paths), np.int32)
     warnings = []
-    limit = 32767 * settings.quantum
     for f, path in enumerate(frame_paths):
         try:
             depth = ntu.read_depth_png(path, expected_size=(intrinsics.width, intrinsics.height))
         except ValueError as exc:
             raise VideoError(str(exc)) from None
-        v, u, z = valid_pixels(depth)
-        valid[f] = z.shape[0]
-        if z.shape[0] == 0:
+        count = int(np.count_nonzero(depth))
+        valid[f] = count
+        if count == 0:
             warnings.append(f"all-zero depth frame {path}")
             continue
-        if z.shape[0] > p:
-            keep = np.sort(rng.choice(z.shape[0], size=p, replace=False))  # raster order kept
-            v, u, z = v[keep], u[keep], z[keep]
-        xyz = backproject(u, v, z.astype(np.float64) * 1e-3, intrinsics, scale)
-        if np.abs(xyz).max() > limit:
-            raise VideoError(f"{path}: coordinates beyond the int16 cache range (+-{limit:g}); "
-                             f"use a larger quantum")
-        points[f, :z.shape[0]] = np.rint(xyz / settings.quantum).astype(np.int16)
-        counts[f] = z.shape[0]
+        if count > p:  # a uniform random subset, kept in raster order
+            ranks = np.sort(rng.choice(count, size=p, replace=False))
+        else:
+            ranks = np.arange(count)
+        peak = _sample_quantised(depth, ranks.astype(np.int64), intrinsics.fx, intrinsics.fy, intrinsics.cx,
+                                 intrinsics.cy, 1e-3 * scale, 1.0 / settings.quantum, points[f])
+        if peak > 32767:
+            raise VideoError(f"{path}: coordinates beyond the int16 cache range "
+                             f"(+-{32767 * settings.quantum:g}); use a larger quantum")
+        counts[f] = ranks.shape[0]
     if not counts.any():
         raise VideoError(f"{frame_paths[0].parent}: every depth frame is empty")
     return {"points": points, "counts": counts, "valid_pixels": valid}, warnings
@@ -142,6 +179,15 @@ def convert_video(root: str | Path, name: str, out: str | Path, settings: CacheS
     return record
 
 
+def _compile_kernels() -> None:
+    """Compile (or load from numba's cache) the kernels once, before workers fork."""
+    from vg4d_core.data.png16 import _unfilter16
+
+    _unfilter16(np.zeros(5, np.uint8), 1, 2)
+    _sample_quantised(np.ones((1, 1), np.uint16), np.zeros(1, np.int64), 1.0, 1.0, 0.0, 0.0, 1e-3, 1e3,
+                      np.zeros((1, 3), np.int16))
+
+
 def _worker_init() -> None:
     import cv2
 
@@ -177,6 +223,7 @@ def run(root: str | Path, out: str | Path, settings: CacheSettings, *, workers: 
     print(f"vg4d preprocess ntu: {len(all_names)} videos under {root}, {len(done)} already cached, "
           f"{len(todo)} to convert with {workers} worker(s)", file=log)
 
+    _compile_kernels()
     results: list[dict] = []
     t0 = time.perf_counter()
     jobs = [(str(root), n, str(out), settings) for n in todo]
