@@ -8,7 +8,8 @@ from vg4d_core.bench.preprocess import main
 
 def test_bench_preprocess_writes_table_and_json(tmp_path, shared_data, capsys):
     out = tmp_path / "preprocess.json"
-    assert main(["--workers", "1", "2", "--videos", "2", "--repeats", "1", "--out", str(out)]) == 0
+    args = ["--workers", "1", "2", "--videos", "2", "--repeats", "1", "--profile-repeats", "1", "--out", str(out)]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert "frames_per_s" in printed and "NTU120" in printed
     payload = json.loads(out.read_text())

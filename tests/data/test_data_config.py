@@ -40,6 +40,8 @@ def test_factory_builds_msr_subset(shared_data):
     assert item["points"].shape == (cfg.num_frames, cfg.points_per_frame, 3)
     with pytest.raises(ValueError, match="split"):
         build_dataset(cfg, "val")
+    with pytest.raises(ValueError, match="no RGB"):
+        build_dataset(load_data_config("msr_action3d_lite", ["rgb=true"]), "train")
 
 
 def test_ntu_configs_name_their_protocol():

@@ -29,7 +29,8 @@ def test_all_120_classes_named():
 
 def test_protocol_membership_counts():
     assert len(ntu.NTU60_CS_TRAIN_PERFORMERS) == 20
-    assert len(ntu.NTU120_CSUB_TRAIN_PERFORMERS) == 53 and ntu.NTU60_CS_TRAIN_PERFORMERS < ntu.NTU120_CSUB_TRAIN_PERFORMERS
+    assert len(ntu.NTU120_CSUB_TRAIN_PERFORMERS) == 53
+    assert ntu.NTU60_CS_TRAIN_PERFORMERS < ntu.NTU120_CSUB_TRAIN_PERFORMERS
     assert max(ntu.NTU60_CS_TRAIN_PERFORMERS) <= ntu.NTU60_NUM_PERFORMERS
     assert ntu.NTU120_CSET_TRAIN_SETUPS == frozenset(range(2, 33, 2)) and len(ntu.NTU120_CSET_TRAIN_SETUPS) == 16
 

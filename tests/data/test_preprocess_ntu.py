@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import cv2
 import numpy as np
@@ -195,3 +194,32 @@ def test_synthetic_ntu_layout_through_preprocess_to_dataset(tmp_path):
     assert 0 <= item["label"] < 8
     batch = next(iter(torch.utils.data.DataLoader(test, batch_size=2, num_workers=0)))
     assert batch["rgb"].shape == (2, 4, 32, 32, 3)
+
+
+def test_killed_run_resumes_without_redoing_finished_videos(tmp_path, sample_root):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    names = {f"S001C001P{p:03d}R001A001": None for p in range(1, 17)}
+    root = _make_root(tmp_path, sample_root, names)
+    out = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "vg4d_core.cli", "preprocess", "ntu", "--root", str(root), "--out", str(out),
+           "--workers", "1", "--no-rgb", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and len(list((out / "videos").glob("*.npz"))) < 2:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {p.stem for p in (out / "videos").glob("*.npz")}
+    assert finished, "the run was killed before finishing any video"
+    for name in finished:  # whatever is in place is complete and readable
+        assert CachedVideo(video_path(out, name)).num_frames == 71
+    mtimes = {n: video_path(out, n).stat().st_mtime_ns for n in finished}
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(finished)} already cached" in done.stderr
+    assert {n: video_path(out, n).stat().st_mtime_ns for n in finished} == mtimes
+    assert len(read_index(out)) == 16 and not list((out / "videos").glob(".*.tmp"))

@@ -66,7 +66,7 @@ def build_raw_root(dst: Path, num_videos: int, with_rgb: bool) -> str:
     return f"synthetic NTU layout x {num_videos} (shared data not found)"
 
 
-def stage_profile() -> dict:
+def stage_profile(repeats: int = 5) -> dict:
     """Single-process cost per frame of each stage, on the real clip (ms, median of repeats)."""
     import cv2
 
@@ -96,19 +96,20 @@ def stage_profile() -> dict:
             _sample_quantised(d, ranks, k.fx, k.fy, k.cx, k.cy, 1e-3, 1e3, out)
 
     settings = CacheSettings(rgb=False)
+    timing = {"repeats": repeats, "warmup": 1}
     res = {
-        "png_decode_opencv": time_call(lambda: [cv2.imdecode(a, cv2.IMREAD_UNCHANGED) for a in arrays], repeats=5),
-        "png_decode_png16": time_call(lambda: [decode_png16(b) for b in blobs], repeats=5),
-        "count_sample_convert": time_call(sample_all, repeats=5),
+        "png_decode_opencv": time_call(lambda: [cv2.imdecode(a, cv2.IMREAD_UNCHANGED) for a in arrays], **timing),
+        "png_decode_png16": time_call(lambda: [decode_png16(b) for b in blobs], **timing),
+        "count_sample_convert": time_call(sample_all, **timing),
         "whole_video_read_to_arrays": time_call(
-            lambda: convert_depth_frames(frames, settings, np.random.default_rng(0)), repeats=5),
+            lambda: convert_depth_frames(frames, settings, np.random.default_rng(0)), **timing),
     }
     cache_arrays, _ = convert_depth_frames(frames, settings, np.random.default_rng(0))
 
     def write():
         np.savez(io.BytesIO(), **cache_arrays)
 
-    res["npz_write_in_memory"] = time_call(write, repeats=5)
+    res["npz_write_in_memory"] = time_call(write, **timing)
     return {"frames": n, **{f"{name}_ms_per_frame": r["median_ms"] / n for name, r in res.items()}}
 
 
@@ -136,6 +137,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--videos", type=int, default=24, help="videos converted per run")
     parser.add_argument("--repeats", type=int, default=2, help="runs per setting (best reported, all kept)")
     parser.add_argument("--rgb", action="store_true", help="also time conversion with RGB")
+    parser.add_argument("--profile-repeats", type=int, default=5, help="timed repeats of each profiled stage")
     parser.add_argument("--out", type=Path, default=SOURCE_ROOT / "results" / "bench" / "preprocess_cpu.json")
     args = parser.parse_args(list(argv))
     if args.videos < 1 or args.repeats < 1 or min(args.workers) < 1:
@@ -152,7 +154,7 @@ def main(argv: Sequence[str]) -> int:
                 runs += trials
                 best = max(trials, key=lambda r: r["frames_per_s"])
                 rows.append({**best, "MB_per_video": best["bytes_per_video"] / 1e6})
-    profile = stage_profile()
+    profile = stage_profile(args.profile_repeats)
     print_table(rows, ["workers", "rgb", "videos", "frames", "seconds", "frames_per_s", "MB_per_video"])
     if profile:
         print("single process, ms per frame: " + ", ".join(f"{k} {v:.3f}" for k, v in profile.items() if k != "frames"))

@@ -3,12 +3,39 @@
 Entry points: :func:`build_dataset` (from a :class:`DataConfig`, YAML under
 ``config/data/``), :func:`depth_to_points` (depth image -> points). Items and
 sampling rules: :mod:`vg4d_core.data.point_video`, :mod:`vg4d_core.data.sampling`.
-"""
-from vg4d_core.data.config import AugmentConfig, DataConfig, SyntheticConfig, load_data_config
-from vg4d_core.data.depth import KINECT_V2_DEPTH, PSTNET_NTU, PSTNET_NTU_SCALE, CameraIntrinsics, depth_to_points
-from vg4d_core.data.factory import build_dataset
 
-__all__ = [
-    "AugmentConfig", "CameraIntrinsics", "DataConfig", "KINECT_V2_DEPTH", "PSTNET_NTU", "PSTNET_NTU_SCALE",
-    "SyntheticConfig", "build_dataset", "depth_to_points", "load_data_config",
-]
+The names below are imported on first use, so that command-line tools built
+on the submodules (``vg4d preprocess``, ``vg4d synth``) do not pay for
+importing torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "AugmentConfig": "vg4d_core.data.config",
+    "DataConfig": "vg4d_core.data.config",
+    "SyntheticConfig": "vg4d_core.data.config",
+    "load_data_config": "vg4d_core.data.config",
+    "CameraIntrinsics": "vg4d_core.data.depth",
+    "KINECT_V2_DEPTH": "vg4d_core.data.depth",
+    "PSTNET_NTU": "vg4d_core.data.depth",
+    "PSTNET_NTU_SCALE": "vg4d_core.data.depth",
+    "depth_to_points": "vg4d_core.data.depth",
+    "build_dataset": "vg4d_core.data.factory",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vg4d_core.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

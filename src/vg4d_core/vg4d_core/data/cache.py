@@ -20,13 +20,12 @@ A video file holds:
   :func:`vg4d_core.data.rgb.align_to_depth`), so one index selects both;
 * ``meta``: JSON string (name, frame counts, settings).
 
-Size (P = 2048, 224 px JPEG at quality 90): 12.3 KB of points per frame;
-measured on the real NTU clip (71 frames): ~0.87 MB of points per video,
-plus ~0.9 MB of RGB (~13 KB per 1080p frame of the sample resized to
-224 x 224). NTU120 (114,480 videos, ~70 frames each on average: "about 8
-million frames") is then ~100 GB of points and ~105 GB of RGB, ~205 GB in
-all versus ~1.3 TB raw; ``--no-rgb`` halves it. ``--points 1024`` halves the
-point part again.
+Size (P = 2048, RGB 224 x 224 JPEG at quality 90), measured with
+``vg4d bench preprocess --rgb`` on the real NTU clip (71 depth frames):
+12.3 KB per frame for the points (0.875 MB per video) and 6.7 KB more for
+RGB (19.0 KB per frame, 1.35 MB per video). NTU120 (114,480 videos, ~70
+frames on average: "about 8 million frames") is then ~99 GB depth-only and
+~152 GB with RGB, versus ~1.3 TB raw; ``--points 1024`` halves the points.
 """
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ class AugmentConfig:
         if not 0 <= self.rotate_y_deg <= 180:
             raise ConfigError(f"augment.rotate_y_deg must be in [0, 180], got {self.rotate_y_deg!r}")
         if self.jitter_std < 0 or self.jitter_clip < 0:
-            raise ConfigError(f"augment.jitter_std/jitter_clip must be >= 0, got {self.jitter_std!r}/{self.jitter_clip!r}")
+            raise ConfigError(f"augment.jitter_std/jitter_clip must be >= 0, "
+                              f"got {self.jitter_std!r}/{self.jitter_clip!r}")
 
 
 @dataclass
@@ -55,7 +56,8 @@ class SyntheticConfig:
         if self.num_train < 0 or self.num_test < 0:
             raise ConfigError(f"synthetic.num_train/num_test must be >= 0, got {self.num_train}/{self.num_test}")
         if not 1 <= self.min_frames <= self.max_frames:
-            raise ConfigError(f"synthetic frames need 1 <= min_frames <= max_frames, got {self.min_frames}/{self.max_frames}")
+            raise ConfigError(f"synthetic frames need 1 <= min_frames <= max_frames, "
+                              f"got {self.min_frames}/{self.max_frames}")
         if not 0.05 <= self.image_scale <= 2.0:
             raise ConfigError(f"synthetic.image_scale must be in [0.05, 2], got {self.image_scale!r}")
         if self.depth_noise_mm < 0:
@@ -94,7 +96,8 @@ class DataConfig:
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
     def __post_init__(self) -> None:
-        for name in ("num_frames", "frame_interval", "train_clip_step", "test_clip_step", "points_per_frame", "rgb_size"):
+        for name in ("num_frames", "frame_interval", "train_clip_step", "test_clip_step", "points_per_frame",
+                     "rgb_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"data.{name} must be a positive integer, got {value!r}")

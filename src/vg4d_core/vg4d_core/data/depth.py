@@ -33,7 +33,6 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def convention(name: str) -> tuple[CameraIntrinsics, float]:
 
 
 def _as_numpy_depth(depth) -> np.ndarray:
-    if isinstance(depth, torch.Tensor):
+    if type(depth).__module__.startswith("torch"):  # a tensor; torch itself is not imported here
         depth = depth.detach().cpu().numpy()
     if not isinstance(depth, np.ndarray):
         raise TypeError(f"depth must be a numpy array or torch tensor, got {type(depth).__name__}")
@@ -169,7 +168,9 @@ def backproject(u: np.ndarray, v: np.ndarray, z_m: np.ndarray, intrinsics: Camer
 def check_image_size(depth_shape: tuple[int, ...], intrinsics: CameraIntrinsics, what: str = "depth") -> None:
     """Raise if an (H, W, ...) image does not match the intrinsics' size."""
     h, w = depth_shape[:2]
-    if intrinsics.width is not None and w != intrinsics.width or intrinsics.height is not None and h != intrinsics.height:
+    wrong_w = intrinsics.width is not None and w != intrinsics.width
+    wrong_h = intrinsics.height is not None and h != intrinsics.height
+    if wrong_w or wrong_h:
         raise ValueError(
             f"{what} image is {w}x{h} but the intrinsics are for "
             f"{intrinsics.width}x{intrinsics.height}; pass matching CameraIntrinsics (see .scaled())"

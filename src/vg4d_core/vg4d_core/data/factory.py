@@ -1,7 +1,6 @@
 """``build_dataset(cfg, split)``: the one place that turns a DataConfig into a Dataset."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from torch.utils.data import Dataset
 
@@ -23,6 +22,8 @@ def build_dataset(cfg: DataConfig, split: str) -> Dataset:
     if cfg.name == "msr_action3d":
         from vg4d_core.data.msr_action3d import MSRAction3D
 
+        if cfg.rgb:
+            raise ValueError("data.rgb=true but MSR-Action3D has no RGB video (depth only)")
         root = cfg.root_path or shared_data_dir() / "msr_action3d"
         return MSRAction3D(root, split, max_cached_points=cfg.max_cached_points, preload=cfg.preload,
                            cache_dir=cfg.cache_dir or None, max_videos=cfg.max_videos, **common)

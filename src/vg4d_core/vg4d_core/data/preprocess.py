@@ -131,7 +131,8 @@ def convert_depth_frames(frame_paths: Sequence[Path], settings: CacheSettings, r
     return {"points": points, "counts": counts, "valid_pixels": valid}, warnings
 
 
-def convert_rgb(rgb_path: Path, num_depth: int, settings: CacheSettings) -> tuple[dict[str, np.ndarray], list[str], int]:
+def convert_rgb(rgb_path: Path, num_depth: int, settings: CacheSettings
+                ) -> tuple[dict[str, np.ndarray], list[str], int]:
     """RGB video -> one JPEG per depth frame (aligned in time), warnings, RGB frame count."""
     from vg4d_core.data.rgb import align_to_depth, encode_jpeg_frames, read_video
 
@@ -212,12 +213,12 @@ def run(root: str | Path, out: str | Path, settings: CacheSettings, *, workers: 
         diff = {k: (v, getattr(settings, k)) for k, v in asdict(existing).items() if getattr(settings, k) != v}
         raise ValueError(f"{out} was made with other settings (cache value, requested): {diff}; "
                          f"use another --out or the same options")
+    all_names = sorted(names) if names is not None else ntu.list_depth_videos(root)  # fails early on a bad root
     out.mkdir(parents=True, exist_ok=True)
     write_settings(out, settings)
     (out / VIDEOS_DIR).mkdir(exist_ok=True)
     for stale in (out / VIDEOS_DIR).glob(".*.tmp"):  # left by a killed run
         stale.unlink()
-    all_names = sorted(names) if names is not None else ntu.list_depth_videos(root)
     done = {n for n in all_names if video_path(out, n).is_file()}
     todo = [n for n in all_names if n not in done]
     print(f"vg4d preprocess ntu: {len(all_names)} videos under {root}, {len(done)} already cached, "

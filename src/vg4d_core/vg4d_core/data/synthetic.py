@@ -125,7 +125,8 @@ def _rot_x(theta: float) -> np.ndarray:
     return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
 
 
-def _two_bone(root: np.ndarray, target: np.ndarray, l1: float, l2: float, pole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _two_bone(root: np.ndarray, target: np.ndarray, l1: float, l2: float, pole: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Middle joint and reachable end of a two-bone limb (analytic IK), bending towards ``pole``."""
     d_vec = target - root
     d = float(np.linalg.norm(d_vec))
@@ -541,7 +542,8 @@ def write_ntu_layout(root: str | Path, num_videos: int, *, seed: int = 0, cfg: S
 def main(argv: Sequence[str]) -> int:
     """``vg4d synth``: write synthetic RGB-D action videos in NTU's layout."""
     parser = argparse.ArgumentParser(prog="vg4d synth", description=main.__doc__)
-    parser.add_argument("--out", required=True, type=Path, help="root folder (gets nturgb+d_depth_masked/ and nturgb+d_rgb/)")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="root folder (gets nturgb+d_depth_masked/ and nturgb+d_rgb/)")
     parser.add_argument("--videos", type=int, default=64, help="number of videos (class = index %% 8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-frames", type=int, default=SyntheticConfig.min_frames)
