@@ -79,7 +79,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return ckpt
 
 
-def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
+def diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     """Human-readable differences between two nested plain structures."""
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         out = []
@@ -90,7 +90,7 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
             elif k not in b:
                 out.append(f"{name}: {a[k]!r} in checkpoint, missing now")
             else:
-                out += _diff(a[k], b[k], name)
+                out += diff(a[k], b[k], name)
         return out
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         a, b = list(a), list(b)
@@ -100,7 +100,7 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
 def check_arch(ckpt_arch: Mapping[str, Any], expected: Mapping[str, Any], path: str | Path = "checkpoint") -> None:
     """Raise :class:`CheckpointError` naming every field where the checkpoint's
     architecture (class count, model config, ...) differs from ``expected``."""
-    diffs = _diff(dict(ckpt_arch), dict(expected))
+    diffs = diff(dict(ckpt_arch), dict(expected))
     if diffs:
         raise CheckpointError(
             f"{path} was trained for a different model; differences:\n  " + "\n  ".join(diffs))

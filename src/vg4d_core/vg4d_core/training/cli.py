@@ -1,7 +1,7 @@
 """``vg4d train`` (and ``ros2 run vg4d_core train``): im-PSTNet pre-training from a recipe.
 
     vg4d train --config config/train/msr_action3d_lite.yaml [--out RUN_DIR] [key=value ...]
-    vg4d train --out RUN_DIR --resume                 # continue a killed run
+    vg4d train --out RUN_DIR --resume [key=value ...]  # continue a killed run
     torchrun --nproc_per_node 4 -m vg4d_core.training.cli --config ...   # DDP, same recipe
 
 The run directory receives ``config.yaml`` (the resolved recipe, model and
@@ -11,6 +11,7 @@ atomically every epoch) and ``summary.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -30,8 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="recipe: a name in config/train/ or a YAML path "
                                     "(optional with --resume: the checkpoint carries its recipe)")
     p.add_argument("--out", help="run directory (default: the recipe's `out`)")
-    p.add_argument("--resume", nargs="?", const="last", default=None, metavar="CKPT",
-                   help="continue from CKPT (default RUN_DIR/last.pt): epoch, optimizer, schedule, RNG")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from RUN_DIR/last.pt: weights, optimizer, schedule, RNG states, epoch")
+    p.add_argument("--resume-from", metavar="CKPT", help="continue from another checkpoint file")
+    p.add_argument("--overwrite", action="store_true", help="start afresh in a RUN_DIR that already holds a run")
     p.add_argument("--print-config", action="store_true", help="print the resolved recipe and exit")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     return p
@@ -41,25 +44,23 @@ def _resolve(args: argparse.Namespace):
     """-> (TrainConfig, run_dir, resume checkpoint path or None)."""
     from vg4d_core.training.config import TrainConfig, load_train_config
 
-    if args.config is None and args.resume is None:
+    resuming = args.resume or args.resume_from is not None
+    if args.config is None and not resuming:
         raise ConfigError("give --config RECIPE (or --resume with --out RUN_DIR)")
-    resume = None
-    if args.resume is not None:
-        if args.resume == "last":
-            if args.out is None and args.config is None:
-                raise ConfigError("--resume without a path needs --out RUN_DIR (or --config) to find last.pt")
-        else:
-            resume = Path(args.resume)
+    if args.config is None and args.resume_from is None and args.out is None:
+        raise ConfigError("--resume without --config needs --out RUN_DIR to find last.pt")
     if args.config is not None:
         cfg = load_train_config(args.config, args.overrides)
     else:
         # resuming without a recipe: the checkpoint's own recipe, plus overrides
-        ckpt_path = resume or Path(args.out) / "last.pt"
+        ckpt_path = Path(args.resume_from) if args.resume_from else Path(args.out) / "last.pt"
         stored = load_checkpoint(ckpt_path)["config"]
         cfg = from_dict(TrainConfig, apply_overrides(stored, args.overrides), where=f"{ckpt_path}:config")
     run_dir = Path(args.out) if args.out else Path(cfg.out)
-    if args.resume == "last":
-        resume = run_dir / "last.pt"
+    resume = Path(args.resume_from) if args.resume_from else (run_dir / "last.pt" if args.resume else None)
+    if resume is None and (run_dir / "last.pt").exists() and not args.overwrite:
+        raise ConfigError(f"{run_dir} already holds a run (last.pt): pass --resume to continue it, "
+                          "--overwrite to start afresh, or another --out")
     return cfg, run_dir, resume
 
 
@@ -111,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", [])),
                 # provenance for result files: how and where this checkpoint was trained
                 "train_command": shlex.join(["vg4d", "train", *argv]),
-                "train_hardware": {**machine_info("cuda" if use_cuda else "cpu"), "processes": env.world_size}}
+                # JSON round trip: plain str/number values (torch.__version__ is a str subclass that
+                # weights_only loading refuses)
+                "train_hardware": json.loads(json.dumps(
+                    {**machine_info("cuda" if use_cuda else "cpu"), "processes": env.world_size}, default=str))}
         try:
             fit(cfg, run_dir, model=model, train_set=train_set, test_set=test_set, arch=arch, meta=meta,
                 env=env, resume=resume)

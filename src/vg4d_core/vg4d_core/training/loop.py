@@ -169,6 +169,9 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
         ckpt_io.set_rng_state(rngs[env.rank] if len(rngs) == env.world_size else rngs[0])
         if env.is_main:
             _rewrite_jsonl(run_dir / "metrics.jsonl", history)
+            changed = ckpt_io.diff(state.get("config", {}), to_dict(cfg))
+            if changed:  # legitimate (e.g. more epochs), but it is no longer the same run
+                print("[vg4d train] resuming with a changed recipe:\n  " + "\n  ".join(changed), flush=True)
             print(f"[vg4d train] resumed from {resume} after epoch {start_epoch} (step {step})", flush=True)
     elif env.is_main:
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
