@@ -1,14 +1,30 @@
-"""Point grouping ops used by PSTConv / im-PSTConv.
+"""Point grouping ops used by PSTConv / im-PSTConv, on any device, nothing to compile.
 
 Public API (shapes in the function docstrings):
 
 * :func:`furthest_point_sample` (xyz (B, N, 3), m) -> (B, m) int64
-* :func:`ball_query` (xyz (B, N, 3), centers (B, M, 3), radius, k) -> (B, M, k) int64
-* :func:`group_points` (features (B, C, N), idx (B, M, k)) -> (B, C, M, k)
+* :func:`ball_query` (xyz (B, N, 3), centers (B, M, 3), radius, k, empty="nearest") -> (B, M, k) int64
+* :func:`group_points` (features (B, C, N), idx (B, M, k)) -> (B, C, M, k), differentiable
 
-Provisional: dispatches to the vectorised PyTorch implementation until the
-numba (CPU) and Triton (GPU) kernels land.
+Each op has four implementations with one signature and bit-identical
+results: a naive reference (``*_naive``), numba on CPU, Triton on CUDA, and
+plain vectorised torch (benchmark baseline, any device). The device picks one;
+``impl=`` or :func:`use_impl` forces one. Clips are handled as flattened
+batches of frames, e.g. xyz of shape (B*T, N, 3).
 """
-from .torch_vectorized import ball_query, furthest_point_sample, group_points
+from .dispatch import IMPLEMENTATIONS, default_impl, use_impl
+from .grouping import group_points, group_points_naive
+from .neighbors import ball_query, ball_query_naive
+from .sampling import furthest_point_sample, furthest_point_sample_naive
 
-__all__ = ["ball_query", "furthest_point_sample", "group_points"]
+__all__ = [
+    "IMPLEMENTATIONS",
+    "ball_query",
+    "ball_query_naive",
+    "default_impl",
+    "furthest_point_sample",
+    "furthest_point_sample_naive",
+    "group_points",
+    "group_points_naive",
+    "use_impl",
+]

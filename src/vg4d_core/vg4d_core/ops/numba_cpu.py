@@ -1,0 +1,472 @@
+"""CPU kernels of the grouping ops, compiled by numba (nothing for users to build).
+
+Same results, bit for bit, as the naive reference: every squared distance is
+``dx*dx + dy*dy + dz*dz`` evaluated left to right in float32 with IEEE
+rounding (no ``fastmath``, so no FMA contraction or reassociation), and ties
+resolve to the lowest point index.
+
+Parallelism: furthest point sampling runs one batch element per thread; ball
+query runs (batch x centre) rows in parallel; grouping runs (batch x channel)
+rows in parallel. Thread count is numba's (``NUMBA_NUM_THREADS``, default:
+all cores). Kernels are cached on disk after the first compilation.
+
+The functions here take and return numpy arrays; :mod:`vg4d_core.ops` wraps
+them for torch tensors.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# Furthest point sampling visits only the leaves of a k-d tree that the newest
+# sample can still change; smaller leaves skip more points but cost more
+# bookkeeping. 32-64 is the sweet spot for 2k-point frames (measured).
+FPS_LEAF_SIZE = 48
+
+
+@njit(cache=True, nogil=True)
+def _kd_leaves(x, y, z, leaf_size):
+    """Order points into spatially compact leaves.
+
+    x, y, z: (N,) float32. Returns ``perm`` (N,) int64 (leaf-major order of
+    the original indices) and ``bounds`` (L+1,) int64 (leaf ``l`` holds
+    ``perm[bounds[l]:bounds[l+1]]``). Splits a segment at the midpoint of its
+    longest box side until it holds <= ``leaf_size`` points or cannot be split
+    (all points equal). O(N log N), no sorting.
+    """
+    n = x.shape[0]
+    perm = np.arange(n).astype(np.int32)
+    # explicit stack of pending segments (start, end); depth never exceeds n
+    stack = np.empty((n + 1, 2), np.int64)
+    bounds = np.empty(n + 1, np.int64)
+    nleaf = 0
+    top = 0
+    stack[0, 0] = 0
+    stack[0, 1] = n
+    top = 1
+    while top > 0:
+        top -= 1
+        start = stack[top, 0]
+        end = stack[top, 1]
+        split = -1
+        if end - start > leaf_size:
+            p = perm[start]
+            lx = x[p]
+            hx = x[p]
+            ly = y[p]
+            hy = y[p]
+            lz = z[p]
+            hz = z[p]
+            for t in range(start + 1, end):
+                p = perm[t]
+                lx = min(lx, x[p])
+                hx = max(hx, x[p])
+                ly = min(ly, y[p])
+                hy = max(hy, y[p])
+                lz = min(lz, z[p])
+                hz = max(hz, z[p])
+            ex = hx - lx
+            ey = hy - ly
+            ez = hz - lz
+            axis = 0
+            lo = lx
+            hi = hx
+            if ey > ex and ey >= ez:
+                axis = 1
+                lo = ly
+                hi = hy
+            elif ez > ex and ez > ey:
+                axis = 2
+                lo = lz
+                hi = hz
+            mid = lo + (hi - lo) * np.float32(0.5)
+            # Hoare-style partition: keys < mid to the front
+            i = start
+            j = end - 1
+            while i <= j:
+                pi = perm[i]
+                ki = x[pi] if axis == 0 else (y[pi] if axis == 1 else z[pi])
+                if ki < mid:
+                    i += 1
+                else:
+                    perm[i] = perm[j]
+                    perm[j] = pi
+                    j -= 1
+            if start < i < end:  # both halves non-empty (mid may round onto lo)
+                split = i
+        if split < 0:
+            bounds[nleaf] = start
+            nleaf += 1
+        else:
+            # push right first so the left half is emitted first (DFS order)
+            stack[top, 0] = split
+            stack[top, 1] = end
+            stack[top + 1, 0] = start
+            stack[top + 1, 1] = split
+            top += 2
+    bounds[nleaf] = n
+    return perm, bounds[: nleaf + 1].copy()
+
+
+@njit(cache=True, nogil=True)
+def _fps_one(pts, m, out, leaf_size):
+    """Furthest point sampling of one frame: pts (N, 3) f32 -> out (m,) int64.
+
+    Equivalent to the O(m N) loop of the reference (min-distance update, then
+    argmax with lowest-index ties) but skips every leaf whose bounding box is
+    at least as far from the new sample as the leaf's largest min-distance:
+    no distance in it can shrink. The skip test is exact, not approximate:
+    rounding is monotone, so the float32 box distance computed with the same
+    operations never exceeds a contained point's float32 distance.
+    """
+    n = pts.shape[0]
+    out[0] = 0
+    if m == 1:
+        return
+    x0 = pts[:, 0].copy()
+    y0 = pts[:, 1].copy()
+    z0 = pts[:, 2].copy()
+    perm, bounds = _kd_leaves(x0, y0, z0, leaf_size)
+    nleaf = bounds.shape[0] - 1
+    for leaf in range(nleaf):
+        perm[bounds[leaf]:bounds[leaf + 1]].sort()
+    # leaf-major copies so each leaf is one contiguous, vectorisable run
+    x = x0[perm]
+    y = y0[perm]
+    z = z0[perm]
+    temp = np.full(n, np.inf, np.float32)
+    bits = temp.view(np.int32)
+    lox = np.empty(nleaf, np.float32)
+    loy = np.empty(nleaf, np.float32)
+    loz = np.empty(nleaf, np.float32)
+    hix = np.empty(nleaf, np.float32)
+    hiy = np.empty(nleaf, np.float32)
+    hiz = np.empty(nleaf, np.float32)
+    lmax = np.full(nleaf, np.inf, np.float32)  # largest min-distance in the leaf
+    lidx = np.empty(nleaf, np.int32)  # its original index (lowest on ties)
+    for leaf in range(nleaf):
+        s = bounds[leaf]
+        e = bounds[leaf + 1]
+        lox[leaf] = x[s]
+        hix[leaf] = x[s]
+        loy[leaf] = y[s]
+        hiy[leaf] = y[s]
+        loz[leaf] = z[s]
+        hiz[leaf] = z[s]
+        for t in range(s + 1, e):
+            lox[leaf] = min(lox[leaf], x[t])
+            hix[leaf] = max(hix[leaf], x[t])
+            loy[leaf] = min(loy[leaf], y[t])
+            hiy[leaf] = max(hiy[leaf], y[t])
+            loz[leaf] = min(loz[leaf], z[t])
+            hiz[leaf] = max(hiz[leaf], z[t])
+        lidx[leaf] = perm[s]
+    zero = np.float32(0.0)
+    gap = np.empty(nleaf, np.float32)
+    lbits = lmax.view(np.int32)
+    last = 0
+    for i in range(1, m):
+        px = x0[last]
+        py = y0[last]
+        pz = z0[last]
+        # squared gap between the sample and every leaf box, branch-free so it
+        # vectorises. Per axis it is (lo - p) or (p - hi) or 0: the same float
+        # ops as a point's (x - p), so by monotone rounding no point of the
+        # leaf has a smaller float32 squared distance than this bound.
+        for leaf in range(nleaf):
+            a = lox[leaf] - px
+            b = px - hix[leaf]
+            ex = a if a > b else b
+            ex = ex if ex > zero else zero
+            a = loy[leaf] - py
+            b = py - hiy[leaf]
+            ey = a if a > b else b
+            ey = ey if ey > zero else zero
+            a = loz[leaf] - pz
+            b = pz - hiz[leaf]
+            ez = a if a > b else b
+            ez = ez if ez > zero else zero
+            gap[leaf] = ex * ex + ey * ey + ez * ez
+        for leaf in range(nleaf):
+            # skip leaves where no min-distance can shrink
+            if gap[leaf] < lmax[leaf]:
+                s = bounds[leaf]
+                e = bounds[leaf + 1]
+                for t in range(s, e):
+                    dx = x[t] - px
+                    dy = y[t] - py
+                    dz = z[t] - pz
+                    d = dx * dx + dy * dy + dz * dz
+                    cur = temp[t]
+                    temp[t] = d if d < cur else cur  # select, not branch: vectorises
+                # max over the bit patterns: for non-negative floats the int32
+                # order is the float order, and integer max vectorises
+                best = bits[s]
+                for t in range(s + 1, e):
+                    v = bits[t]
+                    best = v if v > best else best
+                # leaves keep ascending original indices, so the first
+                # position holding the max is the lowest index among ties
+                pos = s
+                while bits[pos] != best:
+                    pos += 1
+                lmax[leaf] = temp[pos]
+                lidx[leaf] = perm[pos]
+        # global argmax: largest leaf max, lowest original index among ties
+        gbits = lbits[0]
+        for leaf in range(1, nleaf):
+            v = lbits[leaf]
+            gbits = v if v > gbits else gbits
+        gidx = n
+        for leaf in range(nleaf):
+            cand = lidx[leaf] if lbits[leaf] == gbits else n
+            gidx = cand if cand < gidx else gidx
+        out[i] = gidx
+        last = gidx
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def furthest_point_sample(xyz, m, leaf_size=FPS_LEAF_SIZE):
+    """xyz (B, N, 3) float32 C-contiguous, 1 <= m <= N -> idx (B, m) int64."""
+    b_size = xyz.shape[0]
+    out = np.empty((b_size, m), np.int64)
+    for b in prange(b_size):
+        _fps_one(xyz[b], m, out[b], leaf_size)
+    return out
+
+
+# Ball query bins points into a uniform grid of cells a little larger than
+# the radius, so a ball touches at most 3x3x3 cells. The margin keeps that
+# true despite rounding: a float32 hit (d < r2) has exact distance within a
+# few ulps of radius, far below 0.1 %.
+_CELL_MARGIN = 1.001
+# Upper bound on grid cells per frame, as a multiple of the point count; the
+# cell size grows past the radius when a tiny radius would need more.
+_MAX_CELLS_PER_POINT = 4
+
+
+@njit(cache=True, nogil=True)
+def _grid_shape(pts, r2):
+    """Grid over one frame's points (N, 3): returns (ox, oy, oz, h, gx, gy, gz).
+
+    Origin at the points' minimum corner (float64), cell side ``h`` >= the
+    radius (times a safety margin), at least one cell per axis.
+    """
+    n = pts.shape[0]
+    lo = np.empty(3, np.float64)
+    hi = np.empty(3, np.float64)
+    for a in range(3):
+        lo[a] = pts[0, a]
+        hi[a] = pts[0, a]
+    for j in range(1, n):
+        for a in range(3):
+            v = np.float64(pts[j, a])
+            lo[a] = min(lo[a], v)
+            hi[a] = max(hi[a], v)
+    h = np.sqrt(np.float64(r2)) * _CELL_MARGIN
+    max_cells = _MAX_CELLS_PER_POINT * n + 64
+    while True:
+        # cell counts in float64 first: a tiny radius would overflow integers
+        fx = np.floor((hi[0] - lo[0]) / h) + 1.0
+        fy = np.floor((hi[1] - lo[1]) / h) + 1.0
+        fz = np.floor((hi[2] - lo[2]) / h) + 1.0
+        if fx * fy * fz <= max_cells:
+            break
+        h *= 1.5
+    return lo[0], lo[1], lo[2], h, int(fx), int(fy), int(fz)
+
+
+@njit(cache=True, nogil=True)
+def _cell_coord(v, origin, h, g):
+    """Cell index along one axis, clamped to [-2, g + 1] (outside = no cell)."""
+    c = np.floor((np.float64(v) - origin) / h)
+    c = min(max(c, -2.0), g + 1.0)
+    return int(c)
+
+
+@njit(cache=True, nogil=True)
+def _nearest(xs, ys, zs, cx, cy, cz, scratch):
+    """Index of the point nearest (cx, cy, cz); lowest index on ties.
+
+    xs, ys, zs: (N,) float32; scratch: (N,) float32 work space.
+    """
+    n = xs.shape[0]
+    for j in range(n):
+        dx = xs[j] - cx
+        dy = ys[j] - cy
+        dz = zs[j] - cz
+        scratch[j] = dx * dx + dy * dy + dz * dz
+    # min over the bit patterns of non-negative floats vectorises, a float
+    # min with NaN semantics does not
+    bits = scratch.view(np.int32)
+    best = bits[0]
+    for j in range(1, n):
+        v = bits[j]
+        best = v if v < best else best
+    j = 0
+    while bits[j] != best:
+        j += 1
+    return j
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def ball_query(xyz, centers, r2, k, nearest_if_empty):
+    """First k points within the ball, in index order.
+
+    xyz (B, N, 3) f32, centers (B, M, 3) f32, r2 = radius**2 as float32 ->
+    idx (B, M, k) int64. A point is inside when its squared distance is
+    strictly below ``r2`` (pointnet2's test). Slots after the last hit repeat
+    the first hit. Rows with no hit get the nearest point (lowest index on
+    ties) when ``nearest_if_empty``, else index 0.
+
+    Each frame's points are counting-sorted into grid cells (stable, so a
+    cell lists its points in index order); a centre examines the <= 27 cells
+    around it and keeps the k smallest indices of the hits.
+    """
+    b_size = xyz.shape[0]
+    n = xyz.shape[1]
+    m = centers.shape[1]
+    out = np.empty((b_size, m, k), np.int64)
+    r2 = np.float32(r2)
+    # structure of arrays: the nearest-point scan vectorises over these
+    xs = np.empty((b_size, n), np.float32)
+    ys = np.empty((b_size, n), np.float32)
+    zs = np.empty((b_size, n), np.float32)
+    for b in prange(b_size):
+        for j in range(n):
+            xs[b, j] = xyz[b, j, 0]
+            ys[b, j] = xyz[b, j, 1]
+            zs[b, j] = xyz[b, j, 2]
+
+    any_inside = r2 > 0  # d < 0 never holds: every row is empty
+    origin = np.zeros((b_size, 3), np.float64)
+    cell = np.ones(b_size, np.float64)
+    dims = np.ones((b_size, 3), np.int64)
+    offsets = np.zeros(b_size + 1, np.int64)
+    if any_inside:
+        for b in prange(b_size):
+            ox, oy, oz, h, gx, gy, gz = _grid_shape(xyz[b], r2)
+            origin[b, 0] = ox
+            origin[b, 1] = oy
+            origin[b, 2] = oz
+            cell[b] = h
+            dims[b, 0] = gx
+            dims[b, 1] = gy
+            dims[b, 2] = gz
+        for b in range(b_size):
+            offsets[b + 1] = offsets[b] + dims[b, 0] * dims[b, 1] * dims[b, 2] + 1
+    # per frame: cell_start[offsets[b] + c] .. [+ c + 1] delimits cell c in
+    # the cell-sorted arrays sx/sy/sz/sidx
+    cell_start = np.zeros(offsets[b_size], np.int64)
+    sx = np.empty((b_size, n), np.float32)
+    sy = np.empty((b_size, n), np.float32)
+    sz = np.empty((b_size, n), np.float32)
+    sidx = np.empty((b_size, n), np.int32)
+    if any_inside:
+        for b in prange(b_size):
+            gx = dims[b, 0]
+            gy = dims[b, 1]
+            gz = dims[b, 2]
+            base = offsets[b]
+            cid = np.empty(n, np.int64)
+            for j in range(n):
+                ix = min(_cell_coord(xs[b, j], origin[b, 0], cell[b], gx), gx - 1)
+                iy = min(_cell_coord(ys[b, j], origin[b, 1], cell[b], gy), gy - 1)
+                iz = min(_cell_coord(zs[b, j], origin[b, 2], cell[b], gz), gz - 1)
+                cid[j] = (ix * gy + iy) * gz + iz
+                cell_start[base + cid[j] + 1] += 1
+            for c in range(gx * gy * gz):
+                cell_start[base + c + 1] += cell_start[base + c]
+            fill = cell_start[base: base + gx * gy * gz].copy()
+            for j in range(n):  # stable: index order kept inside each cell
+                pos = fill[cid[j]]
+                fill[cid[j]] += 1
+                sx[b, pos] = xs[b, j]
+                sy[b, pos] = ys[b, j]
+                sz[b, pos] = zs[b, j]
+                sidx[b, pos] = j
+
+    for row in prange(b_size * m):
+        b = row // m
+        c = row - b * m
+        cx = centers[b, c, 0]
+        cy = centers[b, c, 1]
+        cz = centers[b, c, 2]
+        o = out[b, c]
+        cnt = 0
+        if any_inside:
+            gx = dims[b, 0]
+            gy = dims[b, 1]
+            gz = dims[b, 2]
+            base = offsets[b]
+            ix = _cell_coord(cx, origin[b, 0], cell[b], gx)
+            iy = _cell_coord(cy, origin[b, 1], cell[b], gy)
+            iz = _cell_coord(cz, origin[b, 2], cell[b], gz)
+            for ax in range(max(ix - 1, 0), min(ix + 2, gx)):
+                for ay in range(max(iy - 1, 0), min(iy + 2, gy)):
+                    for az in range(max(iz - 1, 0), min(iz + 2, gz)):
+                        cc = base + (ax * gy + ay) * gz + az
+                        for t in range(cell_start[cc], cell_start[cc + 1]):
+                            j = sidx[b, t]
+                            if cnt == k and j > o[k - 1]:
+                                break  # the rest of this cell has larger indices
+                            dx = sx[b, t] - cx
+                            dy = sy[b, t] - cy
+                            dz = sz[b, t] - cz
+                            d = dx * dx + dy * dy + dz * dz
+                            if d < r2:
+                                # insert j into the ascending list o[:cnt] (<= k long)
+                                pos = cnt if cnt < k else k - 1
+                                while pos > 0 and o[pos - 1] > j:
+                                    if pos < k:
+                                        o[pos] = o[pos - 1]
+                                    pos -= 1
+                                o[pos] = j
+                                if cnt < k:
+                                    cnt += 1
+        if cnt == 0:
+            fill_idx = 0
+            if nearest_if_empty:
+                scratch = np.empty(n, np.float32)
+                fill_idx = _nearest(xs[b], ys[b], zs[b], cx, cy, cz, scratch)
+            o[0] = fill_idx
+            cnt = 1
+        for s in range(cnt, k):
+            o[s] = o[0]
+    return out
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def group_forward(features, idx):
+    """features (B, C, N), idx (B, M, k) int64 -> (B, C, M, k) (same dtype)."""
+    b_size, c_size, _ = features.shape
+    m = idx.shape[1]
+    k = idx.shape[2]
+    out = np.empty((b_size, c_size, m, k), features.dtype)
+    for row in prange(b_size * c_size):
+        b = row // c_size
+        c = row - b * c_size
+        f = features[b, c]
+        for i in range(m):
+            for s in range(k):
+                out[b, c, i, s] = f[idx[b, i, s]]
+    return out
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def group_backward(grad_out, idx, n):
+    """grad_out (B, C, M, k), idx (B, M, k) int64 -> grad_features (B, C, N).
+
+    Scatter-add; each (batch, channel) row is owned by one thread, so the
+    sums are race-free and deterministic (accumulated in index order).
+    """
+    b_size, c_size, m, k = grad_out.shape
+    grad = np.zeros((b_size, c_size, n), grad_out.dtype)
+    for row in prange(b_size * c_size):
+        b = row // c_size
+        c = row - b * c_size
+        g = grad[b, c]
+        for i in range(m):
+            for s in range(k):
+                g[idx[b, i, s]] += grad_out[b, c, i, s]
+    return grad
