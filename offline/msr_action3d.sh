@@ -23,5 +23,6 @@ else
     $VG4D train --config "$RECIPE" --out "$RUN" "${resume[@]}" "$@"
 fi
 $VG4D evaluate --checkpoint "$RUN/last.pt" --out "$RUN/eval"
-mkdir -p results
-cp "$RUN/eval/metrics.json" results/msr_action3d.json
+RESULTS=${RESULTS:-results}
+mkdir -p "$RESULTS"
+cp "$RUN/eval/metrics.json" "$RESULTS/msr_action3d.json"

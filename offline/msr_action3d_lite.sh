@@ -17,6 +17,7 @@ resume=()
 [ -f "$RUN/last.pt" ] && resume=(--resume)
 $VG4D train --config "$RECIPE" --out "$RUN" "${resume[@]}" "$@"
 $VG4D evaluate --checkpoint "$RUN/last.pt" --out "$RUN/eval"
-mkdir -p results
-cp "$RUN/eval/metrics.json" results/msr_action3d_lite.json
-echo "results/msr_action3d_lite.json written (headline: final epoch; see its 'training' entry for the run)"
+RESULTS=${RESULTS:-results}
+mkdir -p "$RESULTS"
+cp "$RUN/eval/metrics.json" "$RESULTS/msr_action3d_lite.json"
+echo "$RESULTS/msr_action3d_lite.json written (headline: final epoch; see its 'training' entry for the run)"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# im-PSTNet pre-training on NTU RGB+D 60 cross-view with the paper's schedule
+# (config/train/ntu60_cv.yaml): preprocess -> train -> evaluate.
+#   RAW=/data/ntu NPROC=4 bash offline/ntu60_cv.sh [key=value overrides...]
+# See offline/ntu_common.sh for the environment variables.
+source "$(dirname "$0")/ntu_common.sh"
+ntu_recipe ntu60_cv "$@"
