@@ -2,10 +2,12 @@
 
 NTU's masked depth frames (and ROS ``16UC1`` dumps) are 16-bit, single
 channel, non-interlaced PNGs. Decoding them is most of the cost of
-``vg4d preprocess ntu``; OpenCV's decoder spends ~40 % more time than the
-zlib inflate itself. This module inflates with :mod:`zlib` and undoes the
-PNG row filters in a compiled loop. Any other PNG (colour, 8-bit, palette,
-interlaced) returns None so the caller falls back to OpenCV.
+``vg4d preprocess ntu`` (the zlib inflate alone is ~75 % of it). This module
+inflates with :mod:`zlib` and undoes the PNG row filters in a compiled loop;
+on NTU frames it is 5-10 % faster than ``cv2.imdecode`` (interleaved
+measurements, best of 15: 1.91 vs 2.04 ms per frame on a loaded 2-core
+machine) and it returns bit-identical images. Any other PNG (colour, 8-bit,
+palette, interlaced) returns None so the caller falls back to OpenCV.
 
 Corrupt data raises ValueError (bad signature, truncated or inconsistent
 chunks, zlib errors, wrong decompressed size, unknown filter type); chunk
