@@ -243,6 +243,8 @@ _CELL_MARGIN = 1.001
 # Upper bound on grid cells per frame, as a multiple of the point count; the
 # cell size grows past the radius when a tiny radius would need more.
 _MAX_CELLS_PER_POINT = 4
+# Ball query centres handled by one parallel task (amortises scratch buffers).
+_ROWS_PER_TASK = 64
 
 
 @njit(cache=True, nogil=True)
@@ -319,9 +321,9 @@ def ball_query(xyz, centers, r2, k, nearest_if_empty):
     the first hit. Rows with no hit get the nearest point (lowest index on
     ties) when ``nearest_if_empty``, else index 0.
 
-    Each frame's points are counting-sorted into grid cells (stable, so a
-    cell lists its points in index order); a centre examines the <= 27 cells
-    around it and keeps the k smallest indices of the hits.
+    Each frame's points are counting-sorted into grid cells of side >= the
+    radius; a centre examines the <= 27 cells around it, collects every hit
+    and keeps the k smallest indices (= the first k in index order).
     """
     b_size = xyz.shape[0]
     n = xyz.shape[1]
@@ -378,7 +380,7 @@ def ball_query(xyz, centers, r2, k, nearest_if_empty):
             for c in range(gx * gy * gz):
                 cell_start[base + c + 1] += cell_start[base + c]
             fill = cell_start[base: base + gx * gy * gz].copy()
-            for j in range(n):  # stable: index order kept inside each cell
+            for j in range(n):  # counting sort into cells
                 pos = fill[cid[j]]
                 fill[cid[j]] += 1
                 sx[b, pos] = xs[b, j]
@@ -386,53 +388,69 @@ def ball_query(xyz, centers, r2, k, nearest_if_empty):
                 sz[b, pos] = zs[b, j]
                 sidx[b, pos] = j
 
-    for row in prange(b_size * m):
-        b = row // m
-        c = row - b * m
-        cx = centers[b, c, 0]
-        cy = centers[b, c, 1]
-        cz = centers[b, c, 2]
-        o = out[b, c]
-        cnt = 0
-        if any_inside:
-            gx = dims[b, 0]
-            gy = dims[b, 1]
-            gz = dims[b, 2]
-            base = offsets[b]
-            ix = _cell_coord(cx, origin[b, 0], cell[b], gx)
-            iy = _cell_coord(cy, origin[b, 1], cell[b], gy)
-            iz = _cell_coord(cz, origin[b, 2], cell[b], gz)
-            for ax in range(max(ix - 1, 0), min(ix + 2, gx)):
-                for ay in range(max(iy - 1, 0), min(iy + 2, gy)):
-                    for az in range(max(iz - 1, 0), min(iz + 2, gz)):
-                        cc = base + (ax * gy + ay) * gz + az
-                        for t in range(cell_start[cc], cell_start[cc + 1]):
-                            j = sidx[b, t]
-                            if cnt == k and j > o[k - 1]:
-                                break  # the rest of this cell has larger indices
-                            dx = sx[b, t] - cx
-                            dy = sy[b, t] - cy
-                            dz = sz[b, t] - cz
-                            d = dx * dx + dy * dy + dz * dz
-                            if d < r2:
-                                # insert j into the ascending list o[:cnt] (<= k long)
-                                pos = cnt if cnt < k else k - 1
-                                while pos > 0 and o[pos - 1] > j:
-                                    if pos < k:
-                                        o[pos] = o[pos - 1]
-                                    pos -= 1
-                                o[pos] = j
-                                if cnt < k:
-                                    cnt += 1
-        if cnt == 0:
-            fill_idx = 0
-            if nearest_if_empty:
-                scratch = np.empty(n, np.float32)
-                fill_idx = _nearest(xs[b], ys[b], zs[b], cx, cy, cz, scratch)
-            o[0] = fill_idx
-            cnt = 1
-        for s in range(cnt, k):
-            o[s] = o[0]
+    # tasks of _ROWS_PER_TASK centres of one frame share scratch buffers
+    chunks = (m + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
+    for task in prange(b_size * chunks):
+        b = task // chunks
+        c0 = (task - b * chunks) * _ROWS_PER_TASK
+        c1 = min(c0 + _ROWS_PER_TASK, m)
+        hits = np.empty(n, np.int32)  # indices of the hits of one centre, unordered
+        scratch = np.empty(n, np.float32)
+        fx = sx[b]
+        fy = sy[b]
+        fz = sz[b]
+        fi = sidx[b]
+        gx = dims[b, 0]
+        gy = dims[b, 1]
+        gz = dims[b, 2]
+        base = offsets[b]
+        for c in range(c0, c1):
+            cx = centers[b, c, 0]
+            cy = centers[b, c, 1]
+            cz = centers[b, c, 2]
+            o = out[b, c]
+            cnt = 0
+            if any_inside:
+                ix = _cell_coord(cx, origin[b, 0], cell[b], gx)
+                iy = _cell_coord(cy, origin[b, 1], cell[b], gy)
+                iz = _cell_coord(cz, origin[b, 2], cell[b], gz)
+                z0 = max(iz - 1, 0)
+                z1 = min(iz + 2, gz)
+                if z0 < z1:
+                    for ax in range(max(ix - 1, 0), min(ix + 2, gx)):
+                        for ay in range(max(iy - 1, 0), min(iy + 2, gy)):
+                            # cells (ax, ay, z0..z1-1) are adjacent in the sorted arrays
+                            run = base + (ax * gy + ay) * gz
+                            for t in range(cell_start[run + z0], cell_start[run + z1]):
+                                dx = fx[t] - cx
+                                dy = fy[t] - cy
+                                dz = fz[t] - cz
+                                d = dx * dx + dy * dy + dz * dz
+                                # branch-free append: hits are unpredictable
+                                hits[cnt] = fi[t]
+                                cnt += 1 if d < r2 else 0
+            if cnt == 0:
+                fill = 0
+                if nearest_if_empty:
+                    fill = _nearest(xs[b], ys[b], zs[b], cx, cy, cz, scratch)
+                for s in range(k):
+                    o[s] = fill
+                continue
+            # keep the k smallest indices, ascending, by insertion
+            kept = 0
+            for i in range(cnt):
+                j = hits[i]
+                if kept < k or j < o[k - 1]:
+                    pos = kept if kept < k else k - 1
+                    while pos > 0 and o[pos - 1] > j:
+                        if pos < k:
+                            o[pos] = o[pos - 1]
+                        pos -= 1
+                    o[pos] = j
+                    if kept < k:
+                        kept += 1
+            for s in range(kept, k):
+                o[s] = o[0]
     return out
 
 
