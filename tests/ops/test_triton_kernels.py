@@ -106,6 +106,58 @@ def test_interp_group_gradcheck(triton_interpreted):
     assert torch.autograd.gradcheck(lambda t: Group.apply(t, idx), (f,), fast_mode=True)
 
 
+# ------------------------------------------- compiled for a GPU, on any machine
+
+
+def _compile_for_hopper(fn, signature: dict, constexprs: dict, num_warps: int, fp_fusion: bool = False) -> str:
+    """PTX of ``fn`` compiled ahead of time for sm_90 (no GPU needed: Triton's
+    own LLVM and ptxas)."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    try:
+        src = ASTSource(fn=fn, signature=signature, constexprs=constexprs)
+    except TypeError as exc:  # older Triton spells the argument differently
+        pytest.skip(f"this Triton's ASTSource takes other arguments: {exc}")
+    kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32),
+                            options={"num_warps": num_warps, "enable_fp_fusion": fp_fusion})
+    return kernel.asm["ptx"]
+
+
+def test_kernels_compile_for_hopper_without_fma():
+    """Every kernel compiles for sm_90 at the launchers' settings, and the
+    distance kernels contain no fused multiply-add (which would round
+    differently from the CPU paths and flip neighbours at the ball's edge)."""
+    import re
+
+    from vg4d_core.ops import triton_gpu as tg
+
+    fma = re.compile(r"\bfma\.")
+    fps_sig = {"xyz_ptr": "*fp32", "out_ptr": "*i64", "N": "i32", "M": "i32", "BLOCK": "constexpr"}
+    fps_ptx = _compile_for_hopper(tg._fps_register_kernel, fps_sig, {"BLOCK": 2048}, tg.fps_warps(2048))
+    assert not fma.search(fps_ptx)
+    # the check can fail: with fusion allowed the same kernel does contain FMAs
+    assert fma.search(_compile_for_hopper(tg._fps_register_kernel, fps_sig, {"BLOCK": 2048}, tg.fps_warps(2048),
+                                          fp_fusion=True))
+    chunk_sig = {"xyz_ptr": "*fp32", "temp_ptr": "*fp32", "out_ptr": "*i64", "N": "i32", "M": "i32",
+                 "BLOCK": "constexpr"}
+    block = tg.FPS_MAX_REGISTER_POINTS
+    assert not fma.search(_compile_for_hopper(tg._fps_chunked_kernel, chunk_sig, {"BLOCK": block},
+                                              tg.fps_warps(block)))
+    bq_sig = {"xyz_ptr": "*fp32", "ctr_ptr": "*fp32", "out_ptr": "*i64", "N": "i32", "M": "i32", "K": "i32",
+              "r2": "fp32", "NEAREST": "constexpr", "BLOCK_M": "constexpr", "BLOCK_N": "constexpr",
+              "BLOCK_K": "constexpr"}
+    bq_const = {"NEAREST": True, "BLOCK_M": tg.BALL_QUERY_BLOCK_M, "BLOCK_N": tg.BALL_QUERY_BLOCK_N, "BLOCK_K": 16}
+    assert not fma.search(_compile_for_hopper(tg._ball_query_kernel, bq_sig, bq_const, tg.BALL_QUERY_WARPS))
+    block_c, block_p = tg.group_blocks(64, 1024 * 9)
+    for fn, names in ((tg._group_forward_kernel, ("feat_ptr", "idx_ptr", "out_ptr")),
+                      (tg._group_backward_kernel, ("grad_out_ptr", "idx_ptr", "grad_ptr"))):
+        sig = {names[0]: "*fp32", names[1]: "*i64", names[2]: "*fp32", "C": "i32", "N": "i32", "P": "i32",
+               "BLOCK_C": "constexpr", "BLOCK_P": "constexpr"}
+        assert _compile_for_hopper(fn, sig, {"BLOCK_C": block_c, "BLOCK_P": block_p}, 4)
+
+
 # ---------------------------------------------------------------- real GPU
 
 

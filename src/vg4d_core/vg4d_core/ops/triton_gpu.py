@@ -23,6 +23,12 @@ import triton.language as tl
 # FPS keeps a whole frame in registers up to this many points (one program
 # per frame); larger frames stream through a global scratch buffer.
 FPS_MAX_REGISTER_POINTS = 8192
+# Ball query tile: BLOCK_M centres x BLOCK_N points. Larger tiles spill
+# registers on sm_90 (ptxas -v: 64 x 128 needs 255 registers + 1.2 kB of
+# spills; 32 x 32 with 4 warps needs 96 and none).
+BALL_QUERY_BLOCK_M = 32
+BALL_QUERY_BLOCK_N = 32
+BALL_QUERY_WARPS = 4
 
 
 @triton.jit
@@ -201,7 +207,8 @@ INTERPRETED = not isinstance(_fps_register_kernel, triton.runtime.JITFunction)
 _NO_FMA = {"enable_fp_fusion": False}
 
 
-def _fps_warps(block: int) -> int:
+def fps_warps(block: int) -> int:
+    """Warps of an FPS program over ``block`` points: 8 for 2048 (57 registers on sm_90)."""
     return max(1, min(16, block // 256))
 
 
@@ -214,16 +221,16 @@ def furthest_point_sample(xyz: torch.Tensor, m: int,
         return out
     block = triton.next_power_of_2(n)
     if n <= max_register_points:
-        _fps_register_kernel[(b_size,)](xyz, out, n, m, BLOCK=block, num_warps=_fps_warps(block), **_NO_FMA)
+        _fps_register_kernel[(b_size,)](xyz, out, n, m, BLOCK=block, num_warps=fps_warps(block), **_NO_FMA)
     else:
         chunk = triton.next_power_of_2(min(n, max_register_points))
         temp = torch.full((b_size, n), float("inf"), dtype=torch.float32, device=xyz.device)
-        _fps_chunked_kernel[(b_size,)](xyz, temp, out, n, m, BLOCK=chunk, num_warps=_fps_warps(chunk), **_NO_FMA)
+        _fps_chunked_kernel[(b_size,)](xyz, temp, out, n, m, BLOCK=chunk, num_warps=fps_warps(chunk), **_NO_FMA)
     return out
 
 
 def ball_query(xyz: torch.Tensor, centers: torch.Tensor, r2: float, k: int, nearest_if_empty: bool,
-               block_m: int = 64, block_n: int = 128) -> torch.Tensor:
+               block_m: int = BALL_QUERY_BLOCK_M, block_n: int = BALL_QUERY_BLOCK_N) -> torch.Tensor:
     """xyz (B, N, 3), centers (B, M, 3) float32 -> idx (B, M, k) int64; see
     :func:`vg4d_core.ops.ball_query` (``r2`` is the float32 squared radius)."""
     b_size, n, _ = xyz.shape
@@ -234,11 +241,12 @@ def ball_query(xyz: torch.Tensor, centers: torch.Tensor, r2: float, k: int, near
     grid = (triton.cdiv(m, block_m), b_size)
     _ball_query_kernel[grid](xyz, centers, out, n, m, k, r2, NEAREST=bool(nearest_if_empty),
                              BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_K=triton.next_power_of_2(k),
-                             num_warps=4, **_NO_FMA)
+                             num_warps=BALL_QUERY_WARPS, **_NO_FMA)
     return out
 
 
-def _group_blocks(c: int, p: int) -> tuple[int, int]:
+def group_blocks(c: int, p: int) -> tuple[int, int]:
+    """(BLOCK_C, BLOCK_P) tile of the grouping kernels for C channels, P = M*k slots."""
     block_c = min(16, triton.next_power_of_2(max(c, 1)))
     block_p = min(256, triton.next_power_of_2(max(p, 1)))
     return block_c, block_p
@@ -252,9 +260,10 @@ def group_forward(features: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     p = m * k
     if out.numel() == 0:
         return out
-    block_c, block_p = _group_blocks(c, p)
+    block_c, block_p = group_blocks(c, p)
     grid = (triton.cdiv(p, block_p), triton.cdiv(c, block_c), b_size)
-    _group_forward_kernel[grid](features, idx, out, c, n, p, BLOCK_C=block_c, BLOCK_P=block_p, num_warps=4)
+    _group_forward_kernel[grid](features, idx, out, c, n, p, BLOCK_C=block_c, BLOCK_P=block_p, num_warps=4,
+                                **_NO_FMA)
     return out
 
 
@@ -269,8 +278,8 @@ def group_backward(grad_out: torch.Tensor, idx: torch.Tensor, n: int) -> torch.T
     p = m * k
     if grad_out.numel() == 0:
         return grad.to(grad_out.dtype)
-    block_c, block_p = _group_blocks(c, p)
+    block_c, block_p = group_blocks(c, p)
     grid = (triton.cdiv(p, block_p), triton.cdiv(c, block_c), b_size)
     _group_backward_kernel[grid](grad_out.to(acc_dtype), idx, grad, c, n, p,
-                                 BLOCK_C=block_c, BLOCK_P=block_p, num_warps=4)
+                                 BLOCK_C=block_c, BLOCK_P=block_p, num_warps=4, **_NO_FMA)
     return grad.to(grad_out.dtype)
