@@ -84,3 +84,41 @@ def test_resume_refuses_other_class_count(tmp_path):
     with pytest.raises(ck.CheckpointError, match="num_classes: 4 in checkpoint, 5 now"):
         fit(cfg, tmp_path, model=TinyNet(5), train_set=ToyActions(num_classes=5),
             test_set=ToyActions(videos=5, num_classes=5), arch=tiny_arch(5), resume=tmp_path / "last.pt")
+
+
+class DtypeSpy(TinyNet):
+    """TinyNet that records the dtype of the logits of its training-mode forwards."""
+
+    seen: list
+
+    def forward(self, xyz):
+        out = super().forward(xyz)
+        if self.training:
+            self.seen.append(out["logits"].dtype)
+        return out
+
+
+def test_bf16_autocast_when_asked_and_fp32_by_default_on_cpu(tmp_path):
+    data = ToyActions(videos=8, num_classes=4)
+    for amp, expected in (("bf16", torch.bfloat16), ("auto", torch.float32)):
+        model = DtypeSpy(4)
+        model.seen = []
+        cfg = small_cfg(amp=amp, schedule={"epochs": 1, "warmup_epochs": 0})
+        fit(cfg, tmp_path / amp, model=model, train_set=data, test_set=ToyActions(videos=4, num_classes=4),
+            arch=tiny_arch(4))
+        assert set(model.seen) == {expected}, amp
+        assert model.head.weight.dtype == torch.float32  # autocast never changes the stored weights
+        rec = json.loads((tmp_path / amp / "metrics.jsonl").read_text())
+        assert rec["train_loss"] == rec["train_loss"]  # finite (not NaN)
+
+
+@pytest.mark.cuda
+def test_one_epoch_on_cuda_in_bf16(tmp_path):
+    model = DtypeSpy(4)
+    model.seen = []
+    cfg = small_cfg(device="cuda", schedule={"epochs": 1, "warmup_epochs": 0})
+    fit(cfg, tmp_path, model=model, train_set=ToyActions(videos=8, num_classes=4),
+        test_set=ToyActions(videos=4, num_classes=4), arch=tiny_arch(4))
+    assert set(model.seen) == {torch.bfloat16}  # amp "auto" is bf16 on CUDA
+    cpu_model = TinyNet(4)
+    cpu_model.load_state_dict(ck.load_checkpoint(tmp_path / "last.pt")["model"])  # loads on a CPU machine

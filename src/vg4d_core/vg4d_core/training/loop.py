@@ -240,7 +240,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
 
         last_epoch = epoch + 1 == cfg.schedule.epochs
         if (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0) or last_epoch:
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             metrics = evaluate_model(model, test_set, batch_size=cfg.eval_batch_size, device=device,
                                      amp_dtype=amp_dtype, workers=cfg.workers, env=env,
                                      class_names=class_names or None, progress=cfg.progress)
@@ -248,6 +248,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
                 record.update(test_top1=metrics["top1"], test_top5=metrics["top5"],
                               test_clip_top1=metrics["clip_top1"], test_videos=metrics["num_videos"])
             record["eval_time_s"] = time.perf_counter() - t1
+            record["eval_cpu_s"] = time.process_time() - c1
         history.append(record)
 
         # ---- log and checkpoint (rank 0 writes; every rank's RNG goes in) -------------------
