@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .bn_relu_max import bn_relu_max
 from .neighbourhood import sample_and_query, temporal_windows
 
 
@@ -166,44 +167,78 @@ class PSTConv(nn.Module):
         t_out = windows.num_windows
         anchor_idx, nbr_idx = sample_and_query(xyz, windows, m, self.radius, k, self.empty_neighbourhood)
 
-        # Flat row indices into per-point tables of shape (B*L*N + 1, ·); the
-        # extra last row is zero and stands for every point of a zero padding frame.
-        zero_row = b * num_frames * n
+        # Flat row indices into per-point tables of shape (B*L*N + B, ·): row
+        # (b*L + frame)*N + point, and row B*L*N + b for every point of a zero
+        # padding frame of clip b (all at the origin, zero features).
+        pad_row = b * num_frames * n + torch.arange(b, device=xyz.device)  # (B,)
         frame_base = (torch.arange(b, device=xyz.device)[:, None, None] * num_frames
                       + windows.frame[None]) * n  # (B, T', l)
         nbr_rows = frame_base[:, :, None, :, None] + nbr_idx  # (B, T', M, l, k)
         anchor_rows = frame_base[:, :, l // 2, None] + anchor_idx  # (B, T', M)
         if bool(windows.is_pad.any()):
-            nbr_rows = nbr_rows.masked_fill(windows.is_pad[None, :, None, :, None], zero_row)
-            anchor_rows = anchor_rows.masked_fill(windows.anchor_is_pad[None, :, None], zero_row)
+            nbr_rows = torch.where(windows.is_pad[None, :, None, :, None], pad_row[:, None, None, None, None],
+                                   nbr_rows)
+            anchor_rows = torch.where(windows.anchor_is_pad[None, :, None], pad_row[:, None, None], anchor_rows)
+        anchor_xyz = _rows(_with_pad_rows(xyz.reshape(-1, 3), xyz.new_zeros(b, 3)), anchor_rows)  # (B, T', M, 3)
 
-        xyz_table = _with_zero_row(xyz.reshape(-1, 3))
-        anchor_xyz = _rows(xyz_table, anchor_rows)  # (B, T', M, 3)
-        disp = _rows(xyz_table, nbr_rows) - anchor_xyz[:, :, :, None, None, :]  # (B, T', M, l, k, 3)
-        if self.normalize_displacement:
-            disp = disp / self.radius
-        h = self.disp(disp)  # (B, T', M, l, k, mid)
-
+        # Displacement term W_d (x_nbr - x_anchor) / r = q[nbr] - q[anchor] with
+        # q = W_d x / r per point, in float32 whatever the autocast: x is centred
+        # per clip first so the two terms stay small and their difference exact
+        # to ~1e-6 of the displacement.
+        with torch.autocast(xyz.device.type, enabled=False):
+            centre = xyz.float().mean(dim=(1, 2))  # (B, 3)
+            xyz_c = _with_pad_rows((xyz.float() - centre[:, None, None, :]).reshape(-1, 3), -centre)
+            scale = 1.0 / self.radius if self.normalize_displacement else 1.0
+            q_table = F.linear(xyz_c * scale, self.disp.weight.float())  # (B*L*N + B, mid)
+        anchor_term = -_rows(q_table, anchor_rows)  # (B, T', M, mid): the same for all l and k
+        feat_table = None
         if self.feat is not None:
-            feat_table = _with_zero_row(self.feat(features.reshape(-1, self.in_channels)))  # (B*L*N+1, mid)
-            hf = _rows(feat_table, nbr_rows)  # (B, T', M, l, k, mid)
+            # W_f f once per point, before grouping (padding frames: zero features)
+            feat_table = _with_pad_rows(self.feat(features.reshape(-1, self.in_channels)),
+                                        features.new_zeros(b, self.mid_channels))
             if self.anchor is not None:
-                anchor_in = _rows(_with_zero_row(features.reshape(-1, self.in_channels)), anchor_rows)
-                hf.add_(self.anchor(anchor_in)[:, :, :, None, None, :])  # (B, T', M, C) -> same for all l, k
-            # in place: neither the gather nor the linear map needs its output for backward
-            h = h.add_(hf) if self.spatial_aggregation == "addition" else h * hf
+                anchor_in = _rows(_with_pad_rows(features.reshape(-1, self.in_channels),
+                                                 features.new_zeros(b, self.in_channels)), anchor_rows)
+                feat_anchor = self.anchor(anchor_in).float()  # W_a f_anchor once per anchor
+            else:
+                feat_anchor = None
 
-        if self.spatial_bn is not None:
-            h = self.spatial_bn(h.reshape(-1, mid)).relu_().reshape(b, t_out, m, l, k, mid)
-        if self.spatial_pooling == "max":
-            s = h.amax(dim=4)
-        elif self.spatial_pooling == "sum":
-            s = h.sum(dim=4)
-        else:
-            s = h.mean(dim=4)  # (B, T', M, l, mid)
+        if self.spatial_aggregation == "addition" or feat_table is None:
+            # one linear map on [d; f; f_anchor]: one gather of the summed tables
+            table = q_table if feat_table is None else q_table + feat_table.float()
+            if feat_table is not None and feat_anchor is not None:
+                anchor_term = anchor_term + feat_anchor
+            g = _rows(table, nbr_rows)  # (B, T', M, l, k, mid)
+            if self.spatial_bn is None:  # pooling commutes with adding a per-anchor term
+                s = self._pool(g) + anchor_term[:, :, :, None, :] * (k if self.spatial_pooling == "sum" else 1)
+            else:
+                h = g + anchor_term[:, :, :, None, None, :]
+                s = self._norm_pool(h)
+        else:  # PSTNet's multiplication: (W_d d) * (W_f f [+ W_a f_anchor])
+            hd = _rows(q_table, nbr_rows) + anchor_term[:, :, :, None, None, :]
+            hf = _rows(feat_table, nbr_rows)
+            if feat_anchor is not None:
+                hf = hf + feat_anchor[:, :, :, None, None, :].to(hf.dtype)
+            h = hd * hf
+            s = self._pool(h) if self.spatial_bn is None else self._norm_pool(h)
 
         out = self._temporal(s.reshape(b * t_out * m, l, mid)).reshape(b, t_out, m, self.out_channels)
         return anchor_xyz, out
+
+    def _pool(self, h: torch.Tensor) -> torch.Tensor:
+        """Pool over the neighbour axis: (B, T', M, l, k, C) -> (B, T', M, l, C)."""
+        if self.spatial_pooling == "max":
+            return h.max(dim=4).values  # index-based backward: one scatter, no full-size mask
+        if self.spatial_pooling == "sum":
+            return h.sum(dim=4)
+        return h.mean(dim=4)
+
+    def _norm_pool(self, h: torch.Tensor) -> torch.Tensor:
+        """BatchNorm + ReLU per neighbour, then pool: (B, T', M, l, k, mid) -> (B, T', M, l, mid)."""
+        *lead, k, mid = h.shape
+        if self.spatial_pooling == "max":
+            return bn_relu_max(h.reshape(-1, k, mid), self.spatial_bn).reshape(*lead, mid)
+        return self._pool(torch.relu(self.spatial_bn(h.reshape(-1, mid))).reshape(*lead, k, mid))
 
     def _temporal(self, s: torch.Tensor) -> torch.Tensor:
         """Pooled offsets s (P, l, mid) -> (P, out)."""
@@ -280,9 +315,9 @@ def _rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     return table.index_select(0, rows.reshape(-1)).reshape(*rows.shape, table.shape[1])
 
 
-def _with_zero_row(table: torch.Tensor) -> torch.Tensor:
-    """(R, C) -> (R + 1, C) with a zero last row (the zero padding frame's points)."""
-    return torch.cat([table, table.new_zeros(1, table.shape[1])], dim=0)
+def _with_pad_rows(table: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """(R, C) table + (B, C) padding-frame rows, one per clip -> (R + B, C)."""
+    return torch.cat([table, pad.to(table.dtype)], dim=0)
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
