@@ -127,10 +127,22 @@ def test_temporal_windows_padding_rules():
     assert not w.is_pad.any()
     z = temporal_windows(24, 3, 2, (1, 0), "zeros")
     assert z.is_pad[0].tolist() == [True, False, False] and z.is_pad.sum() == 1
+    assert z.has_pad and not z.anchor_has_pad and not w.has_pad
     assert temporal_windows(23, 3, 2, (0, 0), "zeros").num_windows == 11
     assert temporal_windows(4, 3, 2, (0, 0), "zeros").num_windows == 1  # trailing frame dropped
     with pytest.raises(ValueError, match="shorter than the temporal kernel"):
         temporal_windows(2, 3, 1, (0, 0), "zeros")
+
+
+@pytest.mark.parametrize("frames", [1, 2, 5, 6, 9])
+@pytest.mark.parametrize("kernel, stride, padding", [(1, 1, (0, 0)), (1, 1, (2, 1)), (3, 2, (1, 0)),
+                                                     (3, 1, (1, 1)), (5, 2, (2, 2)), (3, 3, (0, 2))])
+def test_padding_flags_agree_with_the_table(frames, kernel, stride, padding):
+    if frames + sum(padding) < kernel:
+        pytest.skip("clip shorter than the kernel (an error, tested above)")
+    w = temporal_windows(frames, kernel, stride, padding, "zeros")
+    assert w.has_pad == bool(w.is_pad.any())
+    assert w.anchor_has_pad == bool(w.anchor_is_pad.any())
 
 
 @pytest.mark.parametrize("batch", [1, 3])

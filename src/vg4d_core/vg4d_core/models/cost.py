@@ -5,13 +5,14 @@ Two counts per stage:
 * ``naive``: the spatial linear map applied to every grouped neighbour, as
   PSTNet's code does: ``T' * l * M * k * (3 + C [+ C]) * mid``;
 * ``implemented``: what :class:`~vg4d_core.models.pstconv.PSTConv` does:
-  the feature map once per input point (``L * N * C * mid``), the anchor map
-  once per anchor (``T' * M * C * mid``), only the 3-channel displacement
-  map per neighbour (``T' * l * M * k * 3 * mid``).
+  the displacement and feature maps once per input point
+  (``L * N * (3 + C) * mid``) and the anchor-feature map once per anchor
+  (``T' * M * C * mid``); a neighbour then costs a gather and an add, no MAC.
 
-The temporal stage, ``T' * M * l * mid * out``, is the same in both. FPS,
-ball query, BatchNorm, pooling and the heads are left out (no MACs, or
-negligible ones).
+The temporal stage, ``T' * M * l * mid * out``, is the same in both, and the
+heads are added by :func:`clip_macs`. FPS, ball query, gathers, BatchNorm
+and pooling are memory traffic, not MACs, and are left out: on both CPU and
+GPU they, not the MACs, bound the speed of the grouped stages.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def stage_costs(cfg: IMPSTNetConfig, frames: int | None = None, points: int | No
         anchor_ch = in_ch if (cfg.anchor_feature and in_ch) else 0
         grouped = t_out * l * m * k
         naive = grouped * (3 + in_ch + anchor_ch) * mid
-        implemented = grouped * 3 * mid + frames * points * in_ch * mid + t_out * m * anchor_ch * mid
+        implemented = frames * points * (3 + in_ch) * mid + t_out * m * anchor_ch * mid
         temporal = t_out * m * l * mid * layer.out_channels
         costs.append(StageCost(t_out, m, naive, implemented, temporal))
         frames, points, in_ch = t_out, m, layer.out_channels

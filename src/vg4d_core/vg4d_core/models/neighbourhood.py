@@ -32,11 +32,14 @@ class TemporalWindows:
     ``frame`` (T', l) int64 source frame index in [0, L) (clamped);
     ``is_pad`` (T', l) bool, True where the position is a zero padding frame
     (only in ``zeros`` mode). The anchor frame of window ``j`` is column
-    ``l // 2``.
+    ``l // 2``. ``has_pad`` / ``anchor_has_pad`` say, as Python booleans (no
+    device synchronisation), whether any neighbour / anchor frame is padding.
     """
 
     frame: torch.Tensor
     is_pad: torch.Tensor
+    has_pad: bool = False
+    anchor_has_pad: bool = False
 
     @property
     def num_windows(self) -> int:
@@ -82,7 +85,13 @@ def temporal_windows(num_frames: int, kernel: int, stride: int, padding: tuple[i
     src = start[:, None] + torch.arange(kernel, device=device)[None, :] - p0  # (T', l) in source frames
     outside = (src < 0) | (src >= num_frames)
     is_pad = outside if mode == "zeros" else torch.zeros_like(outside)
-    return TemporalWindows(frame=src.clamp(0, num_frames - 1), is_pad=is_pad)
+    # the same facts from plain integers: window j reads padded frames j*s .. j*s + l - 1
+    last = (n_windows - 1) * stride
+    has_pad = mode == "zeros" and (p0 > 0 or last + kernel - 1 - p0 >= num_frames)
+    centre = kernel // 2
+    anchor_has_pad = mode == "zeros" and (centre - p0 < 0 or last + centre - p0 >= num_frames)
+    return TemporalWindows(frame=src.clamp(0, num_frames - 1), is_pad=is_pad, has_pad=has_pad,
+                           anchor_has_pad=anchor_has_pad)
 
 
 @torch.no_grad()
@@ -108,7 +117,7 @@ def sample_and_query(xyz: torch.Tensor, windows: TemporalWindows, num_anchors: i
     with torch.autocast(xyz.device.type, enabled=False):
         xyz = xyz.float()
         anchor_frames = xyz[:, windows.anchor_frame]  # (B, T', N, 3)
-        if bool(windows.anchor_is_pad.any()):
+        if windows.anchor_has_pad:
             anchor_frames = anchor_frames.masked_fill(windows.anchor_is_pad[None, :, None, None], 0.0)
         anchor_frames = anchor_frames.reshape(b * t_out, n, 3)
         anchor_idx = ops.furthest_point_sample(anchor_frames, num_anchors)  # (B*T', M)

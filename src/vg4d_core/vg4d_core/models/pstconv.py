@@ -19,13 +19,19 @@ frame) to every neighbour's input, i.e. the linear map acts on
 ``[d/r; f_i; f_anchor]``. With both off the layer is PSTNet's (or, with
 ``spatial_norm`` and ``temporal_fusion="sum"``, PSTNet++'s) layer.
 
-Efficiency: the spatial stage is linear in ``f`` and ``f_anchor`` before the
-pooling, so ``W_f f`` is computed once per input point and then grouped
-(about ``k * l * T' * M / (L * N)`` times fewer multiply-adds than applying
-it to every grouped copy), and ``W_a f_anchor`` once per anchor. Only the
-3-channel displacement term is evaluated per neighbour (in the input's
-precision: coordinates are subtracted before any rounding to bf16). The
-whole clip goes through each step at once: no loop over frames or offsets.
+Efficiency: the spatial stage is linear in ``d``, ``f`` and ``f_anchor``
+before the pooling, so each block is applied where it is cheapest. ``W_f f``
+and ``W_d x / r`` are computed once per input point (about
+``k * l * T' * M / (L * N)`` times fewer multiply-adds than applying them to
+every grouped copy) and summed into one table; ``W_d x_anchor / r`` and
+``W_a f_anchor`` once per anchor. A neighbour then costs one row gather plus
+its anchor's term. The coordinate tables are float32 under any autocast and
+built from clip-centred coordinates, so the difference ``q[nbr] - q[anchor]``
+is exact to about 1e-6 of the displacement. With BatchNorm + ReLU + max
+pooling, :func:`~vg4d_core.models.bn_relu_max.bn_relu_max` pools before
+normalising (exact: the map is monotone per channel); without BatchNorm the
+anchor's term is added after pooling. The whole clip goes through each step
+at once: no loop over frames or offsets.
 
 Layout: features are channels-last, (B, L, N, C), so that every linear map is
 a plain matmul and grouping gathers contiguous rows.
@@ -175,7 +181,7 @@ class PSTConv(nn.Module):
                       + windows.frame[None]) * n  # (B, T', l)
         nbr_rows = frame_base[:, :, None, :, None] + nbr_idx  # (B, T', M, l, k)
         anchor_rows = frame_base[:, :, l // 2, None] + anchor_idx  # (B, T', M)
-        if bool(windows.is_pad.any()):
+        if windows.has_pad:
             nbr_rows = torch.where(windows.is_pad[None, :, None, :, None], pad_row[:, None, None, None, None],
                                    nbr_rows)
             anchor_rows = torch.where(windows.anchor_is_pad[None, :, None], pad_row[:, None, None], anchor_rows)
