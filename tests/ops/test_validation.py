@@ -105,3 +105,11 @@ def test_device_mismatch_errors():
     if not triton_gpu.INTERPRETED:
         with pytest.raises(ValueError, match="impl='triton' needs CUDA tensors"):
             furthest_point_sample(XYZ, 3, impl="triton")
+
+
+@pytest.mark.parametrize("impl", ["naive", "numba", "torch"])
+def test_empty_batches_and_empty_centre_sets(impl):
+    assert furthest_point_sample(torch.rand(0, 10, 3), 4, impl=impl).shape == (0, 4)
+    assert ball_query(torch.rand(0, 10, 3), torch.rand(0, 5, 3), 0.2, 3, impl=impl).shape == (0, 5, 3)
+    assert ball_query(torch.rand(2, 10, 3), torch.rand(2, 0, 3), 0.2, 3, impl=impl).shape == (2, 0, 3)
+    assert group_points(torch.rand(0, 3, 10), torch.zeros(0, 5, 2, dtype=torch.long), impl=impl).shape == (0, 3, 5, 2)

@@ -21,12 +21,19 @@ build + query + truncation to the first k in index order; it computes in
 float64 with an inclusive radius, so its rows may differ at the ball's edge:
 the agreement is reported).
 
+Each row has the wall-clock median and minimum (ms) and the median process
+CPU time (``cpu_ms``, all threads). On a machine shared with other jobs the
+wall time of a parallel run is inflated; a ``--threads 1`` run's CPU time is
+not. The JSON records the load average before and after.
+
 Prints a table and saves JSON (default ``results/bench/ops_<device>.json``).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -136,7 +143,18 @@ def bench_dataset(name: str, clip: torch.Tensor, radius: float, args, device: to
 
     def record(op: str, impl: str, fn: Callable[[], Any], repeats: int, check=None) -> None:
         # baselines need no JIT warm-up beyond one call; the kernels get two
-        timing = time_call(fn, device=device, warmup=2 if impl in ("numba", "triton") else 1, repeats=repeats)
+        warmup = 2 if impl in ("numba", "triton") else 1
+        cpu: list[float] = []
+
+        def timed():
+            # process CPU time of every thread: unlike wall time, not inflated
+            # when other jobs take the cores (single-threaded runs read clean)
+            t0 = time.process_time()
+            fn()
+            cpu.append((time.process_time() - t0) * 1e3)
+
+        timing = time_call(timed, device=device, warmup=warmup, repeats=repeats)
+        timing["cpu_ms"] = statistics.median(cpu[warmup:])
         agree = None
         if check is not None:
             agree = check(fn())
@@ -160,8 +178,8 @@ def bench_dataset(name: str, clip: torch.Tensor, radius: float, args, device: to
     for impl in impls:
         per_op = [r for r in rows if r["impl"] == impl and r["op"] in ("fps", "ball_query", "group_fwd_bwd")]
         rows.append({"data": name, "clips": b_clips, "frames": b_clips * t, "op": "total", "impl": impl,
-                     "median_ms": round(sum(r["median_ms"] for r in per_op), 4),
-                     "min_ms": round(sum(r["min_ms"] for r in per_op), 4), "runs": None, "agrees": None})
+                     **{key: round(sum(r[key] for r in per_op), 4) for key in ("median_ms", "min_ms", "cpu_ms")},
+                     "runs": None, "agrees": None})
     base = {(r["op"]): r["median_ms"] for r in rows if r["impl"] == "torch"}
     for r in rows:
         if r["op"] in base and r["median_ms"]:
@@ -174,7 +192,7 @@ def bench_dataset(name: str, clip: torch.Tensor, radius: float, args, device: to
 def numba_threads() -> int:
     import numba
 
-    return int(numba.config.NUMBA_NUM_THREADS)
+    return int(numba.get_num_threads())
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -193,6 +211,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--baseline-repeats", type=int, default=3, help="cap on timed runs of the torch/cKDTree baselines")
     p.add_argument("--no-naive", action="store_true", help="skip the naive reference")
     p.add_argument("--no-ckdtree", action="store_true", help="skip scipy's cKDTree")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for numba and torch (default: numba's and torch's own, all cores)")
     p.add_argument("--out", type=Path, default=None, help="JSON path (default results/bench/ops_<device>.json)")
     args = p.parse_args(argv)
     for name in ("points", "frames", "anchors", "k", "repeats", "baseline_repeats"):
@@ -200,6 +220,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.anchors > args.points:
         p.error(f"--anchors {args.anchors} exceeds --points {args.points}")
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads must be >= 1, got {args.threads}")
     if any(b < 1 for b in args.batch):
         p.error(f"--batch values must be >= 1, got {args.batch}")
     return args
@@ -211,6 +233,11 @@ def main(argv: list[str]) -> int:
     if device.type == "cuda" and not torch.cuda.is_available():
         print("vg4d bench ops: --device cuda but torch.cuda.is_available() is False")
         return 2
+    if args.threads is not None:
+        import numba
+
+        numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+        torch.set_num_threads(args.threads)
     out = args.out or SOURCE_ROOT / "results" / "bench" / f"ops_{device.type}.json"
     datasets = ("ntu", "uniform") if args.data == "both" else (args.data,)
     rows: list[dict] = []
@@ -225,7 +252,7 @@ def main(argv: list[str]) -> int:
             print(f"[bench ops] {name}: {b} clip(s) x {args.frames} frames x {args.points} points, "
                   f"radius {radius}", flush=True)
             rows += bench_dataset(name, clip, radius, args, device)
-    columns = ["data", "clips", "op", "impl", "median_ms", "min_ms", "runs", "speedup_vs_torch", "agrees"]
+    columns = ["data", "clips", "op", "impl", "median_ms", "min_ms", "cpu_ms", "runs", "speedup_vs_torch", "agrees"]
     print_table(rows, columns)
     payload = {
         "benchmark": "ops",

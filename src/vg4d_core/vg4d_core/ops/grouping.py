@@ -19,8 +19,11 @@ from .validation import check_group_args
 
 
 def _group_naive(features: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    b_size, c = features.shape[:2]
+    if b_size == 0:
+        return features.new_empty(0, c, *idx.shape[1:])
     # one batch element at a time: features[b][:, idx[b]] is (C, M, k)
-    return torch.stack([features[b][:, idx[b]] for b in range(features.shape[0])])
+    return torch.stack([features[b][:, idx[b]] for b in range(b_size)])
 
 
 def _group_torch(features: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
