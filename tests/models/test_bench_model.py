@@ -24,7 +24,7 @@ def test_bench_model_writes_rows(tmp_path, capsys):
     cfg_path = tmp_path / "tiny.yaml"
     cfg_path.write_text(TINY)
     rc = bench_model.main(["--configs", str(cfg_path), "--device", "cpu", "--repeats", "1",
-                           "--cpu-train-batch", "3", "--num-classes", "5", "--embed-dim", "8",
+                           "--cpu-train-batch", "3", "--warmup", "1", "--train-warmup", "1", "--num-classes", "5", "--embed-dim", "8",
                            "--out-dir", str(tmp_path), "--tag", "t"])
     assert rc == 0
     printed = capsys.readouterr().out
@@ -38,7 +38,7 @@ def test_bench_model_writes_rows(tmp_path, capsys):
     assert row["gflops"] == 2 * macs["implemented"] / 1e9
     assert row["train_batch"] == 3 and row["device"] == "cpu" and row["dtype"] == "fp32"
     assert row["params_m"] * 1e6 == sum(p.numel() for p in bench_model.IMPSTNet(cfg, 5, 8).parameters())
-    for key in ("fwd_ms", "index_ms", "train_clips_s", "train_step_ms"):
+    for key in ("fwd_ms", "fwd_cpu_ms", "index_ms", "train_clips_s", "train_step_ms", "train_cpu_ms_per_clip"):
         assert row[key] > 0, key
     assert row["architecture"]["name"] == "tiny"
 

@@ -26,8 +26,8 @@ and ``W_d x / r`` are computed once per input point (about
 every grouped copy) and summed into one table; ``W_d x_anchor / r`` and
 ``W_a f_anchor`` once per anchor. A neighbour then costs one row gather plus
 its anchor's term. The coordinate tables are float32 under any autocast and
-built from clip-centred coordinates, so the difference ``q[nbr] - q[anchor]``
-is exact to about 1e-6 of the displacement. With BatchNorm + ReLU + max
+built from clip-centred coordinates, so ``q[nbr] - q[anchor]`` carries a
+rounding error of about 1e-7 of the clip's extent. With BatchNorm + ReLU + max
 pooling, :func:`~vg4d_core.models.bn_relu_max.bn_relu_max` pools before
 normalising (exact: the map is monotone per channel); without BatchNorm the
 anchor's term is added after pooling. The whole clip goes through each step
@@ -188,9 +188,10 @@ class PSTConv(nn.Module):
         anchor_xyz = _rows(_with_pad_rows(xyz.reshape(-1, 3), xyz.new_zeros(b, 3)), anchor_rows)  # (B, T', M, 3)
 
         # Displacement term W_d (x_nbr - x_anchor) / r = q[nbr] - q[anchor] with
-        # q = W_d x / r per point, in float32 whatever the autocast: x is centred
-        # per clip first so the two terms stay small and their difference exact
-        # to ~1e-6 of the displacement.
+        # q = W_d x / r per point, in float32 whatever the autocast (bf16 would
+        # lose the difference of two large terms). x is centred per clip first,
+        # so the rounding error is ~1e-7 of the clip's extent, not of its
+        # distance from the sensor.
         with torch.autocast(xyz.device.type, enabled=False):
             centre = xyz.float().mean(dim=(1, 2))  # (B, 3)
             xyz_c = _with_pad_rows((xyz.float() - centre[:, None, None, :]).reshape(-1, 3), -centre)
