@@ -83,6 +83,7 @@ class DataConfig:
     frame_interval: int = 1  # dense only: gap between a clip's frames
     train_clip_step: int = 1  # dense only: gap between clip starts (train)
     test_clip_step: int = 1  # dense only: gap between clip starts (test)
+    test_views: int = 1  # segment only: test clips per video, scores averaged per video (TSN-style views)
     points_per_frame: int = 2048  # N
     max_cached_points: int = 0  # MSR: keep at most this many points per frame in memory (0 = all)
     preload: bool = False  # MSR: convert the split when the dataset is built (shared by forked workers)

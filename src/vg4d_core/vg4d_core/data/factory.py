@@ -18,7 +18,8 @@ def build_dataset(cfg: DataConfig, split: str) -> Dataset:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     clip_step = cfg.train_clip_step if split == "train" else cfg.test_clip_step
     common = dict(num_frames=cfg.num_frames, points_per_frame=cfg.points_per_frame, sampling=cfg.sampling,
-                  frame_interval=cfg.frame_interval, clip_step=clip_step, augment=cfg.augment, seed=cfg.seed)
+                  frame_interval=cfg.frame_interval, clip_step=clip_step, augment=cfg.augment, seed=cfg.seed,
+                  test_views=cfg.test_views)
     if cfg.name == "msr_action3d":
         from vg4d_core.data.msr_action3d import MSRAction3D
 

@@ -217,7 +217,7 @@ class MSRAction3D(PointVideoDataset):
 
     def __init__(self, root: str | Path, split: str, *, num_frames: int = 24, points_per_frame: int = 2048,
                  sampling: str = "dense", frame_interval: int = 1, clip_step: int = 1,
-                 augment: AugmentConfig | None = None, seed: int = 0, max_cached_points: int = 0,
+                 augment: AugmentConfig | None = None, seed: int = 0, test_views: int = 1, max_cached_points: int = 0,
                  preload: bool = False, cache_dir: str | Path | None = None, max_videos: int = 0,
                  files: Sequence[str | Path] | None = None) -> None:
         paths = [Path(p) for p in files] if files is not None else list_videos(root, split)
@@ -237,7 +237,7 @@ class MSRAction3D(PointVideoDataset):
             video_ids=[n.video_id for n in names], labels=[n.label for n in names],
             video_lengths=[video_length(p) for p in paths], class_names=CLASS_NAMES, split=split,
             num_frames=num_frames, points_per_frame=points_per_frame, sampling=sampling,
-            frame_interval=frame_interval, clip_step=clip_step, augment=augment, seed=seed)
+            frame_interval=frame_interval, clip_step=clip_step, augment=augment, seed=seed, test_views=test_views)
         if preload:
             self.preload()
 

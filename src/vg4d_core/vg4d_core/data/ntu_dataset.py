@@ -36,7 +36,7 @@ class NtuDataset(PointVideoDataset):
 
     def __init__(self, cache: str | Path, protocol: str, split: str, *, num_frames: int = 23,
                  points_per_frame: int = 2048, sampling: str = "segment", frame_interval: int = 1,
-                 clip_step: int = 1, augment: AugmentConfig | None = None, seed: int = 0,
+                 clip_step: int = 1, augment: AugmentConfig | None = None, seed: int = 0, test_views: int = 1,
                  convention: str = "kinect_v2", rgb: bool = False, rgb_size: int = 224, max_videos: int = 0) -> None:
         cache = Path(cache)
         settings = read_settings(cache)
@@ -64,7 +64,7 @@ class NtuDataset(PointVideoDataset):
             video_lengths=[e.num_frames for e in entries],
             class_names=ntu.CLASS_NAMES[:self.protocol.num_classes], split=split, num_frames=num_frames,
             points_per_frame=points_per_frame, sampling=sampling, frame_interval=frame_interval,
-            clip_step=clip_step, augment=augment, seed=seed)
+            clip_step=clip_step, augment=augment, seed=seed, test_views=test_views)
 
     def _video(self, v: int) -> CachedVideo:
         if self._last is None or self._last[0] != v:

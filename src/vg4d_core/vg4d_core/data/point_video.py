@@ -68,6 +68,8 @@ class PointVideoDataset(Dataset):
         points_per_frame: N.
         sampling: "segment" (one clip per video) or "dense" (several clips).
         frame_interval, clip_step: dense sampling only.
+        test_views: segment sampling, test split only: clips per video, their
+            scores averaged per video by the evaluation (1 = the middle frames).
         augment: training augmentation; ignored for the test split.
         seed: base of every item's random stream.
     """
@@ -75,7 +77,7 @@ class PointVideoDataset(Dataset):
     def __init__(self, *, video_ids: Sequence[str], labels: Sequence[int], video_lengths: Sequence[int],
                  class_names: Sequence[str], split: str, num_frames: int, points_per_frame: int,
                  sampling: str = "segment", frame_interval: int = 1, clip_step: int = 1,
-                 augment: AugmentConfig | None = None, seed: int = 0) -> None:
+                 augment: AugmentConfig | None = None, seed: int = 0, test_views: int = 1) -> None:
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         if sampling not in ("segment", "dense"):
@@ -84,7 +86,8 @@ class PointVideoDataset(Dataset):
             raise ValueError(f"video_ids, labels and video_lengths differ in length: "
                              f"{len(video_ids)}, {len(labels)}, {len(video_lengths)}")
         for name, value in (("num_frames", num_frames), ("points_per_frame", points_per_frame),
-                            ("frame_interval", frame_interval), ("clip_step", clip_step)):
+                            ("frame_interval", frame_interval), ("clip_step", clip_step),
+                            ("test_views", test_views)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         self.video_ids = [str(v) for v in video_ids]
@@ -104,6 +107,7 @@ class PointVideoDataset(Dataset):
         self.sampling = sampling
         self.frame_interval = int(frame_interval)
         self.clip_step = int(clip_step)
+        self.views = 1 if self.train else int(test_views)
         self.augment = augment if augment is not None else AugmentConfig(enabled=False)
         self.seed = int(seed)
         self.epoch = 0
@@ -111,9 +115,12 @@ class PointVideoDataset(Dataset):
 
     # -- indexing -------------------------------------------------------------
     def _build_items(self) -> np.ndarray:
-        """(items, 2) int64 rows ``(video, clip)``; clip is -1 in segment mode."""
+        """(items, 2) int64 rows ``(video, clip)``; in segment mode clip is
+        ``-1 - view`` (view 0 .. views - 1)."""
         if self.sampling == "segment":
-            return np.stack([np.arange(len(self.video_ids)), np.full(len(self.video_ids), -1)], axis=1)
+            videos = np.repeat(np.arange(len(self.video_ids)), self.views)
+            views = np.tile(np.arange(self.views), len(self.video_ids))
+            return np.stack([videos, -1 - views], axis=1).astype(np.int64)
         rows = []
         for v, n in enumerate(self.video_lengths):
             c = num_dense_clips(n, self.num_frames, self.frame_interval, self.clip_step)
@@ -134,7 +141,8 @@ class PointVideoDataset(Dataset):
         v, clip = (int(x) for x in self._items[index])
         n = self.video_lengths[v]
         if clip < 0:
-            return segment_indices(n, self.num_frames, train=self.train, rng=rng)
+            return segment_indices(n, self.num_frames, train=self.train, rng=rng,
+                                   view=-1 - clip, num_views=self.views)
         return dense_clip_indices(n, self.num_frames, clip, self.frame_interval, self.clip_step)
 
     def video_of(self, index: int) -> int:

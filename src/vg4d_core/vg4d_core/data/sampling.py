@@ -6,7 +6,10 @@ Frame sampling (which T frames of a video form one clip):
   are cut into T near-equal segments ``[floor(i F / T), floor((i + 1) F / T))``;
   training takes one uniformly random frame per segment, testing the middle
   frame of each (``start + length // 2``). One clip per video; every frame
-  can be drawn in training. A video shorter than T (F < T) is *stretched*:
+  can be drawn in training. Multi-view testing (``num_views`` V > 1, as in
+  TSN): view v takes the frame at fraction ``(2v + 1) / 2V`` of each segment,
+  so the V test clips of a video tile its segments evenly; V = 1 is the
+  middle frame. A video shorter than T (F < T) is *stretched*:
   segment i takes frame ``floor(i F / T)``, so every frame appears once or
   more, in order (train and test alike). Nothing is dropped.
 * :func:`dense_clips` - PSTNet's dense sampling: clips of T frames taken
@@ -49,19 +52,24 @@ def _check_positive(name: str, value: int) -> None:
 
 
 def segment_indices(num_frames: int, num_segments: int, *, train: bool,
-                    rng: np.random.Generator | None = None) -> np.ndarray:
+                    rng: np.random.Generator | None = None, view: int = 0, num_views: int = 1) -> np.ndarray:
     """Segment sampling: one frame per segment.
 
     Args:
         num_frames: F, frames in the video (>= 1).
         num_segments: T, frames in the clip (>= 1).
-        train: random frame per segment (needs ``rng``) if True, else the middle one.
+        train: random frame per segment (needs ``rng``) if True, else a fixed one.
+        view, num_views: test only: the frame at fraction (2 view + 1) / (2 num_views)
+            of each segment (the middle one for a single view).
     Returns:
         (T,) int64 frame indices in [0, F), non-decreasing (strictly
         increasing when F >= T).
     """
     _check_positive("num_frames", num_frames)
     _check_positive("num_segments", num_segments)
+    _check_positive("num_views", num_views)
+    if not 0 <= view < num_views:
+        raise ValueError(f"view must be in [0, {num_views}), got {view!r}")
     # integer segment bounds: segment i is [bounds[i], bounds[i + 1]); none is
     # empty when F >= T, so the indices are then strictly increasing
     bounds = (np.arange(num_segments + 1, dtype=np.int64) * num_frames) // num_segments
@@ -71,7 +79,7 @@ def segment_indices(num_frames: int, num_segments: int, *, train: bool,
             raise ValueError("segment_indices(train=True) needs an rng")
         offsets = np.floor(rng.random(num_segments) * lengths).astype(np.int64)
     else:
-        offsets = lengths // 2
+        offsets = (lengths * (2 * view + 1)) // (2 * num_views)
     # an empty segment (only when F < T) takes the frame its start falls in
     idx = bounds[:-1] + offsets
     return np.clip(idx, 0, num_frames - 1)

@@ -411,7 +411,7 @@ class SyntheticActions(PointVideoDataset):
 
     def __init__(self, split: str, cfg: SyntheticConfig | None = None, *, num_frames: int = 16,
                  points_per_frame: int = 512, sampling: str = "segment", frame_interval: int = 1,
-                 clip_step: int = 1, augment: AugmentConfig | None = None, seed: int = 0, rgb: bool = False,
+                 clip_step: int = 1, augment: AugmentConfig | None = None, seed: int = 0, test_views: int = 1, rgb: bool = False,
                  rgb_size: int = 112, rgb_fit: str = "crop") -> None:
         self.cfg = cfg or SyntheticConfig()
         if split not in SPLIT_CODES:
@@ -429,7 +429,7 @@ class SyntheticActions(PointVideoDataset):
             labels=[i % NUM_CLASSES for i in range(count)],
             video_lengths=[nu.num_frames for nu in self._nuisance], class_names=CLASS_NAMES, split=split,
             num_frames=num_frames, points_per_frame=points_per_frame, sampling=sampling,
-            frame_interval=frame_interval, clip_step=clip_step, augment=augment, seed=seed)
+            frame_interval=frame_interval, clip_step=clip_step, augment=augment, seed=seed, test_views=test_views)
 
     def render(self, v: int) -> SyntheticVideo:
         """Render video ``v`` (not cached)."""
