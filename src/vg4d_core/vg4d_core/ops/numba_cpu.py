@@ -12,6 +12,12 @@ keeps every core busy; a single frame runs on one core. Thread count is
 numba's (``NUMBA_NUM_THREADS``, default: all cores). Kernels are cached on
 disk after the first compilation.
 
+On cores shared with other busy processes, OpenMP's spinning barriers make
+the parallel kernels slower than one thread (NTU clip, 2 cores, load 2.5:
+FPS 16 ms / ball query 16 ms with 2 threads, 10 / 8 ms with
+``NUMBA_NUM_THREADS=1`` or ``OMP_WAIT_POLICY=passive``). Set one of those
+there; this module does not change process-wide threading settings.
+
 The functions here take and return numpy arrays; :mod:`vg4d_core.ops` wraps
 them for torch tensors.
 """
