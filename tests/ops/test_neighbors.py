@@ -30,12 +30,21 @@ def test_matches_naive(cases, name, empty):
     # radius 0, small (often empty), the 1/4 lattice step (points exactly on the
     # sphere), moderate, and larger than the cloud
     for radius in (0.0, 0.03 * scale, 0.25, 0.2 * scale, 10.0 * scale):
-        for k in (1, 9, 1000):  # k = 1000 exceeds every neighbourhood and N
-            expected = ball_query_naive(xyz, centers, radius, k, empty)
+        # k = 1000 exceeds every neighbourhood and N; a smaller k's answer is
+        # its prefix (hits in index order, then the first hit repeated)
+        widest = ball_query_naive(xyz, centers, radius, 1000, empty)
+        for k in (1, 9, 1000):
+            expected = widest[..., :k]
             for impl in FAST_IMPLS:
                 got = ball_query(xyz, centers, radius, k, empty, impl=impl)
                 assert got.dtype == torch.int64 and got.shape == (*centers.shape[:2], k)
                 assert torch.equal(got, expected), f"{impl} != naive on {name}, r={radius}, k={k}, {empty}"
+
+
+def test_smaller_k_is_a_prefix_in_the_reference(cases):
+    xyz = cases["gaussian_blobs"]
+    centers = _centers(xyz)
+    assert torch.equal(ball_query_naive(xyz, centers, 0.1, 9), ball_query_naive(xyz, centers, 0.1, 50)[..., :9])
 
 
 def test_first_k_in_index_order_not_nearest():
