@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
     env = init_distributed("cuda" if use_cuda else "cpu")
+    finished = False
     try:
         try:
             data = resolved_data_dict(cfg)
@@ -122,8 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except CheckpointError as exc:
             print(f"vg4d train: error: {exc}", file=sys.stderr)
             return 2
+        finished = True
     finally:
-        shutdown()
+        shutdown(synchronize=finished)
     return 0
 
 

@@ -69,9 +69,21 @@ def init_distributed(device_type: str, timeout_s: float = 1800.0) -> DistEnv:
     return env
 
 
-def shutdown() -> None:
+def shutdown(synchronize: bool = False) -> None:
+    """Leave the process group.
+
+    ``synchronize=True`` (after a run every rank finished) first waits for all
+    ranks: a gloo peer that tears its connections down while another rank
+    still uses them can make that rank abort at exit ("terminate called
+    without an active exception"), failing a run that had succeeded. On an
+    error path pass False: the other ranks may never arrive.
+    """
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            if synchronize:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def barrier(env: DistEnv) -> None:
