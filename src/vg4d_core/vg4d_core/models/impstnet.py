@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import IMPSTNetConfig
-from .pstconv import PSTConv
+from .pstconv import PSTConv, check_point_clip
 
 
 class IMPSTNet(nn.Module):
@@ -93,12 +93,7 @@ class IMPSTNet(nn.Module):
         return {"features": features, "logits": logits, "embedding": embedding}
 
     def _check_input(self, xyz: torch.Tensor) -> None:
-        if not isinstance(xyz, torch.Tensor) or not xyz.is_floating_point():
-            raise TypeError(f"xyz must be a floating-point tensor (B, T, N, 3), got {type(xyz).__name__}"
-                            + (f" of {xyz.dtype}" if isinstance(xyz, torch.Tensor) else ""))
-        if xyz.dim() != 4 or xyz.shape[-1] != 3:
-            raise ValueError(f"xyz must have shape (B, T, N, 3), got {tuple(xyz.shape)}")
-        b, frames, points, _ = xyz.shape
+        b, frames, points = check_point_clip(xyz, "(B, T, N, 3)")
         if b < 1:
             raise ValueError(f"xyz holds no clip: shape {tuple(xyz.shape)}")
         if not self._fits(frames):

@@ -53,6 +53,21 @@ from .bn_relu_max import bn_relu_max
 from .neighbourhood import sample_and_query, temporal_windows
 
 
+
+def check_point_clip(xyz: torch.Tensor, layout: str) -> tuple[int, int, int]:
+    """Type and rank checks of a point clip ``xyz`` (B, T, N, 3); returns (B, T, N).
+
+    ``layout`` names the dimensions in the error message (layers say L, the
+    network T).
+    """
+    if not isinstance(xyz, torch.Tensor) or not xyz.is_floating_point():
+        raise TypeError(f"xyz must be a floating-point tensor {layout}, got {type(xyz).__name__}"
+                        + (f" of {xyz.dtype}" if isinstance(xyz, torch.Tensor) else ""))
+    if xyz.dim() != 4 or xyz.shape[-1] != 3:
+        raise ValueError(f"xyz must have shape {layout}, got {tuple(xyz.shape)}")
+    b, frames, points, _ = xyz.shape
+    return b, frames, points
+
 class PSTConv(nn.Module):
     """Point spatio-temporal convolution, with PSTNet's defaults.
 
@@ -263,12 +278,7 @@ class PSTConv(nn.Module):
         return y.reshape(p, l, self.out_channels).sum(dim=1)
 
     def _check_inputs(self, xyz: torch.Tensor, features: torch.Tensor | None) -> None:
-        if not isinstance(xyz, torch.Tensor) or not xyz.is_floating_point():
-            raise TypeError(f"xyz must be a floating-point tensor, got {type(xyz).__name__}"
-                            + (f" of {xyz.dtype}" if isinstance(xyz, torch.Tensor) else ""))
-        if xyz.dim() != 4 or xyz.shape[-1] != 3:
-            raise ValueError(f"xyz must have shape (B, L, N, 3), got {tuple(xyz.shape)}")
-        b, num_frames, n, _ = xyz.shape
+        b, num_frames, n = check_point_clip(xyz, "(B, L, N, 3)")
         if b < 1 or num_frames < 1:
             raise ValueError(f"xyz must hold at least one clip and one frame, got shape {tuple(xyz.shape)}")
         if n < self.spatial_stride:
