@@ -16,8 +16,8 @@ import torch
 import yaml
 
 from vg4d_core.cli import main as vg4d
-from vg4d_core.training import checkpoint as ck
-from vg4d_core.training.build import build_model
+from vg4d_core.runtime import checkpoint as ck
+from vg4d_core.runtime.architecture import build_point_encoder as build_model
 
 TINY = {
     "model": "lite",

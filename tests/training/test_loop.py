@@ -4,10 +4,10 @@ import json
 import pytest
 import torch
 
-from training_standins import TinyNet, ToyActions, tiny_arch
-from vg4d_core.training import checkpoint as ck
+from training_standins import TinyNet, ToyActions, fit_tiny, tiny_arch
+from vg4d_core.runtime import checkpoint as ck
 from vg4d_core.training.config import TrainConfig
-from vg4d_core.training.loop import BEST_ON_TEST_NOTE, fit
+from vg4d_core.runtime.metrics import BEST_ON_TEST_NOTE
 
 
 def small_cfg(**kw) -> TrainConfig:
@@ -27,7 +27,7 @@ def test_tiny_model_overfits_tiny_set(tmp_path):
     torch.manual_seed(0)
     data = ToyActions(videos=8, num_classes=4, noise=0.1)  # 2 steps of 4 per epoch
     cfg = small_cfg(schedule={"epochs": 15, "warmup_epochs": 1}, eval_every=15)
-    summary = fit(cfg, tmp_path, model=TinyNet(4), train_set=data, test_set=ToyActions(videos=8, num_classes=4),
+    summary = fit_tiny(cfg, tmp_path, model=TinyNet(4), train_set=data, test_set=ToyActions(videos=8, num_classes=4),
                   arch=tiny_arch(4))
     lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) == 15 and [r["epoch"] for r in lines] == list(range(1, 16))
@@ -41,7 +41,7 @@ def test_headline_is_final_epoch_and_best_is_labelled(tmp_path):
     data = ToyActions(videos=8, num_classes=4)
     test = ToyActions(videos=6, num_classes=4, clips_per_video=3, seed=7)
     cfg = small_cfg(schedule={"epochs": 3, "warmup_epochs": 0})
-    summary = fit(cfg, tmp_path, model=TinyNet(4), train_set=data, test_set=test, arch=tiny_arch(4))
+    summary = fit_tiny(cfg, tmp_path, model=TinyNet(4), train_set=data, test_set=test, arch=tiny_arch(4))
     hist = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert all(r["test_videos"] == 6 for r in hist)  # 18 clips pooled into 6 videos
     assert summary["headline"]["epoch"] == 3 and summary["headline"]["top1"] == hist[-1]["test_top1"]
@@ -60,7 +60,7 @@ def test_resume_after_kill_matches_uninterrupted(tmp_path):
         torch.manual_seed(123)  # same initial weights in every run
         model = TinyNet(4, dropout=0.2)  # dropout: the RNG state must be restored too
         train = ToyActions(videos=12, num_classes=4, fail_at_epoch=fail_at)
-        fit(cfg, run_dir, model=model, train_set=train, test_set=ToyActions(videos=4, num_classes=4),
+        fit_tiny(cfg, run_dir, model=model, train_set=train, test_set=ToyActions(videos=4, num_classes=4),
             arch=tiny_arch(4), resume=resume)
         return model
 
@@ -79,10 +79,10 @@ def test_resume_after_kill_matches_uninterrupted(tmp_path):
 
 def test_resume_refuses_other_class_count(tmp_path):
     cfg = small_cfg(schedule={"epochs": 1, "warmup_epochs": 0})
-    fit(cfg, tmp_path, model=TinyNet(4), train_set=ToyActions(num_classes=4),
+    fit_tiny(cfg, tmp_path, model=TinyNet(4), train_set=ToyActions(num_classes=4),
         test_set=ToyActions(videos=4, num_classes=4), arch=tiny_arch(4))
     with pytest.raises(ck.CheckpointError, match="num_classes: 4 in checkpoint, 5 now"):
-        fit(cfg, tmp_path, model=TinyNet(5), train_set=ToyActions(num_classes=5),
+        fit_tiny(cfg, tmp_path, model=TinyNet(5), train_set=ToyActions(num_classes=5),
             test_set=ToyActions(videos=5, num_classes=5), arch=tiny_arch(5), resume=tmp_path / "last.pt")
 
 
@@ -104,7 +104,7 @@ def test_bf16_autocast_when_asked_and_fp32_by_default_on_cpu(tmp_path):
         model = DtypeSpy(4)
         model.seen = []
         cfg = small_cfg(amp=amp, schedule={"epochs": 1, "warmup_epochs": 0})
-        fit(cfg, tmp_path / amp, model=model, train_set=data, test_set=ToyActions(videos=4, num_classes=4),
+        fit_tiny(cfg, tmp_path / amp, model=model, train_set=data, test_set=ToyActions(videos=4, num_classes=4),
             arch=tiny_arch(4))
         assert set(model.seen) == {expected}, amp
         assert model.head.weight.dtype == torch.float32  # autocast never changes the stored weights
@@ -117,7 +117,7 @@ def test_one_epoch_on_cuda_in_bf16(tmp_path):
     model = DtypeSpy(4)
     model.seen = []
     cfg = small_cfg(device="cuda", schedule={"epochs": 1, "warmup_epochs": 0})
-    fit(cfg, tmp_path, model=model, train_set=ToyActions(videos=8, num_classes=4),
+    fit_tiny(cfg, tmp_path, model=model, train_set=ToyActions(videos=8, num_classes=4),
         test_set=ToyActions(videos=4, num_classes=4), arch=tiny_arch(4))
     assert set(model.seen) == {torch.bfloat16}  # amp "auto" is bf16 on CUDA
     cpu_model = TinyNet(4)

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from vg4d_core.evaluation.metrics import (confusion_matrix, per_class_accuracy, summarize, topk_accuracy,
+from vg4d_core.runtime.metrics import (confusion_matrix, per_class_accuracy, summarize, topk_accuracy,
                                           video_level)
 from vg4d_core.evaluation.plot import plot_confusion
 

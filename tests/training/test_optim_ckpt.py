@@ -7,9 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from vg4d_core.training import checkpoint as ck
+from vg4d_core.runtime import checkpoint as ck
+from vg4d_core.training import rng as rng_io
 from vg4d_core.training.config import OptimizerConfig, ScheduleConfig
-from vg4d_core.training.distributed import DistEnv, GlobalBatchSampler, shard
+from vg4d_core.runtime.distributed import DistEnv, shard
+from vg4d_core.training.distributed import GlobalBatchSampler
 from vg4d_core.training.optim import build_optimizer, build_scheduler, lr_at
 
 
@@ -100,10 +102,10 @@ def test_check_arch_names_the_differences():
 
 def test_rng_state_roundtrip_through_checkpoint(tmp_path):
     random.seed(1), np.random.seed(2), torch.manual_seed(3)
-    ck.atomic_save({"rng": ck.rng_state()}, tmp_path / "r.pt")
+    ck.atomic_save({"rng": rng_io.rng_state()}, tmp_path / "r.pt")
     first = (random.random(), np.random.rand(), torch.rand(1).item())
     random.seed(9), np.random.seed(9), torch.manual_seed(9)
-    ck.set_rng_state(torch.load(tmp_path / "r.pt", weights_only=True)["rng"])
+    rng_io.set_rng_state(torch.load(tmp_path / "r.pt", weights_only=True)["rng"])
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from vg4d_core.paths import config_dir
-from vg4d_core.training.build import model_arch, resolved_data_dict
+from vg4d_core.training.config import resolved_data_dict
+from vg4d_core.training.stages import stage_arch
 from vg4d_core.training.config import load_train_config
 
 RECIPES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "config" / "train").glob("*.yaml"))
@@ -17,7 +18,7 @@ def test_all_expected_recipes_exist():
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_resolves(name):
     cfg = load_train_config(name)
-    arch = model_arch(cfg, 20)
+    arch = stage_arch(cfg, 20)
     data = resolved_data_dict(cfg)
     assert arch["model_config"]["layers"] and data["name"] in ("msr_action3d", "ntu", "synthetic")
     assert cfg.out == f"runs/{name}"

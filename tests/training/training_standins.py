@@ -62,3 +62,14 @@ class TinyNet(nn.Module):
 
 def tiny_arch(num_classes: int, **kw) -> dict:
     return {"model": "TinyNet", "num_classes": num_classes, "model_config": dict(kw)}
+
+
+def fit_tiny(cfg, run_dir, *, model, **kw):
+    """``fit`` with the pre-training stage's objective and scoring (cross-entropy, ``pc`` score)."""
+    from vg4d_core.losses.classification import ClassificationObjective
+    from vg4d_core.runtime.predictor import PointScores
+    from vg4d_core.training.loop import fit
+
+    kw.setdefault("objective", ClassificationObjective(cfg.label_smoothing))
+    kw.setdefault("score_sources", lambda m: [PointScores(m)])
+    return fit(cfg, run_dir, model=model, **kw)

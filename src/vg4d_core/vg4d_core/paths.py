@@ -56,6 +56,25 @@ def resolve_config(name: str | os.PathLike) -> Path:
     raise FileNotFoundError(f"config {name!s} not found (looked at {p} and {candidate})")
 
 
+def resolve_named(name_or_path: str | os.PathLike, group: str) -> Path:
+    """The one rule for naming a config: an existing path is used as is;
+    otherwise ``ntu`` -> ``config/<group>/ntu.yaml`` (``.yaml`` optional, and
+    ``<group>/ntu.yaml`` or ``config/<group>/ntu.yaml`` work too) from any
+    working directory. Raises FileNotFoundError naming every place looked at.
+    """
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    cand = p if p.suffix in (".yaml", ".yml") else p.with_name(p.name + ".yaml")
+    errors = []
+    for rel in (Path(group) / cand, cand):
+        try:
+            return resolve_config(rel)
+        except FileNotFoundError as exc:
+            errors.append(str(exc))
+    raise FileNotFoundError(f"{group} config {str(name_or_path)!r} not found: " + "; ".join(errors))
+
+
 def shared_data_dir() -> Path:
     """Real data root: ``$VG4D_SHARED_DATA`` or ``<repo>/../shared/data``."""
     return Path(os.environ.get("VG4D_SHARED_DATA", SOURCE_ROOT.parent / "shared" / "data"))

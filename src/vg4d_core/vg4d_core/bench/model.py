@@ -38,7 +38,10 @@ from ..models import IMPSTNet, load_model_config
 from ..models.cost import clip_macs
 from ..models.neighbourhood import sample_and_query, temporal_windows
 from ..paths import SOURCE_ROOT
-from .common import machine_info, print_table, save_json, synchronize, time_call
+from vg4d_core.runtime.provenance import machine_info, save_json
+from vg4d_core.runtime.tables import print_table
+
+from .common import synchronize, time_call
 
 COLUMNS = ["config", "device", "dtype", "frames", "points", "params_m", "gflops", "gflops_naive", "fwd_ms",
            "fwd_min_ms", "fwd_cpu_ms", "index_ms", "train_batch", "train_clips_s", "train_best_clips_s",

@@ -41,7 +41,9 @@ import numpy as np
 import torch
 
 from vg4d_core import ops
-from vg4d_core.bench.common import machine_info, print_table, save_json, time_call
+from vg4d_core.bench.common import time_call
+from vg4d_core.runtime.provenance import machine_info, save_json
+from vg4d_core.runtime.tables import print_table
 from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 
 NTU_CLIP = Path("ntu_sample") / "nturgb+d_depth_masked" / "S001C001P001R001A058"

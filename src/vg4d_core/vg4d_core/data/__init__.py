@@ -23,6 +23,8 @@ _EXPORTS = {
     "PSTNET_NTU_SCALE": "vg4d_core.data.depth",
     "depth_to_points": "vg4d_core.data.depth",
     "build_dataset": "vg4d_core.data.factory",
+    "build_split": "vg4d_core.data.factory",
+    "data_config_from_dict": "vg4d_core.data.factory",
 }
 
 __all__ = sorted(_EXPORTS)

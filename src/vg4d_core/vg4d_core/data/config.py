@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from vg4d_core.config import ConfigError, load_config
-from vg4d_core.paths import resolve_config
+from vg4d_core.paths import resolve_named
 
 
 @dataclass
@@ -122,7 +122,8 @@ def load_data_config(name_or_path: str | Path, overrides: list[str] | tuple[str,
     ``load_data_config("msr_action3d")``, ``load_data_config("data/ntu60_cs.yaml")``
     and a file path all work.
     """
-    p = Path(name_or_path)
-    if not p.is_file() and p.suffix == "" and len(p.parts) == 1:
-        p = Path("data") / f"{p.name}.yaml"
-    return load_config(DataConfig, resolve_config(p), overrides)
+    try:
+        path = resolve_named(name_or_path, "data")
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    return load_config(DataConfig, path, overrides)

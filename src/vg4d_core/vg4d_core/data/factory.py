@@ -1,9 +1,11 @@
 """``build_dataset(cfg, split)``: the one place that turns a DataConfig into a Dataset."""
 from __future__ import annotations
 
+from typing import Any, Mapping
 
 from torch.utils.data import Dataset
 
+from vg4d_core.config import from_dict
 from vg4d_core.data.config import DataConfig
 from vg4d_core.paths import shared_data_dir
 
@@ -41,3 +43,17 @@ def build_dataset(cfg: DataConfig, split: str) -> Dataset:
         return SyntheticActions(split, cfg.synthetic, rgb=cfg.rgb, rgb_size=cfg.rgb_size, rgb_fit=cfg.rgb_fit,
                                 **common)
     raise ValueError(f"unknown dataset name {cfg.name!r}; choose from 'msr_action3d', 'ntu', 'synthetic'")
+
+
+def data_config_from_dict(data: Mapping[str, Any]) -> DataConfig:
+    """A :class:`DataConfig` from a plain dict (as stored in recipes and checkpoints)."""
+    return from_dict(DataConfig, dict(data), where="data")
+
+
+def build_split(data: Mapping[str, Any] | DataConfig, split: str) -> Dataset:
+    """The dataset of one split of a data config (dict or dataclass); an empty split is an error."""
+    cfg = data if isinstance(data, DataConfig) else data_config_from_dict(data)
+    ds = build_dataset(cfg, split)
+    if len(ds) == 0:
+        raise ValueError(f"the {split} split of {cfg.name!r} (root {cfg.root!r}) is empty")
+    return ds

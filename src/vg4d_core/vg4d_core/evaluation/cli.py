@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from vg4d_core.config import ConfigError, apply_overrides, read_yaml, to_dict
-from vg4d_core.training.checkpoint import CheckpointError
+from vg4d_core.runtime.checkpoint import CheckpointError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,44 +49,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vg4d evaluate: error: --batch-size must be >= 1, got {args.batch_size}", file=sys.stderr)
         return 2
 
-    import torch
-
-    from vg4d_core.bench.common import machine_info, print_table, save_json
+    from vg4d_core.data.factory import build_split, data_config_from_dict
     from vg4d_core.evaluation.plot import plot_confusion
-    from vg4d_core.evaluation.predict import evaluate_model
-    from vg4d_core.training import checkpoint as ck
-    from vg4d_core.training.build import build_model, build_split, data_config
-    from vg4d_core.training.config import resolve_named
-    from vg4d_core.training.distributed import DistEnv
-    from vg4d_core.training.loop import amp_dtype_for, pick_device, run_summary
+    from vg4d_core.runtime.tables import print_table
+    from vg4d_core.paths import resolve_named
+    from vg4d_core.runtime.metrics import run_summary
+    from vg4d_core.runtime.predictor import predictor_from_checkpoint
+    from vg4d_core.runtime.provenance import machine_info, save_json
+    from vg4d_core.runtime.scoring import metrics_of, score_dataset
 
     try:
-        state = ck.load_checkpoint(args.checkpoint)
-        arch = state["arch"]
+        amp = args.amp
+        predictor, ck = predictor_from_checkpoint(args.checkpoint, device=args.device, amp=amp or "auto")
+        state, arch = ck.state, ck.arch
         train_cfg = state.get("config", {})
-        data = read_yaml(resolve_named(args.data, "data")) if args.data else dict(state.get("data_config") or {})
+        if amp is None and train_cfg.get("amp"):  # the recipe's precision unless told otherwise
+            predictor, ck = predictor_from_checkpoint(args.checkpoint, device=args.device, amp=train_cfg["amp"])
+        data = read_yaml(resolve_named(args.data, "data")) if args.data else dict(ck.data_config)
         if not data:
             raise ConfigError(f"{args.checkpoint} carries no data config; pass --data")
-        data = to_dict(data_config(apply_overrides(data, args.overrides)))
+        data = to_dict(data_config_from_dict(apply_overrides(data, args.overrides)))
         dataset = build_split(data, args.split)
         if dataset.num_classes != arch["num_classes"]:
             raise ConfigError(f"the {args.split} split has {dataset.num_classes} classes but the checkpoint "
                               f"was trained for {arch['num_classes']}")
-        model = build_model(arch)
-        model.load_state_dict(state["model"])
     except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
         print(f"vg4d evaluate: error: {exc}", file=sys.stderr)
         return 2
 
-    device = pick_device(args.device, DistEnv())
-    amp = args.amp or train_cfg.get("amp", "auto")
+    device = predictor.device
     batch = args.batch_size or int(train_cfg.get("eval_batch_size", 32))
     workers = args.workers if args.workers >= 0 else int(train_cfg.get("workers", 0))
-    model.to(device)
     t0 = time.perf_counter()
-    metrics = evaluate_model(model, dataset, batch_size=batch, device=device, amp_dtype=amp_dtype_for(amp, device),
-                             workers=workers, class_names=list(getattr(dataset, "class_names", [])) or None,
-                             progress=not args.no_progress)
+    scores = score_dataset(predictor, dataset, batch_size=batch, workers=workers, progress=not args.no_progress)
+    metrics = metrics_of(scores, list(getattr(dataset, "class_names", [])) or None)
     elapsed = time.perf_counter() - t0
 
     history = list(state.get("history", []))
@@ -97,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "top5": metrics["top5"],
         "mean_class_accuracy": metrics["mean_class_accuracy"],
         "clip_top1": metrics["clip_top1"],
+        "score": metrics["score"],
+        "scores": metrics["scores"],
         "units": "percent",
         "selection": ("final epoch" if state["epoch"] == epochs_planned
                       else f"checkpoint after epoch {state['epoch']} of {epochs_planned}"),
@@ -122,12 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "arch": arch,
         "data_config": data,
         "train_config": train_cfg,
-        "command": shlex.join(["vg4d", "evaluate", *argv]),
         "eval_time_s": elapsed,
-        "hardware": machine_info(device),
     }
-    result["commit"] = result["hardware"].get("commit")
-    save_json(out / "metrics.json", result)
+    save_json(out / "metrics.json", result, command=shlex.join(["vg4d", "evaluate", *argv]), device=device)
     title = f"{data.get('name')} {args.split}: top-1 {metrics['top1']:.2f}% (epoch {state['epoch']})"
     plot_confusion(metrics["confusion"], metrics["class_names"], out / "confusion.png", title=title)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from ..config import ConfigError, load_config
-from ..paths import resolve_config
+from ..paths import resolve_named
 
 PaddingMode = Literal["zeros", "replicate"]
 Aggregation = Literal["addition", "multiplication"]
@@ -194,13 +194,8 @@ def load_model_config(name: str | Path, overrides: Sequence[str] = ()) -> IMPSTN
     ``load_model_config("msr")`` reads ``config/model/msr.yaml``;
     ``overrides`` are ``key=value`` strings (``radius=0.08``).
     """
-    path = Path(name)
-    if not path.is_file():
-        rel = path if path.suffix in (".yaml", ".yml") else path.with_suffix(".yaml")
-        if len(rel.parts) == 1:
-            rel = Path("model") / rel
-        try:
-            path = resolve_config(rel)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"model config {str(name)!r} not found: {exc}") from None
+    try:
+        path = resolve_named(name, "model")
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
     return load_config(IMPSTNetConfig, path, overrides)

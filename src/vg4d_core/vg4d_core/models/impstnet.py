@@ -61,6 +61,38 @@ class IMPSTNet(nn.Module):
         self.classifier = nn.Linear(cfg.out_channels, num_classes)
         self.projection = nn.Linear(cfg.out_channels, embed_dim, bias=False)  # CLIP-style projection
 
+    #: the batch field ``forward`` reads (the training loop and the predictor look it up)
+    input_key = "points"
+    #: parts that :meth:`lock` can freeze
+    PARTS: tuple[str, ...] = ("backbone", "classifier", "projection")
+
+    def part_modules(self) -> dict[str, list[nn.Module]]:
+        """The modules of each part: backbone (PSTConv stages), classifier, projection."""
+        return {"backbone": [self.layers], "classifier": [self.classifier], "projection": [self.projection]}
+
+    def lock(self, *parts: str) -> list[str]:
+        """Freeze ``parts`` (no gradient, so not in the optimizer, not synchronised by DDP).
+
+        Each training stage declares what it trains: pre-training's
+        cross-entropy never reaches the projection head, so it locks
+        ``"projection"``; cross-modal learning trains all three. Returns the
+        frozen parameter names. BatchNorm statistics of a locked backbone keep
+        updating in train mode; call ``.eval()`` on it to freeze them too.
+        """
+        unknown = [p for p in parts if p not in self.PARTS]
+        if unknown:
+            raise ValueError(f"unknown part(s) {unknown}; IMPSTNet has {list(self.PARTS)}")
+        frozen = []
+        modules = self.part_modules()
+        for part in parts:
+            for module in modules[part]:
+                for p in module.parameters():
+                    p.requires_grad_(False)
+        for name, p in self.named_parameters():
+            if not p.requires_grad:
+                frozen.append(name)
+        return frozen
+
     def min_frames(self) -> int:
         """Shortest clip every stage accepts."""
         frames = 1

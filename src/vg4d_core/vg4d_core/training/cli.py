@@ -1,4 +1,4 @@
-"""``vg4d train`` (and ``ros2 run vg4d_core train``): im-PSTNet pre-training from a recipe.
+"""``vg4d train`` (and ``ros2 run vg4d_core train``): one training stage from a recipe.
 
     vg4d train --config config/train/msr_action3d_lite.yaml [--out RUN_DIR] [key=value ...]
     vg4d train --out RUN_DIR --resume [key=value ...]  # continue a killed run
@@ -20,7 +20,7 @@ from typing import Sequence
 import yaml
 
 from vg4d_core.config import ConfigError, apply_overrides, from_dict, to_dict
-from vg4d_core.training.checkpoint import CheckpointError, load_checkpoint
+from vg4d_core.runtime.checkpoint import CheckpointError, load_checkpoint
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,9 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import torch
 
-    from vg4d_core.training.build import build_model, build_split, model_arch, resolved_data_dict
+    from vg4d_core.data.factory import build_split
+    from vg4d_core.runtime.provenance import machine_info
+    from vg4d_core.training.config import resolved_data_dict
     from vg4d_core.training.distributed import init_distributed, shutdown
     from vg4d_core.training.loop import fit
+    from vg4d_core.training.stages import build_stage, stage_arch
 
     use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
     env = init_distributed("cuda" if use_cuda else "cpu")
@@ -90,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data = resolved_data_dict(cfg)
             train_set = build_split(data, cfg.train_split)
             test_set = build_split(data, cfg.test_split)
-            arch = model_arch(cfg, train_set.num_classes)
+            arch = stage_arch(cfg, train_set.num_classes)
         except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
             print(f"vg4d train: error: {exc}", file=sys.stderr)
             return 2
@@ -99,27 +102,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{test_set.num_classes}", file=sys.stderr)
             return 2
         torch.manual_seed(cfg.seed)  # the same initial weights in every process
-        model = build_model(arch)
+        try:
+            stage = build_stage(cfg, train_set)
+        except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
+            print(f"vg4d train: error: {exc}", file=sys.stderr)
+            return 2
+        model = stage.model
         if env.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             resolved = {"train": to_dict(cfg), "model": arch, "data": data}
             (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
             n_params = sum(p.numel() for p in model.parameters())
-            print(f"[vg4d train] {cfg.model} ({n_params:,} parameters), {data['name']}: "
+            print(f"[vg4d train] stage {stage.name}: {cfg.model} ({n_params:,} parameters), {data['name']}: "
                   f"{len(train_set)} train / {len(test_set)} test clips, {arch['num_classes']} classes, "
                   f"{env.world_size} process(es), run dir {run_dir}", flush=True)
-        from vg4d_core.bench.common import machine_info
-
         meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", [])),
                 # provenance for result files: how and where this checkpoint was trained
                 "train_command": shlex.join(["vg4d", "train", *argv]),
                 # JSON round trip: plain str/number values (torch.__version__ is a str subclass that
                 # weights_only loading refuses)
                 "train_hardware": json.loads(json.dumps(
-                    {**machine_info("cuda" if use_cuda else "cpu"), "processes": env.world_size}, default=str))}
+                    {**machine_info("cuda" if use_cuda else "cpu"), "processes": env.world_size}, default=str)),
+                **stage.meta}
         try:
-            fit(cfg, run_dir, model=model, train_set=train_set, test_set=test_set, arch=arch, meta=meta,
-                env=env, resume=resume)
+            fit(cfg, run_dir, model=model, objective=stage.objective, train_set=train_set, test_set=test_set,
+                arch=stage.arch, score_sources=stage.score_sources, meta=meta, env=env, resume=resume)
         except CheckpointError as exc:
             print(f"vg4d train: error: {exc}", file=sys.stderr)
             return 2

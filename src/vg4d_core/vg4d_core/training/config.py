@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from vg4d_core.config import ConfigError, apply_overrides, from_dict, read_yaml
-from vg4d_core.paths import resolve_config
+from vg4d_core.paths import resolve_named
 
 
 @dataclass
@@ -71,6 +71,7 @@ class TrainConfig:
     merged over the loaded YAML (e.g. ``data_overrides.root=/datasets/msr``).
     """
 
+    stage: Literal["pretrain"] = "pretrain"  # see vg4d_core.training.stages
     model: str = "ntu"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     embed_dim: int = 512
@@ -118,26 +119,17 @@ def load_train_config(path: str | Path | None = None, overrides: Sequence[str] =
     data: dict[str, Any] = {}
     where = "TrainConfig"
     if path is not None:
-        p = resolve_named(path, "train")
+        p = _named(path, "train")
         data, where = read_yaml(p), str(p)
     data = apply_overrides(data, overrides)
     return from_dict(TrainConfig, data, where=where)
 
 
-def resolve_named(name_or_path: str | Path, group: str) -> Path:
-    """``ntu`` -> ``config/<group>/ntu.yaml``; an existing path is used as is."""
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
-    candidates = [p] if p.suffix in (".yaml", ".yml") else [p.with_suffix(".yaml")]
-    errors = []
-    for cand in candidates:
-        for rel in (cand, Path(group) / cand):
-            try:
-                return resolve_config(rel)
-            except FileNotFoundError as exc:
-                errors.append(str(exc))
-    raise ConfigError(f"{group} config {str(name_or_path)!r} not found: " + "; ".join(errors))
+def _named(name_or_path: str | Path, group: str) -> Path:
+    try:
+        return resolve_named(name_or_path, group)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -153,10 +145,18 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def model_config_dict(cfg: TrainConfig) -> dict[str, Any]:
     """The model YAML named by ``cfg.model`` with ``cfg.model_overrides`` applied (a plain dict)."""
-    return _merge(read_yaml(resolve_named(cfg.model, "model")), cfg.model_overrides)
+    return _merge(read_yaml(_named(cfg.model, "model")), cfg.model_overrides)
 
 
 def data_config_dict(cfg: TrainConfig) -> dict[str, Any]:
     """The data YAML named by ``cfg.data`` (or the inline mapping) with ``cfg.data_overrides``."""
-    base = dict(cfg.data) if isinstance(cfg.data, dict) else read_yaml(resolve_named(cfg.data, "data"))
+    base = dict(cfg.data) if isinstance(cfg.data, dict) else read_yaml(_named(cfg.data, "data"))
     return _merge(base, cfg.data_overrides)
+
+
+def resolved_data_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """The recipe's data config as a plain dict with every default filled in."""
+    from vg4d_core.config import to_dict
+    from vg4d_core.data.factory import data_config_from_dict
+
+    return to_dict(data_config_from_dict(data_config_dict(cfg)))

@@ -13,29 +13,13 @@ from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Iterator
 
 import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
-
-@dataclass(frozen=True)
-class DistEnv:
-    """Where this process sits in the job."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
+from vg4d_core.runtime.distributed import DistEnv
 
 
 def env_from_torchrun() -> DistEnv:
@@ -86,31 +70,6 @@ def shutdown(synchronize: bool = False) -> None:
             dist.destroy_process_group()
 
 
-def barrier(env: DistEnv) -> None:
-    if env.enabled:
-        dist.barrier()
-
-
-def all_gather_object(env: DistEnv, obj: Any) -> list[Any]:
-    """Every rank's ``obj`` in rank order (a one-element list without DDP)."""
-    if not env.enabled:
-        return [obj]
-    out: list[Any] = [None] * env.world_size
-    dist.all_gather_object(out, obj)
-    return out
-
-
-def all_reduce_sum(env: DistEnv, values: list[float]) -> list[float]:
-    """Element-wise sum of a short list of numbers over ranks (float64)."""
-    if not env.enabled:
-        return list(values)
-    t = torch.tensor(values, dtype=torch.float64)
-    if dist.get_backend() == "nccl":
-        t = t.cuda()
-    dist.all_reduce(t)
-    return t.cpu().tolist()
-
-
 class GlobalBatchSampler(Sampler[list[int]]):
     """Yields this rank's share of each global batch of a seeded permutation.
 
@@ -149,8 +108,3 @@ class GlobalBatchSampler(Sampler[list[int]]):
         for b in range(len(self)):
             start = b * self.global_batch + lo
             yield order[start:start + self.local_batch]
-
-
-def shard(n: int, env: DistEnv) -> list[int]:
-    """Indices of ``range(n)`` evaluated by this rank (strided, no padding)."""
-    return list(range(env.rank, n, env.world_size))

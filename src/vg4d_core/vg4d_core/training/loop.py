@@ -1,5 +1,8 @@
-"""The im-PSTNet pre-training loop: cross-entropy, SGD, warmup + cosine, one
-function that reads top to bottom.
+"""The training loop of every stage: SGD, warmup + cosine, one function that
+reads top to bottom. What is trained and how is given to it: a model that
+declares its trainable parts, an objective (:mod:`vg4d_core.losses`) over
+the model's output dict and the batch, and the score sources that evaluate
+it (:mod:`vg4d_core.runtime.predictor`).
 
 Per epoch: train over the global batches, evaluate on the test split every
 ``eval_every`` epochs (and after the last), append one JSON line to
@@ -16,7 +19,7 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -24,34 +27,17 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from vg4d_core.config import to_dict
-from vg4d_core.evaluation.predict import autocast, collate_clips, evaluate_model
-from vg4d_core.training import checkpoint as ckpt_io
+from vg4d_core.runtime import checkpoint as ckpt_io
+from vg4d_core.runtime.collate import collate_clips, to_device
+from vg4d_core.runtime.device import amp_dtype_for, autocast, pick_device
+from vg4d_core.runtime.distributed import DistEnv, all_gather_object, all_reduce_sum, barrier
+from vg4d_core.runtime.predictor import Predictor
+from vg4d_core.runtime.metrics import run_summary
+from vg4d_core.runtime.scoring import metrics_of, score_dataset
 from vg4d_core.training.config import TrainConfig
-from vg4d_core.training.distributed import DistEnv, GlobalBatchSampler, all_gather_object, all_reduce_sum, barrier
+from vg4d_core.training.distributed import GlobalBatchSampler
 from vg4d_core.training.optim import build_optimizer, build_scheduler
-
-BEST_ON_TEST_NOTE = ("selected on the TEST set (best epoch); not a valid estimate of accuracy - "
-                     "reported only for comparison with papers that report it")
-
-
-def pick_device(name: str, env: DistEnv) -> torch.device:
-    """"auto" -> CUDA when available; under torchrun each process takes GPU LOCAL_RANK."""
-    if name not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {name!r}")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch.cuda.is_available() is False")
-    if name == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device("cuda", env.local_rank if env.enabled else torch.cuda.current_device())
-
-
-def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:
-    """bf16 autocast on CUDA by default ("auto"); "bf16" forces it (also on CPU); "off" is fp32."""
-    if amp not in ("auto", "bf16", "off"):
-        raise ValueError(f"amp must be 'auto', 'bf16' or 'off', got {amp!r}")
-    if amp == "bf16" or (amp == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
+from vg4d_core.training.rng import rng_state, set_rng_state
 
 
 def seed_everything(seed: int) -> None:
@@ -81,58 +67,46 @@ def _rewrite_jsonl(path: Path, records: list[Mapping[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
-def freeze_unreached(model: nn.Module, xyz: torch.Tensor) -> list[str]:
-    """Freeze the trainable parameters that ``logits`` do not depend on; returns their names.
+class TrainStep(nn.Module):
+    """model + objective as one module, so DDP synchronises the objective's learnable
+    state (a logit scale) with the model's: ``forward(batch) -> (outputs, loss terms)``."""
 
-    Pre-training optimises cross-entropy only, so heads meant for a later
-    stage (the vision-language projection) get no gradient. SGD would skip
-    them anyway, but DDP waits for a gradient of every trainable parameter
-    and would fail; freezing them keeps one-process and multi-process
-    training identical. ``xyz`` (B, T, N, 3) is one sample batch; the probe
-    runs in eval mode (no dropout draw, no BatchNorm statistics update).
-    """
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    was_training = model.training
-    model.eval()
-    try:
-        logits = model(xyz)["logits"]
-        grads = torch.autograd.grad(logits.float().sum(), [p for _, p in named], allow_unused=True)
-    finally:
-        model.train(was_training)
-    frozen = [n for (n, p), g in zip(named, grads) if g is None]
-    for (n, p), g in zip(named, grads):
-        if g is None:
-            p.requires_grad_(False)
-    return frozen
+    def __init__(self, model: nn.Module, objective: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.objective = objective
+
+    def forward(self, batch: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        outputs = self.model(batch[getattr(self.model, "input_key", "points")])
+        return outputs, self.objective(outputs, batch)
 
 
-def run_summary(history: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Headline = the last epoch's test metrics; best-on-test only as a labelled extra."""
-    evaluated = [r for r in history if "test_top1" in r]
-    out: dict[str, Any] = {"epochs": len(history)}
-    if not evaluated:
-        return out
-    last = evaluated[-1]
-    out["headline"] = {"selection": "final epoch", "epoch": last["epoch"], "top1": last["test_top1"],
-                       "top5": last.get("test_top5")}
-    best = max(evaluated, key=lambda r: (r["test_top1"], -r["epoch"]))
-    out["best_on_test"] = {"epoch": best["epoch"], "top1": best["test_top1"], "note": BEST_ON_TEST_NOTE}
-    return out
+def _has_state(module: nn.Module) -> bool:
+    return any(True for _ in module.state_dict())
 
 
-def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: Dataset, test_set: Dataset,
-        arch: Mapping[str, Any], meta: Mapping[str, Any] | None = None, env: DistEnv = DistEnv(),
+def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: nn.Module, train_set: Dataset,
+        test_set: Dataset, arch: Mapping[str, Any],
+        score_sources: Callable[[nn.Module], Sequence[nn.Module]],
+        meta: Mapping[str, Any] | None = None, env: DistEnv = DistEnv(),
         resume: str | Path | None = None) -> dict[str, Any]:
-    """Train ``model`` on ``train_set`` with recipe ``cfg``; returns the run summary.
+    """Train ``model`` with ``objective`` on ``train_set`` under recipe ``cfg``; returns the run summary.
 
-    ``model(xyz (B, T, N, 3))`` must return a dict with ``logits`` (B, K).
-    ``arch`` describes the architecture (stored in checkpoints and checked on
-    resume); ``meta`` is stored alongside (data config, class names).
-    ``resume``: a checkpoint to continue from (its epoch, optimizer,
-    scheduler and RNG states), normally ``run_dir/last.pt``.
+    * ``model(batch[model.input_key])`` returns an output dict (im-PSTNet:
+      ``logits`` (B, K), ``embedding`` (B, D)); its frozen parameters
+      (``requires_grad=False``, e.g. from ``model.lock(...)``) are left out of
+      the optimizer.
+    * ``objective(outputs, batch)`` returns ``{"loss": scalar, <term>: ...}``
+      (:mod:`vg4d_core.losses`); its own parameters are trained too.
+    * ``score_sources(model)`` -> the :class:`~vg4d_core.runtime.predictor.Predictor`
+      sources that score the test split after an epoch.
+    * ``arch`` describes the architecture (stored in checkpoints and checked
+      on resume); ``meta`` is stored alongside (data config, class names).
+    * ``resume``: a checkpoint to continue from (its epoch, optimizer,
+      scheduler and RNG states), normally ``run_dir/last.pt``.
     """
     run_dir = Path(run_dir)
-    device = pick_device(cfg.device, env)
+    device = pick_device(cfg.device, env.local_rank if env.enabled else None)
     amp_dtype = amp_dtype_for(cfg.amp, device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -143,30 +117,35 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
 
     # ---- model, data, optimizer, schedule -------------------------------------------------
     model = model.to(device)
+    objective = objective.to(device)
     if env.enabled and device.type == "cuda" and cfg.sync_batchnorm:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # global-batch statistics
-    probe = collate_clips([train_set[0], train_set[min(1, len(train_set) - 1)]])["points"].to(device)  # (2, T, N, 3)
-    frozen = freeze_unreached(model, probe)
+    step_module = TrainStep(model, objective)
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
     if frozen and env.is_main:
-        print(f"[vg4d train] not trained by the classification loss, frozen: {', '.join(frozen)}", flush=True)
+        print(f"[vg4d train] frozen (declared by the stage): {', '.join(frozen)}", flush=True)
     sampler = GlobalBatchSampler(len(train_set), cfg.batch_size, env, seed=cfg.seed)
     loader = DataLoader(train_set, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate_clips,
                         pin_memory=device.type == "cuda", worker_init_fn=_seed_worker)
-    optimizer = build_optimizer(model, cfg.optimizer)
+    optimizer = build_optimizer(step_module, cfg.optimizer)
     scheduler = build_scheduler(optimizer, cfg.optimizer, cfg.schedule, steps_per_epoch=len(sampler))
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    logits_key = getattr(objective, "logits_key", "logits")
 
     start_epoch, step, history = 0, 0, []
     if resume is not None:
         state = ckpt_io.load_checkpoint(resume, map_location="cpu")
         ckpt_io.check_arch(state["arch"], arch, resume)
         model.load_state_dict(state["model"])
+        if _has_state(objective):
+            if "objective" not in state:
+                raise ckpt_io.CheckpointError(f"{resume} holds no objective state (logit scale) to resume")
+            objective.load_state_dict(state["objective"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, step, history = int(state["epoch"]), int(state["step"]), list(state["history"])
         rngs = state["rng"]
         # same world size: each rank continues its own streams; otherwise rank 0's
-        ckpt_io.set_rng_state(rngs[env.rank] if len(rngs) == env.world_size else rngs[0])
+        set_rng_state(rngs[env.rank] if len(rngs) == env.world_size else rngs[0])
         if env.is_main:
             _rewrite_jsonl(run_dir / "metrics.jsonl", history)
             changed = ckpt_io.diff(state.get("config", {}), to_dict(cfg))
@@ -176,10 +155,10 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
     elif env.is_main:
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
 
-    ddp = model
+    ddp = step_module
     if env.enabled:
         ddp = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            step_module, device_ids=[device.index] if device.type == "cuda" else None)
 
     # ---- epochs ---------------------------------------------------------------------------
     for epoch in range(start_epoch, cfg.schedule.epochs):
@@ -189,6 +168,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
         ddp.train()
         t0, c0 = time.perf_counter(), time.process_time()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        term_sums: dict[str, torch.Tensor] = {}
         correct = torch.zeros((), dtype=torch.int64, device=device)
         seen = 0
         bar = None
@@ -198,21 +178,25 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
             bar = tqdm(total=len(sampler), desc=f"epoch {epoch + 1}/{cfg.schedule.epochs}", dynamic_ncols=True,
                        leave=False)
         for i, batch in enumerate(loader):
-            xyz = batch["points"].to(device, non_blocking=True)  # (b, T, N, 3), b = batch / world
-            y = batch["label"].to(device, non_blocking=True)  # (b,)
+            batch = to_device(batch, device)  # points (b, T, N, 3), label (b,), ...; b = batch / world
+            y = batch["label"]
             with autocast(device, amp_dtype):
-                logits = ddp(xyz)["logits"]  # (b, K)
-            loss = loss_fn(logits.float(), y)  # mean over this rank's b; DDP averages over ranks
+                outputs, terms = ddp(batch)
+            loss = terms["loss"]  # mean over this rank's b; DDP averages the gradients over ranks
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(step_module.parameters(), cfg.grad_clip)
             optimizer.step()
             scheduler.step()
             step += 1
 
             loss_sum += loss.detach().double() * y.shape[0]
-            correct += (logits.detach().argmax(dim=1) == y).sum()
+            for name, value in terms.items():
+                if name != "loss":
+                    term_sums[name] = term_sums.get(name, 0.0) + value.detach().double() * y.shape[0]
+            if logits_key in outputs:
+                correct += (outputs[logits_key].detach().argmax(dim=1) == y).sum()
             seen += y.shape[0]
             if bar is not None:
                 bar.update(1)
@@ -220,7 +204,10 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
                     bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
         if bar is not None:
             bar.close()
-        loss_total, correct_total, seen_total = all_reduce_sum(env, [loss_sum.item(), float(correct.item()), seen])
+        names = sorted(term_sums)
+        sums = all_reduce_sum(env, [loss_sum.item(), float(correct.item()), seen,
+                                    *(float(term_sums[n]) for n in names)])
+        loss_total, correct_total, seen_total = sums[:3]
         if not math.isfinite(loss_total):
             raise FloatingPointError(f"training loss is {loss_total} in epoch {epoch + 1}; lower optimizer.lr "
                                      "or set grad_clip")
@@ -230,6 +217,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
             "step": step,
             "lr": scheduler.get_last_lr()[0],
             "train_loss": loss_total / seen_total,
+            **{f"train_{n}": v / seen_total for n, v in zip(names, sums[3:])},
             "train_top1": 100.0 * correct_total / seen_total,
             "train_time_s": train_time,
             # CPU seconds of this process (all its threads; rank 0): with the wall time, tells a
@@ -241,18 +229,22 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
         last_epoch = epoch + 1 == cfg.schedule.epochs
         if (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0) or last_epoch:
             t1, c1 = time.perf_counter(), time.process_time()
-            metrics = evaluate_model(model, test_set, batch_size=cfg.eval_batch_size, device=device,
-                                     amp_dtype=amp_dtype, workers=cfg.workers, env=env,
-                                     class_names=class_names or None, progress=cfg.progress)
+            predictor = Predictor(list(score_sources(model)), class_names or
+                                  [str(k) for k in range(getattr(train_set, "num_classes", 0))], device, amp_dtype)
+            scores = score_dataset(predictor, test_set, batch_size=cfg.eval_batch_size, workers=cfg.workers,
+                                   env=env, progress=cfg.progress)
             if env.is_main:
+                metrics = metrics_of(scores, class_names or None)
                 record.update(test_top1=metrics["top1"], test_top5=metrics["top5"],
-                              test_clip_top1=metrics["clip_top1"], test_videos=metrics["num_videos"])
+                              test_clip_top1=metrics["clip_top1"], test_videos=metrics["num_videos"],
+                              test_score=metrics["score"],
+                              test_scores={n: v["top1"] for n, v in metrics["scores"].items()})
             record["eval_time_s"] = time.perf_counter() - t1
             record["eval_cpu_s"] = time.process_time() - c1
         history.append(record)
 
         # ---- log and checkpoint (rank 0 writes; every rank's RNG goes in) -------------------
-        rngs = all_gather_object(env, ckpt_io.rng_state())
+        rngs = all_gather_object(env, rng_state())
         if env.is_main:
             _append_jsonl(run_dir / "metrics.jsonl", record)
             state = {
@@ -268,6 +260,8 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
                 "history": history,
                 **dict(meta or {}),
             }
+            if _has_state(objective):
+                state["objective"] = objective.state_dict()
             ckpt_io.atomic_save(state, run_dir / "last.pt")
             if cfg.ckpt_every and (epoch + 1) % cfg.ckpt_every == 0:
                 ckpt_io.atomic_save(state, run_dir / f"epoch_{epoch + 1:04d}.pt")

@@ -11,9 +11,12 @@ protocol of the 4D point-cloud literature) is :func:`video_level`.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+BEST_ON_TEST_NOTE = ("selected on the TEST set (best epoch); not a valid estimate of accuracy - "
+                     "reported only for comparison with papers that report it")
 
 
 def _check_table(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,4 +146,18 @@ def summarize(scores: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
     }
     out["class_names"] = class_names
     out["confusion"] = cm.tolist()
+    return out
+
+
+def run_summary(history: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Headline = the last epoch's test metrics; best-on-test only as a labelled extra."""
+    evaluated = [r for r in history if "test_top1" in r]
+    out: dict[str, Any] = {"epochs": len(history)}
+    if not evaluated:
+        return out
+    last = evaluated[-1]
+    out["headline"] = {"selection": "final epoch", "epoch": last["epoch"], "top1": last["test_top1"],
+                       "top5": last.get("test_top5")}
+    best = max(evaluated, key=lambda r: (r["test_top1"], -r["epoch"]))
+    out["best_on_test"] = {"epoch": best["epoch"], "top1": best["test_top1"], "note": BEST_ON_TEST_NOTE}
     return out

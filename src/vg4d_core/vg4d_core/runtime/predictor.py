@@ -1,0 +1,171 @@
+"""Checkpoint -> models -> a predictor that turns batches into named score tables.
+
+The same :class:`Predictor` serves ``vg4d evaluate``, the training loop's
+per-epoch test pass, benchmarks, the ROS node and bag replay, so all of them
+score a window the same way.
+
+A predictor holds one or more *score sources*. Each source is a module that
+reads what it needs from a collated batch and returns logits for one or
+more named scores:
+
+* :class:`PointScores` - im-PSTNet on ``points`` (B, T, N, 3): ``pc``
+  (classifier) and, when class-text features are attached, ``pc_text``
+  (``logit_scale * embedding @ text.T``);
+
+The predictor turns every source's logits into probabilities (softmax) and,
+when fusion weights are set and their scores are available, adds ``fused``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from vg4d_core.runtime.checkpoint import CheckpointError, load_checkpoint
+from vg4d_core.runtime.device import amp_dtype_for, autocast, pick_device
+from vg4d_core.runtime.fusion import FUSED, fuse
+
+
+class PointScores(nn.Module):
+    """Scores of an im-PSTNet: ``pc`` and, with class-text features, ``pc_text``.
+
+    Args:
+        encoder: ``forward(points (B, T, N, 3)) -> {"logits" (B, K), "embedding" (B, D) unit}``.
+        text_features: (K, D) unit class-text features, or None.
+        logit_scale: the (exp'd) temperature of ``pc_text``.
+    """
+
+    inputs: tuple[str, ...] = ("points",)
+
+    def __init__(self, encoder: nn.Module, text_features: torch.Tensor | None = None,
+                 logit_scale: float | None = None) -> None:
+        super().__init__()
+        self.encoder = encoder
+        if text_features is not None:
+            if text_features.ndim != 2:
+                raise ValueError(f"text_features must be (K, D), got {tuple(text_features.shape)}")
+            if logit_scale is None:
+                raise ValueError("text_features need a logit_scale")
+            self.register_buffer("text_features", text_features.detach().float().clone())
+        else:
+            self.text_features = None
+        self.logit_scale = None if logit_scale is None else float(logit_scale)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ("pc", "pc_text") if self.text_features is not None else ("pc",)
+
+    def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        out = self.encoder(batch["points"])
+        logits = {"pc": out["logits"].float()}
+        if self.text_features is not None:
+            logits["pc_text"] = self.logit_scale * out["embedding"].float() @ self.text_features.t()
+        return logits
+
+
+@dataclass
+class Predictor:
+    """Named class-probability tables from collated batches.
+
+    ``sources`` run in order; ``fusion`` (name -> weight) adds ``fused`` when
+    every weighted score is available. ``class_names`` (K,) label the columns.
+    """
+
+    sources: list[nn.Module]
+    class_names: list[str]
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    amp_dtype: torch.dtype | None = None
+    fusion: dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ValueError("a predictor needs at least one score source")
+        for s in self.sources:
+            s.to(self.device).eval()
+
+    @property
+    def score_names(self) -> tuple[str, ...]:
+        names = tuple(n for s in self.sources for n in s.names)
+        if self.fusion and all(n in names for n, w in self.fusion.items() if w > 0):
+            names += (FUSED,)
+        return names
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Batch fields some source reads (``points``, ``rgb`` ...)."""
+        return tuple(dict.fromkeys(k for s in self.sources for k in s.inputs))
+
+    @torch.no_grad()
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """batch (collated, any device) -> {score name: (B, K) float32 probabilities on CPU}."""
+        probs: dict[str, torch.Tensor] = {}
+        for source in self.sources:
+            missing = [k for k in source.inputs if k not in batch]
+            if missing:
+                raise KeyError(f"{type(source).__name__} needs batch fields {missing}; got {sorted(batch)}")
+            inputs = {k: batch[k].to(self.device, non_blocking=True) if isinstance(batch[k], torch.Tensor)
+                      else batch[k] for k in source.inputs}
+            with autocast(self.device, self.amp_dtype):
+                logits = source(inputs)
+            for name, value in logits.items():
+                probs[name] = torch.softmax(value.float(), dim=1).cpu()
+        if self.fusion and all(n in probs for n, w in self.fusion.items() if w > 0):
+            probs[FUSED] = fuse(probs, self.fusion)
+        return probs
+
+
+@dataclass
+class LoadedCheckpoint:
+    """What a checkpoint carries, validated: the raw state and what the runtime reads of it."""
+
+    path: Path
+    state: dict[str, Any]
+    arch: dict[str, Any]
+    class_names: list[str]
+    data_config: dict[str, Any]
+
+
+def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
+    """Load and validate a checkpoint written by ``vg4d train`` (any stage)."""
+    path = Path(path)
+    state = load_checkpoint(path)
+    arch = dict(state["arch"])
+    names = [str(n) for n in state.get("class_names") or []]
+    k = int(arch.get("num_classes", 0))
+    if names and len(names) != k:
+        raise CheckpointError(f"{path}: {len(names)} class names for a {k}-class model")
+    return LoadedCheckpoint(path, state, arch, names or [str(i) for i in range(k)],
+                            dict(state.get("data_config") or {}))
+
+
+def predictor_from_checkpoint(path: str | Path, *, device: str = "auto", amp: str = "auto",
+                              scores: Sequence[str] | None = None) -> tuple[Predictor, LoadedCheckpoint]:
+    """Rebuild the models of a checkpoint and wrap them in a :class:`Predictor`.
+
+    ``scores`` restricts the sources to those producing the named scores
+    (e.g. ``("pc", "pc_text")`` on a robot without a camera); default: all the
+    checkpoint supports.
+    """
+    from vg4d_core.runtime.architecture import build_point_encoder
+
+    ck = read_checkpoint(path)
+    encoder = build_point_encoder(ck.arch)
+    try:
+        encoder.load_state_dict(ck.state["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the architecture it records: {exc}") from None
+    text = ck.state.get("class_text_features")
+    scale = ck.state.get("logit_scale")
+    sources: list[nn.Module] = [PointScores(encoder, text, None if scale is None else float(scale))]
+    if scores is not None:
+        available = {n for s in sources for n in s.names}
+        unknown = [n for n in scores if n not in available and n != FUSED]
+        if unknown:
+            raise CheckpointError(f"{path} cannot produce scores {unknown}; it supports {sorted(available)}")
+    dev = pick_device(device)
+    fusion = ck.state.get("fusion_weights")
+    return Predictor(sources, ck.class_names, dev, amp_dtype_for(amp, dev),
+                     dict(fusion) if fusion else None), ck
