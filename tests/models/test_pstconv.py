@@ -1,12 +1,20 @@
-"""PSTConv / IMPSTConv: the vectorised layer against the loop reference, shapes, errors."""
+"""PSTConv with and without the im-PSTConv switches: the vectorised layer against the loop reference, shapes, errors."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from pst_loop_reference import loop_pstconv
-from vg4d_core.models import IMPSTConv, PSTConv
+from vg4d_core.models import PSTConv
 from vg4d_core.models.neighbourhood import temporal_windows
+
+
+def im_pstconv(in_channels, mid_channels, out_channels, **kw):
+    """The im-PSTNet configs' layer style (config/model/ntu.yaml): PSTNet++ layer, both switches on."""
+    style = dict(padding_mode="replicate", spatial_norm=True, temporal_fusion="sum",
+                 empty_neighbourhood="nearest", normalize_displacement=True, anchor_feature=True)
+    style.update(kw)
+    return PSTConv(in_channels, mid_channels, out_channels, **style)
 
 
 def _randomise_bn(layer: torch.nn.Module, gen: torch.Generator) -> None:
@@ -86,7 +94,7 @@ def test_im_switches_off_is_exactly_the_pstnet_pp_layer():
     """IMPSTConv with both improvements off: same parameters and outputs as PSTNet++'s layer."""
     xyz, feats, gen = _clip()
     torch.manual_seed(3)
-    im = IMPSTConv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3, temporal_stride=2,
+    im = im_pstconv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3, temporal_stride=2,
                    normalize_displacement=False, anchor_feature=False)
     base = PSTConv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3, temporal_stride=2,
                    padding_mode="replicate", spatial_norm=True, temporal_fusion="sum",
@@ -109,7 +117,7 @@ def test_each_im_switch_changes_the_output():
     for norm in (False, True):
         for anchor in (False, True):
             torch.manual_seed(4)
-            layer = IMPSTConv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3,
+            layer = im_pstconv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3,
                               normalize_displacement=norm, anchor_feature=anchor).eval()
             with torch.no_grad():
                 outs[norm, anchor] = layer(xyz, feats)[1]
@@ -149,7 +157,7 @@ def test_padding_flags_agree_with_the_table(frames, kernel, stride, padding):
 def test_output_shapes_and_batch_independence(batch):
     xyz, feats, _ = _clip(b=batch, frames=7, n=30)
     torch.manual_seed(5)
-    layer = IMPSTConv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3, temporal_stride=2,
+    layer = im_pstconv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3, temporal_stride=2,
                       spatial_stride=3, temporal_padding=(1, 1)).eval()
     with torch.no_grad():
         new_xyz, out = layer(xyz, feats)
@@ -169,14 +177,14 @@ def test_output_shapes_and_batch_independence(batch):
     ((2, 6, 40, 3), None, ValueError, "features of shape"),
 ])
 def test_bad_input_shapes_get_clear_errors(xyz_shape, feat_shape, exc, match):
-    layer = IMPSTConv(5, 8, 7, radius=0.3, temporal_kernel=3, spatial_stride=2)
+    layer = im_pstconv(5, 8, 7, radius=0.3, temporal_kernel=3, spatial_stride=2)
     feats = torch.zeros(feat_shape) if feat_shape is not None else None
     with pytest.raises(exc, match=match):
         layer(torch.zeros(xyz_shape), feats)
 
 
 def test_bad_input_types_and_arguments():
-    layer = IMPSTConv(0, 8, 7, radius=0.3)
+    layer = im_pstconv(0, 8, 7, radius=0.3)
     with pytest.raises(TypeError, match="xyz must be a floating-point tensor"):
         layer(torch.zeros(1, 2, 10, 3, dtype=torch.long))
     with pytest.raises(ValueError, match="takes no input features"):
@@ -196,7 +204,7 @@ def test_bad_input_types_and_arguments():
 def test_layer_gradients_reach_inputs_and_every_parameter():
     xyz, feats, _ = _clip()
     feats.requires_grad_(True)
-    layer = IMPSTConv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3, temporal_padding=(1, 1))
+    layer = im_pstconv(5, 8, 7, radius=0.3, neighbours=4, temporal_kernel=3, temporal_padding=(1, 1))
     layer(xyz, feats)[1].square().mean().backward()
     assert feats.grad is not None and feats.grad.abs().sum() > 0
     for name, p in layer.named_parameters():

@@ -1,11 +1,12 @@
-"""Grouping: identical gathers and gradients across implementations."""
+"""Grouping: the one gather (pointnet2 layout and channels-last) against the naive reference."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from vg4d_core.ops import group_points, group_points_naive
+from vg4d_core.ops import gather_rows, group_points, group_points_naive
 
+# every implementation name except "naive" runs the one gather
 FAST_IMPLS = ("numba", "torch")
 
 
@@ -48,22 +49,33 @@ def test_matches_naive_forward_and_backward(impl, dtype):
     torch.testing.assert_close(out_grad, ref_grad, rtol=1e-6, atol=1e-6)
 
 
-def test_numba_backward_is_deterministic_and_exact_on_integers():
+def test_backward_is_exact_on_integers():
     features, idx = _inputs(b=2, c=3, n=50, m=40, k=9, dtype=torch.float32)
     grad = torch.randint(-4, 5, (2, 3, 40, 9)).float()  # integer sums are exact in any order
-    (g1,) = torch.autograd.grad(group_points(features, idx, impl="numba"), features, grad)
+    (g1,) = torch.autograd.grad(group_points(features, idx), features, grad)
     (g2,) = torch.autograd.grad(group_points_naive(features, idx), features, grad)
     assert torch.equal(g1, g2)
 
 
-def test_half_precision_numba_falls_back_to_gather():
+def test_half_precision_gather_keeps_dtype():
     features, idx = _inputs(dtype=torch.float32)
     half = features.detach().half().requires_grad_()
-    out = group_points(half, idx, impl="numba")
+    out = group_points(half, idx)
     assert out.dtype == torch.float16
     assert torch.equal(out, group_points_naive(half, idx))
     out.sum().backward()
     assert half.grad is not None and half.grad.dtype == torch.float16
+
+
+def test_gather_rows_is_the_channels_last_gather():
+    table = torch.arange(20.0).reshape(5, 4).requires_grad_()
+    rows = torch.tensor([[0, 4], [4, 4], [2, 1]])
+    out = gather_rows(table, rows)
+    assert out.shape == (3, 2, 4)
+    assert out[1, 0].tolist() == [16.0, 17.0, 18.0, 19.0] and out[2, 1].tolist() == [4.0, 5.0, 6.0, 7.0]
+    out.sum().backward()
+    # row 4 is gathered three times, row 3 never
+    assert table.grad[:, 0].tolist() == [1.0, 1.0, 1.0, 0.0, 3.0]
 
 
 def test_int32_indices_and_empty_shapes():

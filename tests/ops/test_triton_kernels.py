@@ -74,38 +74,6 @@ def test_interp_ball_query(triton_interpreted, cases):
             assert torch.equal(got, expected), f"{name}, r={radius}, k={k}, {empty}"
 
 
-def test_interp_group_forward_backward(triton_interpreted):
-    g = torch.Generator().manual_seed(13)
-    features = torch.randn(2, 5, 40, generator=g)
-    idx = torch.randint(0, 40, (2, 12, 9), generator=g)
-    idx[:, :3] = 7  # repeated point: atomics accumulate
-    out = triton_interpreted.group_forward(features, idx)
-    assert torch.equal(out, group_points_naive(features, idx))
-    grad = torch.randint(-3, 4, out.shape, generator=g).float()  # exact sums in any order
-    f = features.clone().requires_grad_()
-    (expected,) = torch.autograd.grad(group_points_naive(f, idx), f, grad)
-    assert torch.equal(triton_interpreted.group_backward(grad, idx, 40), expected)
-    # half precision accumulates in float32 and casts back
-    assert triton_interpreted.group_backward(grad.half(), idx, 40).dtype == torch.float16
-
-
-def test_interp_group_gradcheck(triton_interpreted):
-    class Group(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, f, idx):
-            ctx.save_for_backward(idx)
-            return triton_interpreted.group_forward(f, idx)
-
-        @staticmethod
-        def backward(ctx, g):
-            (idx,) = ctx.saved_tensors
-            return triton_interpreted.group_backward(g.contiguous(), idx, 6), None
-
-    f = torch.randn(2, 2, 6, dtype=torch.float64, requires_grad=True)
-    idx = torch.tensor([[[0, 5, 5], [2, 2, 1]], [[4, 4, 4], [3, 0, 1]]])
-    assert torch.autograd.gradcheck(lambda t: Group.apply(t, idx), (f,), fast_mode=True)
-
-
 # ------------------------------------------- compiled for a GPU, on any machine
 
 
@@ -150,12 +118,7 @@ def test_kernels_compile_for_hopper_without_fma():
               "BLOCK_K": "constexpr"}
     bq_const = {"NEAREST": True, "BLOCK_M": tg.BALL_QUERY_BLOCK_M, "BLOCK_N": tg.BALL_QUERY_BLOCK_N, "BLOCK_K": 16}
     assert not fma.search(_compile_for_hopper(tg._ball_query_kernel, bq_sig, bq_const, tg.BALL_QUERY_WARPS))
-    block_c, block_p = tg.group_blocks(64, 1024 * 9)
-    for fn, names in ((tg._group_forward_kernel, ("feat_ptr", "idx_ptr", "out_ptr")),
-                      (tg._group_backward_kernel, ("grad_out_ptr", "idx_ptr", "grad_ptr"))):
-        sig = {names[0]: "*fp32", names[1]: "*i64", names[2]: "*fp32", "C": "i32", "N": "i32", "P": "i32",
-               "BLOCK_C": "constexpr", "BLOCK_P": "constexpr"}
-        assert _compile_for_hopper(fn, sig, {"BLOCK_C": block_c, "BLOCK_P": block_p}, 4)
+
 
 
 # ---------------------------------------------------------------- real GPU

@@ -10,11 +10,15 @@ Two point sets:
 
 * ``ntu``: the real NTU RGB+D sample clip (masked depth, Kinect v2
   intrinsics, metres), each frame resampled to ``--points`` points; ball
-  radius 0.065 m, PSTNet's 0.1 in its NTU units (1.526 units per metre).
+  radius: the NTU model's (0.065 m, PSTNet's 0.1 in its NTU units).
 * ``uniform``: uniform random points in the unit cube; radius 0.15 (about
   29 points expected inside a ball away from the cube's faces).
 
-Implementations: the device's own (numba on CPU, Triton on CUDA), the plain
+Radii: ``ntu`` uses the first-layer radius of ``config/model/ntu.yaml``
+(read from it, never restated here); ``uniform`` its own.
+
+Implementations: FPS and ball query in the device's own (numba on CPU,
+Triton on CUDA), grouping in the one gather the model runs; the plain
 vectorised torch baseline, the naive reference (batch 1 only: it is slow by
 design), and on CPU scipy's cKDTree ball query as an outside reference (tree
 build + query + truncation to the first k in index order; it computes in
@@ -47,8 +51,15 @@ from vg4d_core.runtime.tables import print_table
 from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 
 NTU_CLIP = Path("ntu_sample") / "nturgb+d_depth_masked" / "S001C001P001R001A058"
-NTU_RADIUS = 0.065  # metres: PSTNet's r = 0.1 in its NTU units of ~1.526 per metre
+NTU_MODEL = "ntu"  # config/model/ntu.yaml: the architecture whose radius the ntu point set uses
 UNIFORM_RADIUS = 0.15  # unit cube, 2048 points: ~29 expected neighbours
+
+
+def ntu_radius() -> float:
+    """First-layer ball radius (metres) of the NTU architecture config."""
+    from vg4d_core.models import load_model_config
+
+    return float(load_model_config(NTU_MODEL).radius)
 
 
 def ntu_clip(points: int, frames: int, clips: int = 1, seed: int = 0,
@@ -170,7 +181,9 @@ def bench_dataset(name: str, clip: torch.Tensor, radius: float, args, device: to
                lambda out: bool(torch.equal(out, anchor_idx)))
         record("ball_query", impl, lambda impl=impl: ops.ball_query(frames, anchors, radius, args.k, impl=impl),
                reps, lambda out: bool(torch.equal(out, nbr_idx)))
-        record("group_fwd_bwd", impl, _group_fwd_bwd(features, nbr_idx, impl), reps)
+        if impl == native or impl == "naive":  # one gather on every device: timed once (+ the reference)
+            record("group_fwd_bwd", "gather" if impl == native else impl,
+                   _group_fwd_bwd(features, nbr_idx, impl), reps)
     if device.type == "cpu" and not args.no_ckdtree:
         workers = torch.get_num_threads()
         xs, cs = frames.numpy(), anchors.numpy()
@@ -178,7 +191,9 @@ def bench_dataset(name: str, clip: torch.Tensor, radius: float, args, device: to
         record("ball_query", "ckdtree", lambda: ckdtree_ball_query(xs, cs, radius, args.k, workers), reps,
                lambda out: round(float((torch.from_numpy(out) == nbr_idx).all(-1).float().mean()), 6))
     for impl in impls:
-        per_op = [r for r in rows if r["impl"] == impl and r["op"] in ("fps", "ball_query", "group_fwd_bwd")]
+        group_impl = "naive" if impl == "naive" else "gather"
+        per_op = [r for r in rows if (r["impl"] == impl and r["op"] in ("fps", "ball_query"))
+                  or (r["impl"] == group_impl and r["op"] == "group_fwd_bwd")]
         rows.append({"data": name, "clips": b_clips, "frames": b_clips * t, "op": "total", "impl": impl,
                      **{key: round(sum(r[key] for r in per_op), 4) for key in ("median_ms", "min_ms", "cpu_ms")},
                      "runs": None, "agrees": None})
@@ -206,7 +221,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--anchors", type=int, default=1024, help="FPS samples per frame")
     p.add_argument("-k", type=int, default=9, help="neighbours per anchor")
     p.add_argument("--radius", type=float, default=None,
-                   help=f"ball radius for both point sets (default {NTU_RADIUS} m for ntu, {UNIFORM_RADIUS} uniform)")
+                   help=f"ball radius for both point sets (default: config/model/{NTU_MODEL}.yaml's radius for ntu, "
+                        f"{UNIFORM_RADIUS} for uniform)")
     p.add_argument("--channels", type=int, default=3, help="feature channels grouped (3: conv1 groups xyz)")
     p.add_argument("--data", choices=("ntu", "uniform", "both"), default="both")
     p.add_argument("--repeats", type=int, default=10, help="timed runs of the device's own implementation")
@@ -247,7 +263,7 @@ def main(argv: list[str]) -> int:
     for name in datasets:
         for b in args.batch:
             if name == "ntu":
-                clip, radius = ntu_clip(args.points, args.frames, b), NTU_RADIUS
+                clip, radius = ntu_clip(args.points, args.frames, b), ntu_radius()
             else:
                 clip, radius = uniform_clip(args.points, args.frames, b), UNIFORM_RADIUS
             radius = args.radius if args.radius is not None else radius

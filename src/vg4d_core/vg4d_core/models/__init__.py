@@ -4,12 +4,12 @@
   ``config/model/``) and :func:`load_model_config`.
 * :mod:`.neighbourhood` - anchor sampling and spatio-temporal ball queries for
   a whole clip in one call.
-* :mod:`.pstconv` - :class:`PSTConv` (PSTNet) and :class:`IMPSTConv` (VG4D eq. 8).
+* :mod:`.pstconv` - :class:`PSTConv`: PSTNet's layer with the two im-PSTConv switches (VG4D eq. 8).
 * :mod:`.impstnet` - :class:`IMPSTNet`: backbone + classifier + projection head.
 * :mod:`.cost` - multiply-accumulate counts (naive vs as implemented).
 """
 from .config import IMPSTNetConfig, LayerConfig, load_model_config
 from .impstnet import IMPSTNet
-from .pstconv import IMPSTConv, PSTConv
+from .pstconv import PSTConv
 
-__all__ = ["IMPSTConv", "IMPSTNet", "IMPSTNetConfig", "LayerConfig", "PSTConv", "load_model_config"]
+__all__ = ["IMPSTNet", "IMPSTNetConfig", "LayerConfig", "PSTConv", "load_model_config"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal, Sequence, get_args
 
 from ..config import ConfigError, load_config
 from ..paths import resolve_named
@@ -33,7 +33,39 @@ PaddingMode = Literal["zeros", "replicate"]
 Aggregation = Literal["addition", "multiplication"]
 Pooling = Literal["max", "sum", "avg"]
 TemporalFusion = Literal["concat", "sum"]
-EmptyNeighbourhood = Literal["zero", "nearest"]
+EmptyNeighbourhood = Literal["zero", "nearest"]  # the ball-query ``empty`` modes of vg4d_core.ops
+
+#: every layer option's allowed values, read off the types above: the one
+#: place they are written (the config, PSTConv and the temporal windows check
+#: against this table)
+CHOICES: dict[str, tuple[str, ...]] = {
+    "padding_mode": get_args(PaddingMode),
+    "spatial_aggregation": get_args(Aggregation),
+    "spatial_pooling": get_args(Pooling),
+    "temporal_fusion": get_args(TemporalFusion),
+    "empty_neighbourhood": get_args(EmptyNeighbourhood),
+}
+
+
+def check_choice(name: str, value: object, error: type[Exception] = ValueError, where: str = "") -> None:
+    """Raise ``error`` unless ``value`` is one of ``CHOICES[name]``."""
+    allowed = CHOICES[name]
+    if value not in allowed:
+        raise error(f"{where}{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def temporal_output_frames(frames: int, kernel: int, stride: int, padding: tuple[int, int]) -> int:
+    """Anchor frames a temporal convolution produces from ``frames`` input frames: the one rule.
+
+    PSTNet's rule: anchors at padded positions ``l//2 + j * stride`` while the
+    whole window fits, i.e. ``(frames + p0 + p1 - l) // stride + 1``, and 0 if
+    the padded clip is shorter than the kernel. Trailing frames that do not
+    fill a window are dropped.
+    """
+    padded = frames + padding[0] + padding[1]
+    if padded < kernel:
+        return 0
+    return (padded - kernel) // stride + 1
 
 
 @dataclass
@@ -134,16 +166,8 @@ class IMPSTNetConfig:
             raise ConfigError(f"{self.name}: radius must be > 0 (dataset units), got {self.radius!r}")
         if not self.layers:
             raise ConfigError(f"{self.name}: layers must list at least one stage")
-        choices = {
-            "padding_mode": ("zeros", "replicate"),
-            "spatial_aggregation": ("addition", "multiplication"),
-            "spatial_pooling": ("max", "sum", "avg"),
-            "temporal_fusion": ("concat", "sum"),
-            "empty_neighbourhood": ("zero", "nearest"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{self.name}: {name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        for name in CHOICES:
+            check_choice(name, getattr(self, name), ConfigError, where=f"{self.name}: ")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"{self.name}: dropout must be in [0, 1), got {self.dropout!r}")
         # the designed clip must survive every stage
@@ -175,17 +199,9 @@ class IMPSTNetConfig:
 
 
 def output_frames(frames: int, layer: LayerConfig) -> int:
-    """Anchor frames a stage produces from ``frames`` input frames.
-
-    PSTNet's rule: anchors at padded positions ``l//2 + j * stride`` while the
-    whole window fits, i.e. ``(frames + pad - l) // stride + 1`` (0 if the
-    padded clip is shorter than the kernel). Trailing frames that do not fill
-    a window are dropped.
-    """
-    padded = frames + sum(layer.temporal_padding)
-    if padded < layer.temporal_kernel:
-        return 0
-    return (padded - layer.temporal_kernel) // layer.temporal_stride + 1
+    """Anchor frames stage ``layer`` produces from ``frames`` input frames
+    (:func:`temporal_output_frames`)."""
+    return temporal_output_frames(frames, layer.temporal_kernel, layer.temporal_stride, layer.temporal_padding)
 
 
 def load_model_config(name: str | Path, overrides: Sequence[str] = ()) -> IMPSTNetConfig:

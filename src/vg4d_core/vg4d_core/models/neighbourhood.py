@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import ops
+from .config import check_choice, temporal_output_frames
 
 
 @dataclass
@@ -72,15 +73,13 @@ def temporal_windows(num_frames: int, kernel: int, stride: int, padding: tuple[i
         raise ValueError(f"temporal kernel must be odd and >= 1, got {kernel}")
     if stride < 1:
         raise ValueError(f"temporal stride must be >= 1, got {stride}")
-    if mode not in ("zeros", "replicate"):
-        raise ValueError(f"padding mode must be 'zeros' or 'replicate', got {mode!r}")
+    check_choice("padding_mode", mode)
     p0, p1 = padding
-    padded = num_frames + p0 + p1
-    if padded < kernel:
+    n_windows = temporal_output_frames(num_frames, kernel, stride, (p0, p1))
+    if n_windows < 1:
         raise ValueError(
             f"clip of {num_frames} frames (+ padding {p0}+{p1}) is shorter than the temporal kernel {kernel}"
         )
-    n_windows = (padded - kernel) // stride + 1
     start = torch.arange(n_windows, device=device) * stride
     src = start[:, None] + torch.arange(kernel, device=device)[None, :] - p0  # (T', l) in source frames
     outside = (src < 0) | (src >= num_frames)

@@ -1,4 +1,4 @@
-"""Point spatio-temporal convolution: PSTConv (PSTNet) and IMPSTConv (VG4D eq. 8).
+"""Point spatio-temporal convolution: PSTConv, PSTNet's layer with the im-PSTConv switches (VG4D eq. 8).
 
 For every anchor window (temporal kernel ``l``), anchors are sampled by FPS
 on the anchor frame; in each of the ``l`` frames of the window the ``k``
@@ -50,6 +50,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bn_relu_max import bn_relu_max
+from ..ops import gather_rows
+from .config import check_choice, temporal_output_frames
 from .neighbourhood import sample_and_query, temporal_windows
 
 
@@ -116,11 +118,10 @@ class PSTConv(nn.Module):
             raise ValueError(f"radius must be a number > 0, got {radius!r}")
         if len(temporal_padding) != 2 or min(temporal_padding) < 0:
             raise ValueError(f"temporal_padding must be two integers >= 0, got {temporal_padding!r}")
-        _check_choice("padding_mode", padding_mode, ("zeros", "replicate"))
-        _check_choice("spatial_aggregation", spatial_aggregation, ("addition", "multiplication"))
-        _check_choice("spatial_pooling", spatial_pooling, ("max", "sum", "avg"))
-        _check_choice("temporal_fusion", temporal_fusion, ("concat", "sum"))
-        _check_choice("empty_neighbourhood", empty_neighbourhood, ("zero", "nearest"))
+        for name, value in (("padding_mode", padding_mode), ("spatial_aggregation", spatial_aggregation),
+                            ("spatial_pooling", spatial_pooling), ("temporal_fusion", temporal_fusion),
+                            ("empty_neighbourhood", empty_neighbourhood)):
+            check_choice(name, value)
 
         self.in_channels = in_channels
         self.mid_channels = mid_channels
@@ -173,8 +174,7 @@ class PSTConv(nn.Module):
 
     def output_size(self, frames: int, points: int) -> tuple[int, int]:
         """(T', M) produced from a ``frames`` x ``points`` input (T' <= 0: too short)."""
-        padded = frames + sum(self.temporal_padding)
-        t_out = (padded - self.temporal_kernel) // self.temporal_stride + 1 if padded >= self.temporal_kernel else 0
+        t_out = temporal_output_frames(frames, self.temporal_kernel, self.temporal_stride, self.temporal_padding)
         return t_out, points // self.spatial_stride
 
     def forward(self, xyz: torch.Tensor, features: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,7 +200,7 @@ class PSTConv(nn.Module):
             nbr_rows = torch.where(windows.is_pad[None, :, None, :, None], pad_row[:, None, None, None, None],
                                    nbr_rows)
             anchor_rows = torch.where(windows.anchor_is_pad[None, :, None], pad_row[:, None, None], anchor_rows)
-        anchor_xyz = _rows(_with_pad_rows(xyz.reshape(-1, 3), xyz.new_zeros(b, 3)), anchor_rows)  # (B, T', M, 3)
+        anchor_xyz = gather_rows(_with_pad_rows(xyz.reshape(-1, 3), xyz.new_zeros(b, 3)), anchor_rows)  # (B, T', M, 3)
 
         # Displacement term W_d (x_nbr - x_anchor) / r = q[nbr] - q[anchor] with
         # q = W_d x / r per point, in float32 whatever the autocast (bf16 would
@@ -212,14 +212,14 @@ class PSTConv(nn.Module):
             xyz_c = _with_pad_rows((xyz.float() - centre[:, None, None, :]).reshape(-1, 3), -centre)
             scale = 1.0 / self.radius if self.normalize_displacement else 1.0
             q_table = F.linear(xyz_c * scale, self.disp.weight.float())  # (B*L*N + B, mid)
-        anchor_term = -_rows(q_table, anchor_rows)  # (B, T', M, mid): the same for all l and k
+        anchor_term = -gather_rows(q_table, anchor_rows)  # (B, T', M, mid): the same for all l and k
         feat_table = None
         if self.feat is not None:
             # W_f f once per point, before grouping (padding frames: zero features)
             feat_table = _with_pad_rows(self.feat(features.reshape(-1, self.in_channels)),
                                         features.new_zeros(b, self.mid_channels))
             if self.anchor is not None:
-                anchor_in = _rows(_with_pad_rows(features.reshape(-1, self.in_channels),
+                anchor_in = gather_rows(_with_pad_rows(features.reshape(-1, self.in_channels),
                                                  features.new_zeros(b, self.in_channels)), anchor_rows)
                 feat_anchor = self.anchor(anchor_in).float()  # W_a f_anchor once per anchor
             else:
@@ -230,15 +230,15 @@ class PSTConv(nn.Module):
             table = q_table if feat_table is None else q_table + feat_table.float()
             if feat_table is not None and feat_anchor is not None:
                 anchor_term = anchor_term + feat_anchor
-            g = _rows(table, nbr_rows)  # (B, T', M, l, k, mid)
+            g = gather_rows(table, nbr_rows)  # (B, T', M, l, k, mid)
             if self.spatial_bn is None:  # pooling commutes with adding a per-anchor term
                 s = self._pool(g) + anchor_term[:, :, :, None, :] * (k if self.spatial_pooling == "sum" else 1)
             else:
                 h = g + anchor_term[:, :, :, None, None, :]
                 s = self._norm_pool(h)
         else:  # PSTNet's multiplication: (W_d d) * (W_f f [+ W_a f_anchor])
-            hd = _rows(q_table, nbr_rows) + anchor_term[:, :, :, None, None, :]
-            hf = _rows(feat_table, nbr_rows)
+            hd = gather_rows(q_table, nbr_rows) + anchor_term[:, :, :, None, None, :]
+            hf = gather_rows(feat_table, nbr_rows)
             if feat_anchor is not None:
                 hf = hf + feat_anchor[:, :, :, None, None, :].to(hf.dtype)
             h = hd * hf
@@ -299,39 +299,6 @@ class PSTConv(nn.Module):
                              f"to match xyz {tuple(xyz.shape)}, got {tuple(features.shape)}")
 
 
-class IMPSTConv(PSTConv):
-    """im-PSTConv (VG4D eq. 8): :class:`PSTConv` with the two improvements on.
-
-    Defaults: displacement divided by the radius, the anchor's own feature
-    concatenated to every neighbour's input, on a PSTNet++-style layer
-    (BatchNorm + ReLU before max pooling, one map per temporal offset with
-    BatchNorm + ReLU, summed) whose empty balls group the nearest point. Every
-    argument of :class:`PSTConv` can be set; with ``normalize_displacement``
-    and ``anchor_feature`` off it is exactly the PSTNet(++) layer.
-    """
-
-    def __init__(self, in_channels: int, mid_channels: int, out_channels: int, *, radius: float,
-                 neighbours: int = 9, temporal_kernel: int = 1, spatial_stride: int = 1,
-                 temporal_stride: int = 1, temporal_padding: tuple[int, int] = (0, 0),
-                 padding_mode: str = "replicate", spatial_aggregation: str = "addition",
-                 spatial_pooling: str = "max", spatial_norm: bool = True, temporal_fusion: str = "sum",
-                 temporal_norm: bool = True, normalize_displacement: bool = True,
-                 anchor_feature: bool = True, empty_neighbourhood: str = "nearest") -> None:
-        super().__init__(in_channels, mid_channels, out_channels, radius=radius, neighbours=neighbours,
-                         temporal_kernel=temporal_kernel, spatial_stride=spatial_stride,
-                         temporal_stride=temporal_stride, temporal_padding=temporal_padding,
-                         padding_mode=padding_mode, spatial_aggregation=spatial_aggregation,
-                         spatial_pooling=spatial_pooling, spatial_norm=spatial_norm,
-                         temporal_fusion=temporal_fusion, temporal_norm=temporal_norm,
-                         normalize_displacement=normalize_displacement, anchor_feature=anchor_feature,
-                         empty_neighbourhood=empty_neighbourhood)
-
-
-def _rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """table (R, C), rows (...) int64 -> (..., C): a row gather (contiguous rows, cheap backward)."""
-    return table.index_select(0, rows.reshape(-1)).reshape(*rows.shape, table.shape[1])
-
-
 def _with_pad_rows(table: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
     """(R, C) table + (B, C) padding-frame rows, one per clip -> (R + B, C)."""
     return torch.cat([table, pad.to(table.dtype)], dim=0)
@@ -340,8 +307,3 @@ def _with_pad_rows(table: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
 def _check_int(name: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")

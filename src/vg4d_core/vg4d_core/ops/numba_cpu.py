@@ -1,4 +1,4 @@
-"""CPU kernels of the grouping ops, compiled by numba (nothing for users to build).
+"""CPU kernels of FPS and ball query, compiled by numba (nothing for users to build).
 
 Same results, bit for bit, as the naive reference: every squared distance is
 ``dx*dx + dy*dy + dz*dz`` evaluated left to right in float32 with IEEE
@@ -6,8 +6,8 @@ rounding (no ``fastmath``, so no FMA contraction or reassociation), and ties
 resolve to the lowest point index.
 
 Parallelism: one parallel region per call. Furthest point sampling and ball
-query run one frame (batch element) per task, grouping one (batch, channel)
-row per task. Models call these ops on flattened clips, (B*T) frames, which
+query run one frame (batch element) per task.
+Models call these ops on flattened clips, (B*T) frames, which
 keeps every core busy; a single frame runs on one core. Thread count is
 numba's (``NUMBA_NUM_THREADS``, default: all cores). Kernels are cached on
 disk after the first compilation.
@@ -430,39 +430,3 @@ def ball_query(xyz, centers, r2, k, nearest_if_empty):
     for b in prange(b_size):
         _ball_query_frame(xyz[b], centers[b], r2, k, nearest_if_empty, out[b])
     return out
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def group_forward(features, idx):
-    """features (B, C, N), idx (B, M, k) int64 -> (B, C, M, k) (same dtype)."""
-    b_size, c_size, _ = features.shape
-    m = idx.shape[1]
-    k = idx.shape[2]
-    out = np.empty((b_size, c_size, m, k), features.dtype)
-    for row in prange(b_size * c_size):
-        b = row // c_size
-        c = row - b * c_size
-        f = features[b, c]
-        for i in range(m):
-            for s in range(k):
-                out[b, c, i, s] = f[idx[b, i, s]]
-    return out
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def group_backward(grad_out, idx, n):
-    """grad_out (B, C, M, k), idx (B, M, k) int64 -> grad_features (B, C, N).
-
-    Scatter-add; each (batch, channel) row is owned by one thread, so the
-    sums are race-free and deterministic (accumulated in index order).
-    """
-    b_size, c_size, m, k = grad_out.shape
-    grad = np.zeros((b_size, c_size, n), grad_out.dtype)
-    for row in prange(b_size * c_size):
-        b = row // c_size
-        c = row - b * c_size
-        g = grad[b, c]
-        for i in range(m):
-            for s in range(k):
-                g[idx[b, i, s]] += grad_out[b, c, i, s]
-    return grad

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .validation import EMPTY_MODES
+
 # Ball query materialises (rows, M, N) distances; process the batch in chunks
 # of about this many elements to bound memory (2**25 floats = 128 MiB).
 _CHUNK_ELEMENTS = 1 << 25
@@ -51,7 +53,7 @@ def ball_query_r2(xyz: torch.Tensor, centers: torch.Tensor, r2: float, k: int,
     xyz (B, N, 3), centers (B, M, 3) float32 -> (B, M, k) int64. Hits are
     ``d < r2``; see :func:`vg4d_core.ops.ball_query` for the semantics.
     """
-    if empty not in ("nearest", "zero"):
+    if empty not in EMPTY_MODES:
         raise ValueError(f"empty must be 'nearest' or 'zero', got {empty!r}")
     b, n, _ = xyz.shape
     m = centers.shape[1]

@@ -1,4 +1,4 @@
-"""GPU kernels of the grouping ops, written in Triton (JIT-compiled, nothing to build).
+"""GPU kernels of FPS and ball query, written in Triton (JIT-compiled, nothing to build).
 
 Bit-identical to the naive reference: squared distances are
 ``dx*dx + dy*dy + dz*dz`` in float32 left to right, and the kernels are
@@ -164,42 +164,6 @@ def _ball_query_kernel(xyz_ptr, ctr_ptr, out_ptr, N, M, K, r2,
     tl.store(obase[:, None] + slots[None, :], fill2d.to(tl.int64), mask=pad)
 
 
-@triton.jit
-def _group_forward_kernel(feat_ptr, idx_ptr, out_ptr, C, N, P,
-                          BLOCK_C: tl.constexpr, BLOCK_P: tl.constexpr):
-    """out[b, c, p] = feat[b, c, idx[b, p]]; feat (B, C, N), idx (B, P), out (B, C, P)."""
-    pid_p = tl.program_id(0)
-    pid_c = tl.program_id(1)
-    b = tl.program_id(2).to(tl.int64)
-    offs_p = pid_p * BLOCK_P + tl.arange(0, BLOCK_P)
-    offs_c = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
-    pmask = offs_p < P
-    cmask = offs_c < C
-    j = tl.load(idx_ptr + b * P + offs_p, mask=pmask, other=0)
-    mask = cmask[:, None] & pmask[None, :]
-    rows = b * C + offs_c.to(tl.int64)
-    vals = tl.load(feat_ptr + rows[:, None] * N + j[None, :], mask=mask)
-    tl.store(out_ptr + rows[:, None] * P + offs_p[None, :], vals, mask=mask)
-
-
-@triton.jit
-def _group_backward_kernel(grad_out_ptr, idx_ptr, grad_ptr, C, N, P,
-                           BLOCK_C: tl.constexpr, BLOCK_P: tl.constexpr):
-    """grad[b, c, idx[b, p]] += grad_out[b, c, p] (atomic: order of the sums varies)."""
-    pid_p = tl.program_id(0)
-    pid_c = tl.program_id(1)
-    b = tl.program_id(2).to(tl.int64)
-    offs_p = pid_p * BLOCK_P + tl.arange(0, BLOCK_P)
-    offs_c = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
-    pmask = offs_p < P
-    cmask = offs_c < C
-    j = tl.load(idx_ptr + b * P + offs_p, mask=pmask, other=0)
-    mask = cmask[:, None] & pmask[None, :]
-    rows = b * C + offs_c.to(tl.int64)
-    g = tl.load(grad_out_ptr + rows[:, None] * P + offs_p[None, :], mask=mask, other=0.0)
-    tl.atomic_add(grad_ptr + rows[:, None] * N + j[None, :], g, mask=mask)
-
-
 # True when the kernels above were defined under Triton's interpreter
 # (TRITON_INTERPRET=1): they then run on CPU tensors.
 INTERPRETED = not isinstance(_fps_register_kernel, triton.runtime.JITFunction)
@@ -243,43 +207,3 @@ def ball_query(xyz: torch.Tensor, centers: torch.Tensor, r2: float, k: int, near
                              BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_K=triton.next_power_of_2(k),
                              num_warps=BALL_QUERY_WARPS, **_NO_FMA)
     return out
-
-
-def group_blocks(c: int, p: int) -> tuple[int, int]:
-    """(BLOCK_C, BLOCK_P) tile of the grouping kernels for C channels, P = M*k slots."""
-    block_c = min(16, triton.next_power_of_2(max(c, 1)))
-    block_p = min(256, triton.next_power_of_2(max(p, 1)))
-    return block_c, block_p
-
-
-def group_forward(features: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """features (B, C, N) contiguous, idx (B, M, k) int64 -> (B, C, M, k)."""
-    b_size, c, n = features.shape
-    _, m, k = idx.shape
-    out = torch.empty(b_size, c, m, k, dtype=features.dtype, device=features.device)
-    p = m * k
-    if out.numel() == 0:
-        return out
-    block_c, block_p = group_blocks(c, p)
-    grid = (triton.cdiv(p, block_p), triton.cdiv(c, block_c), b_size)
-    _group_forward_kernel[grid](features, idx, out, c, n, p, BLOCK_C=block_c, BLOCK_P=block_p, num_warps=4,
-                                **_NO_FMA)
-    return out
-
-
-def group_backward(grad_out: torch.Tensor, idx: torch.Tensor, n: int) -> torch.Tensor:
-    """grad_out (B, C, M, k) contiguous, idx (B, M, k) int64 -> grad (B, C, N).
-
-    Accumulates in float32 (float64 for float64 gradients) and casts back.
-    """
-    b_size, c, m, k = grad_out.shape
-    acc_dtype = torch.float64 if grad_out.dtype == torch.float64 else torch.float32
-    grad = torch.zeros(b_size, c, n, dtype=acc_dtype, device=grad_out.device)
-    p = m * k
-    if grad_out.numel() == 0:
-        return grad.to(grad_out.dtype)
-    block_c, block_p = group_blocks(c, p)
-    grid = (triton.cdiv(p, block_p), triton.cdiv(c, block_c), b_size)
-    _group_backward_kernel[grid](grad_out.to(acc_dtype), idx, grad, c, n, p,
-                                 BLOCK_C=block_c, BLOCK_P=block_p, num_warps=4, **_NO_FMA)
-    return grad.to(grad_out.dtype)
