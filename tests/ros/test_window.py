@@ -95,8 +95,10 @@ def test_time_and_count_bounds_and_rate():
     # F = 3, T = 2: segments [0, 1) and [1, 3), middle frames 0 and 2 -> stamps 20 and 40
     np.testing.assert_array_equal(buf.window().stamps, [20 * MS, 40 * MS])
     assert buf.push(Frame(35 * MS, p)) is None and buf.dropped == 1  # out of order: dropped
-    buf.push(Frame(0, p))  # jumped back by more than window_s: restart
+    buf.push(Frame(400 * MS, p))
     assert len(buf) == 1
+    buf.push(Frame(250 * MS, p))  # jumped back by more than window_s (a bag restarted): start over
+    assert len(buf) == 1 and buf.window().last_stamp_ns == 250 * MS and buf.dropped == 1
 
 
 def test_rgb_none_when_a_sampled_frame_lacks_it_and_config_errors():
