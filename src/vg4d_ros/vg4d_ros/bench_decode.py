@@ -1,0 +1,107 @@
+"""Per-message decode cost of the ROS inputs: rosbags CDR and the DDS path.
+
+:func:`bench_decode` times, for a 512x424 ``16UC1`` depth image, a 640x480
+``bgr8`` image and a 30k-point ``PointCloud2``:
+
+* ``cdr``: rosbags ``deserialize_cdr`` of the serialised message plus the
+  conversion to numpy (:mod:`vg4d_ros.convert`) - the bag-replay cost;
+* ``dds``: the same message published in-process over cyclonedds and taken
+  by :class:`~vg4d_ros.dds.DdsSubscriber` (raw take + deserialise +
+  convert), timed from just before take to the numpy array - the live
+  subscriber's decode cost (the write is timed separately as ``dds_write``).
+
+Returns ``{case: {path: median_ms}}``; the median of ``repeats`` runs after
+one warm-up. No wall-clock assertion is made anywhere; the figures are for
+``vg4d bench node`` and the README.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+
+from vg4d_ros.convert import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
+from vg4d_ros.typestore import ros_typestore
+
+
+def _messages(ts):
+    T = ts.types
+    rng = np.random.default_rng(0)
+
+    def header(frame):
+        return T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id=frame)
+
+    depth = rng.integers(0, 8000, size=(424, 512), dtype=np.uint16)
+    bgr = rng.integers(0, 256, size=480 * 640 * 3, dtype=np.uint8)
+    pts = rng.normal(size=(30000, 4)).astype(np.float32)
+    PF = T["sensor_msgs/msg/PointField"]
+    fields = [PF(name=n, offset=4 * i, datatype=7, count=1) for i, n in enumerate(("x", "y", "z", "intensity"))]
+    return {
+        "depth_16uc1_512x424": ("sensor_msgs/msg/Image", depth_image_to_array, T["sensor_msgs/msg/Image"](
+            header=header("depth"), height=424, width=512, encoding="16UC1", is_bigendian=0, step=1024,
+            data=depth.view(np.uint8).reshape(-1))),
+        "bgr8_640x480": ("sensor_msgs/msg/Image", rgb_image_to_array, T["sensor_msgs/msg/Image"](
+            header=header("color"), height=480, width=640, encoding="bgr8", is_bigendian=0, step=1920, data=bgr)),
+        "pointcloud2_30k": ("sensor_msgs/msg/PointCloud2", pointcloud2_to_xyz, T["sensor_msgs/msg/PointCloud2"](
+            header=header("depth"), height=1, width=30000, fields=fields, is_bigendian=False, point_step=16,
+            row_step=16 * 30000, data=pts.view(np.uint8).reshape(-1), is_dense=True)),
+    }
+
+
+def _median_ms(fn: Callable[[], float], repeats: int) -> float:
+    fn()  # warm-up (codec generation, first allocation)
+    return statistics.median(fn() for _ in range(repeats)) * 1e3
+
+
+def bench_decode(repeats: int = 20, dds: bool = True, domain_id: int | None = None) -> dict[str, dict[str, float]]:
+    """Median per-message cost in ms: ``{case: {"cdr": ms, "dds": ms, "dds_write": ms}}``.
+
+    Args:
+        repeats: timed runs per figure (after one warm-up).
+        dds: also time the cyclonedds path (needs a working DDS; in-process, loopback).
+        domain_id: DDS domain for that (default from the pid, in 1..230).
+    """
+    ts = ros_typestore()
+    results: dict[str, dict[str, float]] = {}
+    dp = None
+    if dds:
+        from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+        dp = participant(domain_id if domain_id is not None else 1 + os.getpid() % 230)
+    for case, (msgtype, convert, msg) in _messages(ts).items():
+        raw = ts.serialize_cdr(msg, msgtype).tobytes()
+
+        def cdr() -> float:
+            t0 = time.perf_counter()
+            convert(ts.deserialize_cdr(raw, msgtype))
+            return time.perf_counter() - t0
+
+        results[case] = {"cdr": _median_ms(cdr, repeats)}
+        if dp is None:
+            continue
+        topic = f"/vg4d_bench_{os.getpid()}/{case}"
+        sub = DdsSubscriber(dp, topic, msgtype, "results")
+        pub = DdsPublisher(dp, topic, msgtype, "results")
+        writes: list[float] = []
+
+        def dds_take() -> float:
+            t0 = time.perf_counter()
+            pub.publish(msg)
+            writes.append(time.perf_counter() - t0)
+            if not sub.wait(5.0):
+                raise RuntimeError(f"bench_decode: no {case} sample came back over DDS")
+            t0 = time.perf_counter()
+            got = sub.take(1)
+            convert(got[0])
+            return time.perf_counter() - t0
+
+        results[case]["dds"] = _median_ms(dds_take, repeats)
+        results[case]["dds_write"] = statistics.median(writes[1:]) * 1e3
+    return results
+
+
+if __name__ == "__main__":  # python -m vg4d_ros.bench_decode
+    for name, figures in bench_decode().items():
+        print(name, " ".join(f"{k}={v:.3f}ms" for k, v in figures.items()))

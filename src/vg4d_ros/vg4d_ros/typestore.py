@@ -1,0 +1,43 @@
+"""The rosbags type store of the vg4d ROS layer.
+
+rosbags ships the core ROS 2 message types (std_msgs, sensor_msgs,
+diagnostic_msgs, ...) per distribution but not vision_msgs, a separate
+package on ROS machines; :func:`ros_typestore` registers the vision_msgs
+4.1.1 types the recogniser publishes (the same definitions in Humble and
+Jazzy). Bag replay, the DDS payload path and the tests all use this store,
+so every CDR byte is produced by one codec.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+# vision_msgs 4.1.1 message definitions (field lists of the .msg files)
+VISION_MSGS = {
+    "vision_msgs/msg/ObjectHypothesis": "string class_id\nfloat64 score\n",
+    "vision_msgs/msg/Classification": "std_msgs/Header header\nvision_msgs/ObjectHypothesis[] results\n",
+    "vision_msgs/msg/VisionClass": "uint16 class_id\nstring class_name\n",
+    "vision_msgs/msg/LabelInfo": "std_msgs/Header header\nvision_msgs/VisionClass[] class_map\nfloat32 threshold\n",
+    "vision_msgs/msg/VisionInfo": ("std_msgs/Header header\nstring method\nstring database_location\n"
+                                   "int32 database_version\n"),
+}
+
+DISTROS = {"humble": Stores.ROS2_HUMBLE, "jazzy": Stores.ROS2_JAZZY}
+
+
+@lru_cache(maxsize=None)
+def ros_typestore(distro: str = "humble"):
+    """A rosbags ``Typestore`` for ``distro`` ("humble" or "jazzy") with vision_msgs registered.
+
+    Cached: the store generates its codecs lazily and keeps them.
+    """
+    try:
+        store = get_typestore(DISTROS[distro])
+    except KeyError:
+        raise ValueError(f"unknown ROS distro {distro!r}; choose from {sorted(DISTROS)}") from None
+    types = {}
+    for name, text in VISION_MSGS.items():
+        types.update(get_types_from_msg(text, name))
+    store.register(types)
+    return store

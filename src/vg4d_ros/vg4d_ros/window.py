@@ -1,0 +1,224 @@
+"""Sliding windows of synchronised frames -> model clips.
+
+:class:`WindowBuffer` keeps the most recent frames (points + optional RGB +
+stamp) bounded both by time (``window_s``) and by count (``max_frames``),
+and every ``hop_frames`` frames - or, with ``rate_hz`` > 0, whenever the
+stamps advanced by ``1 / rate_hz`` since the last window - forms a
+:class:`Window` of T segments x N points.
+
+Clip sampling is the offline test-time sampling of
+:class:`vg4d_core.data.point_video.PointVideoDataset` (segment mode, one
+view), by :func:`sample_clip`:
+
+* frames: ``segment_indices(F, T, train=False)`` (the middle frame of each
+  of T segments of the F buffered frames);
+* empty frames stand in by ``fill_empty_frames`` (nearest non-empty frame);
+  a window whose frames are all empty gives all-zero points;
+* points: ``resample_indices(count, N, rng)`` frame after frame, in clip
+  order, from ONE generator ``item_rng(seed, "test", 0, index)``.
+
+Seed rule: ``seed`` is the evaluation seed (the dataset's ``seed``) and
+``index`` is fixed per buffer (default 0), NOT the window's sequence number:
+a window's clip then depends only on its frames, so the same frames give the
+same clip whenever they arrive (whatever windows were skipped), and equal
+item ``index`` of a test-split PointVideoDataset holding those frames as
+one video with that seed.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from vg4d_core.data.sampling import fill_empty_frames, item_rng, resample_indices, segment_indices
+
+
+def sample_clip(frame_points: Sequence[np.ndarray], num_segments: int, points_per_frame: int, *,
+                seed: int = 0, index: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Offline test-time clip of a list of frames (bit-identical to the dataset).
+
+    Args:
+        frame_points: F arrays (P_f, 3) float32, P_f >= 0, in time order.
+        num_segments: T.
+        points_per_frame: N.
+        seed, index: the item's random stream ``item_rng(seed, "test", 0, index)``.
+    Returns:
+        points (T, N, 3) float32 and frame_indices (T,) int64 into ``frame_points``.
+    """
+    if len(frame_points) == 0:
+        raise ValueError("sample_clip needs at least one frame")
+    rng = item_rng(seed, "test", 0, index)
+    indices = segment_indices(len(frame_points), num_segments, train=False)
+    counts = np.array([np.asarray(p).shape[0] for p in frame_points], dtype=np.int64)
+    stand_in = fill_empty_frames(counts)
+    out = np.zeros((indices.shape[0], points_per_frame, 3), dtype=np.float32)
+    for t, f in enumerate(indices):
+        g = int(stand_in[f])
+        c = int(counts[g])
+        if c > 0:  # 0 only when every frame is empty: zeros, as the datasets do
+            out[t] = np.asarray(frame_points[g], dtype=np.float32)[resample_indices(c, points_per_frame, rng)]
+    return out, indices
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One synchronised frame.
+
+    Attributes:
+        stamp_ns: header stamp (int ns) of the depth / point-cloud message.
+        points: (P, 3) float32 foreground points (metres, sensor frame); P may be 0.
+        rgb: (H, W, 3) uint8 RGB image or None.
+    """
+
+    stamp_ns: int
+    points: np.ndarray
+    rgb: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input.
+
+    Attributes:
+        points: (T, N, 3) float32 clip.
+        rgb: (T, H, W, 3) uint8 at the same frames, or None (some frame had no RGB).
+        stamps: (T,) int64 ns stamps of the sampled frames.
+        last_stamp_ns: stamp of the newest buffered frame (stamp results with it).
+        frame_id: sensor frame of the points.
+        num_frames: F frames the window covered.
+        num_empty: how many of those F frames had no points.
+    """
+
+    points: np.ndarray
+    rgb: np.ndarray | None
+    stamps: np.ndarray
+    last_stamp_ns: int
+    frame_id: str
+    num_frames: int
+    num_empty: int
+
+
+@dataclass
+class WindowConfig:
+    """Sliding-window parameters.
+
+    Attributes:
+        num_segments: T frames per clip (the model's clip length).
+        points_per_frame: N points per frame.
+        window_s: keep frames whose stamp is within this many seconds of the
+            newest one (NTU actions last ~1-5 s; 3 s covers most).
+        max_frames: hard cap on buffered frames (memory bound at high rates).
+        min_frames: no window until this many frames are buffered.
+        hop_frames: a window every this many new frames (when rate_hz is 0).
+        rate_hz: if > 0, a window whenever the newest stamp is >= 1 / rate_hz
+            past the last window's (message time, so bag replays are exact).
+        seed, index: the clip's random stream (see the module docstring).
+    """
+
+    num_segments: int = 23
+    points_per_frame: int = 2048
+    window_s: float = 3.0
+    max_frames: int = 120
+    min_frames: int = 8
+    hop_frames: int = 15
+    rate_hz: float = 0.0
+    seed: int = 0
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("num_segments", "points_per_frame", "max_frames", "min_frames", "hop_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"WindowConfig.{name} must be a positive int, got {value!r}")
+        if not self.window_s > 0:
+            raise ValueError(f"WindowConfig.window_s must be > 0 seconds, got {self.window_s!r}")
+        if not self.rate_hz >= 0:
+            raise ValueError(f"WindowConfig.rate_hz must be >= 0 (0 = use hop_frames), got {self.rate_hz!r}")
+        if self.min_frames > self.max_frames:
+            raise ValueError(f"WindowConfig.min_frames {self.min_frames} > max_frames {self.max_frames}")
+        for name in ("seed", "index"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"WindowConfig.{name} must be a non-negative int, got {value!r}")
+
+
+class WindowBuffer:
+    """Bounded buffer of frames that emits :class:`Window` s.
+
+    Stamps must increase: a frame not newer than the newest is dropped
+    (counted in ``dropped``), except that a jump back by more than
+    ``window_s`` (a bag restarted, simulated time reset) clears the buffer
+    and starts over.
+    """
+
+    def __init__(self, config: WindowConfig, frame_id: str = "") -> None:
+        self.config = config
+        self.frame_id = frame_id
+        self._frames: deque[Frame] = deque()
+        self._window_ns = int(round(config.window_s * 1e9))
+        self._period_ns = int(round(1e9 / config.rate_hz)) if config.rate_hz > 0 else 0
+        self._since_last = 0
+        self._last_emit_ns: int | None = None
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by buffered points and images."""
+        return sum(f.points.nbytes + (0 if f.rgb is None else f.rgb.nbytes) for f in self._frames)
+
+    def clear(self) -> None:
+        self._frames.clear()
+        self._since_last = 0
+        self._last_emit_ns = None
+
+    def push(self, frame: Frame) -> Window | None:
+        """Add a frame; return a window when one is due."""
+        points = np.asarray(frame.points)
+        if points.ndim != 2 or points.shape[1] != 3:
+            raise ValueError(f"Frame.points must be (P, 3), got shape {points.shape}")
+        if frame.rgb is not None and (frame.rgb.ndim != 3 or frame.rgb.shape[2] != 3 or frame.rgb.dtype != np.uint8):
+            raise ValueError(f"Frame.rgb must be (H, W, 3) uint8, got {frame.rgb.shape} {frame.rgb.dtype}")
+        stamp = int(frame.stamp_ns)
+        if self._frames:
+            newest = self._frames[-1].stamp_ns
+            if stamp < newest - self._window_ns:
+                self.clear()  # time went back: a new recording
+            elif stamp <= newest:
+                self.dropped += 1
+                return None
+        self._frames.append(frame)
+        while self._frames and (self._frames[0].stamp_ns < stamp - self._window_ns
+                                or len(self._frames) > self.config.max_frames):
+            self._frames.popleft()
+        self._since_last += 1
+        if len(self._frames) < self.config.min_frames:
+            return None
+        if self._period_ns:
+            due = self._last_emit_ns is None or stamp - self._last_emit_ns >= self._period_ns
+        else:
+            due = self._last_emit_ns is None or self._since_last >= self.config.hop_frames
+        if not due:
+            return None
+        self._since_last = 0
+        self._last_emit_ns = stamp
+        return self.window()
+
+    def window(self) -> Window:
+        """The window of the frames buffered now (whether or not one is due)."""
+        if not self._frames:
+            raise ValueError("no frames buffered")
+        frames = list(self._frames)
+        cfg = self.config
+        points, idx = sample_clip([f.points for f in frames], cfg.num_segments, cfg.points_per_frame,
+                                  seed=cfg.seed, index=cfg.index)
+        rgb = None
+        if all(frames[i].rgb is not None for i in idx):
+            rgb = np.stack([frames[i].rgb for i in idx])
+        return Window(points=points, rgb=rgb, stamps=np.array([frames[i].stamp_ns for i in idx], dtype=np.int64),
+                      last_stamp_ns=frames[-1].stamp_ns, frame_id=self.frame_id, num_frames=len(frames),
+                      num_empty=sum(1 for f in frames if f.points.shape[0] == 0))

@@ -1,0 +1,114 @@
+"""Sliding windows: bounds, emission schedule, and equality with offline test sampling."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vg4d_core.data.point_video import PointVideoDataset
+from vg4d_ros.window import Frame, WindowBuffer, WindowConfig, sample_clip
+
+MS = 1_000_000
+
+
+class ListSource:
+    def __init__(self, frames):
+        self.frames = frames
+
+    @property
+    def num_frames(self):
+        return len(self.frames)
+
+    @property
+    def counts(self):
+        return np.array([f.shape[0] for f in self.frames], dtype=np.int64)
+
+    def gather(self, frame, idx):
+        return self.frames[frame][idx]
+
+
+class MemoryDataset(PointVideoDataset):
+    def __init__(self, videos, **kw):
+        self.videos = videos
+        super().__init__(video_ids=[str(i) for i in range(len(videos))], labels=[0] * len(videos),
+                         video_lengths=[len(v) for v in videos], class_names=["a"], split="test", **kw)
+
+    def _frames(self, video):
+        return ListSource(self.videos[video])
+
+
+def make_frames(counts, seed=1):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(c, 3)).astype(np.float32) for c in counts]
+
+
+@pytest.mark.parametrize("counts", [[50, 0, 7, 3, 0, 0, 40, 12, 9, 30, 1], [5, 6], [0, 0, 0]])
+@pytest.mark.parametrize("index", [0, 3])
+def test_sample_clip_equals_offline_test_item(counts, index):
+    frames = make_frames(counts)
+    ds = MemoryDataset([frames] * (index + 1), num_frames=4, points_per_frame=16, seed=11)
+    item = ds[index]
+    points, idx = sample_clip(frames, 4, 16, seed=11, index=index)
+    assert points.dtype == np.float32 and points.shape == (4, 16, 3)
+    np.testing.assert_array_equal(idx, item["frame_indices"].numpy())
+    assert np.array_equal(points, item["points"].numpy())  # bit-identical
+    if sum(counts) == 0:
+        assert not points.any()
+
+
+def test_window_equals_offline_sampling_of_its_frames():
+    cfg = WindowConfig(num_segments=4, points_per_frame=16, window_s=10.0, max_frames=100, min_frames=6,
+                       hop_frames=3, seed=5)
+    frames = make_frames([20, 0, 8, 13, 4, 25, 30, 2, 0, 17], seed=2)
+    buf = WindowBuffer(cfg, frame_id="camera_depth_optical_frame")
+    rgb = [np.full((2, 3, 3), i, np.uint8) for i in range(10)]
+    windows = {}
+    for i, p in enumerate(frames):
+        w = buf.push(Frame(stamp_ns=1000 * MS + i * 33 * MS, points=p, rgb=rgb[i]))
+        if w is not None:
+            windows[i] = w
+    # first window when min_frames=6 is reached (frame 5), then every 3 frames
+    assert sorted(windows) == [5, 8]
+    w = windows[8]
+    ref = MemoryDataset([frames[:9]], num_frames=4, points_per_frame=16, seed=5)[0]
+    assert np.array_equal(w.points, ref["points"].numpy())
+    idx = ref["frame_indices"].numpy()
+    np.testing.assert_array_equal(idx, [1, 3, 5, 7])
+    np.testing.assert_array_equal(w.stamps, 1000 * MS + idx * 33 * MS)
+    np.testing.assert_array_equal(w.rgb[:, 0, 0, 0], idx)
+    assert w.last_stamp_ns == 1000 * MS + 8 * 33 * MS and w.frame_id == "camera_depth_optical_frame"
+    assert (w.num_frames, w.num_empty) == (9, 2)
+
+
+def test_time_and_count_bounds_and_rate():
+    cfg = WindowConfig(num_segments=2, points_per_frame=4, window_s=0.1, max_frames=3, min_frames=1,
+                       rate_hz=10.0)
+    buf = WindowBuffer(cfg)
+    p = np.ones((4, 3), np.float32)
+    emitted = [buf.push(Frame(s * MS, p)) is not None for s in (0, 30, 60, 90, 120, 200, 400)]
+    # rate 10 Hz in message time: windows at 0, 120 (>= 100 ms after 0), 400 (200 is only 80 after 120)
+    assert emitted == [True, False, False, False, True, False, True]
+    assert len(buf) == 1  # 400 ms: everything older than 300 ms is gone
+    buf = WindowBuffer(cfg)
+    for s in (0, 10, 20, 30, 40):
+        buf.push(Frame(s * MS, p))
+    assert len(buf) == 3  # max_frames
+    # F = 3, T = 2: segments [0, 1) and [1, 3), middle frames 0 and 2 -> stamps 20 and 40
+    np.testing.assert_array_equal(buf.window().stamps, [20 * MS, 40 * MS])
+    assert buf.push(Frame(35 * MS, p)) is None and buf.dropped == 1  # out of order: dropped
+    buf.push(Frame(400 * MS, p))
+    assert len(buf) == 1
+    buf.push(Frame(250 * MS, p))  # jumped back by more than window_s (a bag restarted): start over
+    assert len(buf) == 1 and buf.window().last_stamp_ns == 250 * MS and buf.dropped == 1
+
+
+def test_rgb_none_when_a_sampled_frame_lacks_it_and_config_errors():
+    buf = WindowBuffer(WindowConfig(num_segments=2, points_per_frame=4, min_frames=1, hop_frames=1))
+    buf.push(Frame(0, np.ones((3, 3), np.float32), np.zeros((2, 2, 3), np.uint8)))
+    w = buf.push(Frame(MS, np.ones((3, 3), np.float32), None))
+    assert w is not None and w.rgb is None
+    with pytest.raises(ValueError, match="WindowConfig.window_s"):
+        WindowConfig(window_s=0)
+    with pytest.raises(ValueError, match="min_frames 9 > max_frames 4"):
+        WindowConfig(min_frames=9, max_frames=4)
+    with pytest.raises(ValueError, match="Frame.points must be"):
+        buf.push(Frame(2 * MS, np.ones((3, 2), np.float32)))
