@@ -75,7 +75,12 @@ def test_configs_state_their_units_and_layer_style():
     for cfg in (ntu, msr, lite):
         assert cfg.normalize_displacement and cfg.anchor_feature and cfg.temporal_fusion == "sum"
     assert msr.padding_mode == "replicate" and any(sum(l.temporal_padding) for l in msr.layers)
-    assert lite.frames >= 16 and lite.points <= 512 and lite.out_channels < ntu.out_channels
+    assert lite.points <= 512 and lite.out_channels < ntu.out_channels
+    # the lite architecture describes the clip its recipe trains on (frames and points per frame)
+    from vg4d_core.training.config import load_train_config, resolved_data_dict
+
+    lite_data = resolved_data_dict(load_train_config("msr_action3d_lite"))
+    assert (lite.frames, lite.points) == (lite_data["num_frames"], lite_data["points_per_frame"]) == (12, 256)
 
 
 def test_config_errors_name_the_problem(tmp_path):
