@@ -6,7 +6,8 @@ frame) and the one a live sensor must use so that a recognizer sees the
 same kind of points it was trained on:
 
 1. the valid pixels of the frame, in raster order
-   (:func:`vg4d_core.data.depth.valid_pixels`: integer 0 / float NaN, inf,
+   (:func:`vg4d_core.data.depth.valid_flat_indices`, the rule of
+   :func:`~vg4d_core.data.depth.valid_pixels`: integer 0 / float NaN, inf,
    <= 0 are invalid; optional depth range);
 2. when there are more than ``max_points`` of them, a uniform random subset
    of exactly ``max_points``, drawn as ``sort(rng.choice(count, max_points,
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vg4d_core.data.depth import CameraIntrinsics, _as_numpy_depth, backproject, check_image_size, valid_pixels
+from vg4d_core.data.depth import CameraIntrinsics, _as_numpy_depth, backproject, check_image_size, valid_flat_indices
 
 INT16_LIMIT = 32767  # largest |coordinate| in quanta that the int16 cache holds
 
@@ -45,13 +46,15 @@ def sample_pixels(depth, max_points: int, rng: np.random.Generator | None, *, mi
     """
     if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
         raise ValueError(f"max_points must be a positive integer, got {max_points!r}")
-    v, u, z = valid_pixels(depth, min_raw=min_raw, max_raw=max_raw)
+    depth = _as_numpy_depth(depth)
+    flat, z = valid_flat_indices(depth, min_raw=min_raw, max_raw=max_raw)
     count = int(z.shape[0])
     if count > max_points:
         if rng is None:
             raise ValueError(f"a frame with {count} valid pixels > max_points={max_points} needs an rng")
         keep = np.sort(rng.choice(count, size=int(max_points), replace=False))
-        v, u, z = v[keep], u[keep], z[keep]
+        flat, z = flat[keep], z[keep]
+    v, u = np.divmod(flat, depth.shape[1])
     return v, u, z, count
 
 
