@@ -16,8 +16,8 @@ from typing import Sequence
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("vg4d_core.training.cli:main", "train im-PSTNet from a YAML recipe"),
     "evaluate": ("vg4d_core.evaluation.cli:main", "evaluate a checkpoint: top-1/top-5, per-class, confusion"),
-    "preprocess": ("vg4d_core.data.preprocess:main", "convert a raw dataset (NTU RGB+D) into a training cache"),
-    "synth": ("vg4d_core.data.synthetic:main", "write synthetic RGB-D action videos in NTU's layout"),
+    "preprocess": ("vg4d_core.data.preprocess_cli:main", "convert a raw dataset (NTU RGB+D) into a training cache"),
+    "synth": ("vg4d_core.data.synthetic.cli:main", "write synthetic RGB-D action videos in NTU's layout"),
     "bench": ("vg4d_core.bench.cli:main", "benchmarks: ops, model, preprocess (print + JSON)"),
 }
 

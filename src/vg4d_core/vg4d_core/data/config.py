@@ -51,6 +51,12 @@ class SyntheticConfig:
     max_frames: int = 32
     image_scale: float = 0.5  # of the Kinect v2 depth geometry (1.0 = 512 x 424)
     depth_noise_mm: float = 4.0  # Gaussian noise added to rendered depth
+    # Unmasked "room" mode: the floor (under the figure's feet), a back wall and a side wall get depth and
+    # colour too, like a live sensor's image (vg4d_core.data.synthetic.render.Room). Off: the masked figure
+    # only, as NTU's masked depth.
+    room: bool = False
+    room_back_wall_m: float = 0.8  # back wall this far behind the subject's distance (3-4 m), metres
+    room_side_wall_m: float = 1.6  # side wall at x = +this right of the optical axis, metres; 0 = none
 
     def __post_init__(self) -> None:
         if self.num_train < 0 or self.num_test < 0:
@@ -62,6 +68,11 @@ class SyntheticConfig:
             raise ConfigError(f"synthetic.image_scale must be in [0.05, 2], got {self.image_scale!r}")
         if self.depth_noise_mm < 0:
             raise ConfigError(f"synthetic.depth_noise_mm must be >= 0, got {self.depth_noise_mm!r}")
+        if not self.room_back_wall_m > 0:
+            raise ConfigError(f"synthetic.room_back_wall_m must be > 0 metres, got {self.room_back_wall_m!r}")
+        if not self.room_side_wall_m >= 0:
+            raise ConfigError(f"synthetic.room_side_wall_m must be >= 0 metres (0 = none), "
+                              f"got {self.room_side_wall_m!r}")
 
 
 @dataclass

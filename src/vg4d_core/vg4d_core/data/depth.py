@@ -115,6 +115,37 @@ def _as_numpy_depth(depth) -> np.ndarray:
     return depth
 
 
+def valid_flat_indices(depth, *, min_raw: float | None = None, max_raw: float | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Valid pixels of a depth image as raster indices ``v * W + u``.
+
+    Same validity rule as :func:`valid_pixels`. Returns ``(flat, values)``:
+    (P,) int64 indices in increasing (raster) order and the (P,) raw depth
+    values there, in the input dtype.
+    """
+    depth = _as_numpy_depth(depth)
+    if np.issubdtype(depth.dtype, np.floating):
+        with np.errstate(invalid="ignore"):
+            mask = np.isfinite(depth) & (depth > 0)
+    else:
+        mask = depth > 0
+    if min_raw is not None:
+        mask &= depth >= min_raw
+    if max_raw is not None:
+        mask &= depth <= max_raw
+    # Masked depth frames hold one person in a band of rows: scanning that
+    # band only, with 1-D indices, is several times faster than
+    # np.nonzero over the whole frame.
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=depth.dtype)
+    w = depth.shape[1]
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    flat = np.flatnonzero(mask[r0:r1]).astype(np.int64, copy=False)
+    values = depth[r0:r1].reshape(-1)[flat]
+    return flat + r0 * w, values
+
+
 def valid_pixels(depth, *, min_raw: float | None = None, max_raw: float | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Valid pixels of a depth image: ``(v, u, z)`` in raster order.
@@ -127,28 +158,9 @@ def valid_pixels(depth, *, min_raw: float | None = None, max_raw: float | None =
         input dtype.
     """
     depth = _as_numpy_depth(depth)
-    if np.issubdtype(depth.dtype, np.floating):
-        with np.errstate(invalid="ignore"):
-            mask = np.isfinite(depth) & (depth > 0)
-    else:
-        mask = depth > 0
-    if min_raw is not None:
-        mask &= depth >= min_raw
-    if max_raw is not None:
-        mask &= depth <= max_raw
-    # Masked depth frames hold one person in a small box: searching the box
-    # only is ~5x faster than np.nonzero over the whole frame.
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros(0, dtype=depth.dtype)
-    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-    r0, c0 = rows[0], cols[0]
-    sub = mask[r0:rows[-1] + 1, c0:cols[-1] + 1]
-    v, u = np.nonzero(sub)
-    v = v + r0
-    u = u + c0
-    return v, u, depth[v, u]
+    flat, z = valid_flat_indices(depth, min_raw=min_raw, max_raw=max_raw)
+    v, u = np.divmod(flat, depth.shape[1])
+    return v, u, z
 
 
 def backproject(u: np.ndarray, v: np.ndarray, z_m: np.ndarray, intrinsics: CameraIntrinsics,

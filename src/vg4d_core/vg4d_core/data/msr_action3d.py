@@ -27,16 +27,25 @@ Short videos: 23 videos have fewer than 24 frames (as few as 13). They are
 kept in both splits: in dense mode each gives one clip whose frame indices
 are clamped to the last frame (the last frame repeats); in segment mode
 their frames are stretched over the T segments (frames repeat in order).
-PSTNet's loader drops them from train and test.
+PSTNet's loader drops them from train and test: 10 of the 290 test videos
+here, so the literature scores 280. :meth:`MSRAction3D.literature_videos`
+names the videos its protocol keeps, for figures comparable with it.
 
 Caching: converted videos stay in memory (as :class:`SparseDepthVideo`,
 6 bytes per valid pixel) after first use, so epochs after the first do not
 reload or reconvert; with ``preload=True`` the whole split is converted at
 construction, before data-loader workers fork and share it. ``cache_dir``
-adds an ``.npz`` copy per video on disk that later runs reuse.
+adds an ``.npz`` copy per video on disk that later runs reuse. With
+``max_cached_points`` the fixed point subset of a video is seeded by the
+seed and the video's name (:func:`subset_seed`), never by its position in
+the file list, and the file name carries a digest of everything that
+determines the cached points (:func:`cache_key`), so runs with other
+settings can share one ``cache_dir``.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import struct
@@ -62,6 +71,17 @@ TRAIN_SUBJECTS = frozenset({1, 2, 3, 4, 5})
 TEST_SUBJECTS = frozenset({6, 7, 8, 9, 10})
 MSR_SCALE = 1.0 / 300.0  # coordinate units per raw depth unit (see module docstring)
 _NAME = re.compile(r"^a(\d{2})_s(\d{2})_e(\d{2})_sdepth\.mat$")
+
+# The literature's dense protocol (MeteorNet / PSTNet / P4Transformer on MSR-Action3D): clips of 24
+# frames, one frame apart. Their loaders make the clips of a video with
+# ``for t in range(0, F - frame_interval * (frames_per_clip - 1))``, i.e. none when
+# F <= 23, so a video counts only with F >= (24 - 1) * 1 + 1 = 24 frames.
+LITERATURE_CLIP_FRAMES = 24
+LITERATURE_FRAME_INTERVAL = 1
+LITERATURE_MIN_FRAMES = (LITERATURE_CLIP_FRAMES - 1) * LITERATURE_FRAME_INTERVAL + 1  # = 24
+# Version of the rule that picks a cached point subset (bump when the draw changes, so that old files
+# are not served).
+_SUBSET_RULE = 2
 
 
 @dataclass(frozen=True)
@@ -193,6 +213,37 @@ def video_length(path: str | Path) -> int:
     return int(shape[2])
 
 
+def subset_seed(seed: int, video_id: str) -> np.random.SeedSequence:
+    """Seed of the fixed point subset of video ``video_id`` (e.g. ``"a01_s06_e02"``).
+
+    A function of the seed and the video's name only (crc32, not Python's
+    salted ``hash()``), so the same video gets the same points whatever file
+    list, split or process it is converted in.
+    """
+    return np.random.SeedSequence([int(seed), 0x4D5352, zlib.crc32(str(video_id).encode())])
+
+
+def cache_key(max_cached_points: int, seed: int) -> dict:
+    """Everything that determines a converted video's points, as a JSON-able dict.
+
+    The conversion (intrinsics, raw depth unit, output scale), the subset
+    size and, when there is a subset, its seed and the version of its rule.
+    """
+    key = {"intrinsics": MSR_ACTION3D_DEPTH.to_dict(), "depth_unit": 1.0, "scale": MSR_SCALE,
+           "max_cached_points": int(max_cached_points)}
+    if max_cached_points:
+        key.update(seed=int(seed), subset_rule=_SUBSET_RULE)
+    return key
+
+
+def cache_file_name(video_id: str, max_cached_points: int, seed: int) -> str:
+    """``msr_<video>[_max<N>_seed<S>]_<digest>.npz``: the digest covers all of :func:`cache_key`."""
+    key = cache_key(max_cached_points, seed)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    cap = f"_max{max_cached_points}_seed{seed}" if max_cached_points else ""
+    return f"msr_{video_id}{cap}_{digest}.npz"
+
+
 def convert_video(depth: np.ndarray, *, max_points: int = 0, rng: np.random.Generator | None = None
                   ) -> SparseDepthVideo:
     """uint16 (F, 240, 320) depth -> points in the literature's ``/ 300`` units."""
@@ -207,8 +258,9 @@ class MSRAction3D(PointVideoDataset):
         root: folder of ``aXX_sYY_eZZ_sdepth.mat`` files.
         split: "train" (subjects 1-5) or "test" (subjects 6-10).
         max_cached_points: keep at most this many points per frame in memory
-            (a fixed random subset per frame, seeded by ``seed`` and the video);
-            0 keeps all (~7k per frame, ~0.45 GB for a split).
+            (a fixed random subset per frame, seeded by ``seed`` and the
+            video's name, :func:`subset_seed`); 0 keeps all (~7k per frame,
+            ~0.45 GB for a split).
         preload: convert the whole split now.
         cache_dir: optional folder for ``.npz`` copies of converted videos.
         max_videos: keep an evenly spread subset of the split's videos (0 = all).
@@ -251,16 +303,32 @@ class MSRAction3D(PointVideoDataset):
         """Memory held by converted videos."""
         return sum(s.nbytes for s in self._cache.values())
 
+    def literature_videos(self) -> list[str]:
+        """Ids of this split's videos that the literature's dense protocol scores.
+
+        Rule: a video is kept when it has at least one full clip of
+        :data:`LITERATURE_CLIP_FRAMES` (24) frames taken
+        :data:`LITERATURE_FRAME_INTERVAL` (1) apart, i.e. at least
+        :data:`LITERATURE_MIN_FRAMES` = (24 - 1) * 1 + 1 = 24 frames
+        (PSTNet-style loaders give shorter videos zero clips). This is fixed
+        by the published protocol, not by this dataset's own ``num_frames``:
+        on the full test split of this copy it keeps 280 of 290 videos.
+        Order: the dataset's (``video_ids``).
+
+        Other datasets need not implement this; evaluation looks it up with
+        :func:`vg4d_core.data.point_video.literature_video_ids`.
+        """
+        return [vid for vid, n in zip(self.video_ids, self.video_lengths) if n >= LITERATURE_MIN_FRAMES]
+
     def _npz_path(self, v: int) -> Path:
         assert self.cache_dir is not None
-        cap = f"_max{self.max_cached_points}_seed{self.seed}" if self.max_cached_points else ""
-        return self.cache_dir / f"msr_{self.video_ids[v]}{cap}.npz"
+        return self.cache_dir / cache_file_name(self.video_ids[v], self.max_cached_points, self.seed)
 
     def _convert(self, v: int) -> SparseDepthVideo:
         rng = None
         if self.max_cached_points:
-            # the subset depends on the video, not on which worker converts it first
-            rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x4D5352, v, self.video_lengths[v]]))
+            # by name: the subset is the video's, not that of its position in this file list
+            rng = np.random.default_rng(subset_seed(self.seed, self.video_ids[v]))
         return convert_video(load_depth_video(self.paths[v]), max_points=self.max_cached_points, rng=rng)
 
     def _frames(self, v: int) -> SparseDepthVideo:
@@ -269,16 +337,19 @@ class MSRAction3D(PointVideoDataset):
             return source
         if self.cache_dir is not None:
             path = self._npz_path(v)
+            key = json.dumps(cache_key(self.max_cached_points, self.seed), sort_keys=True)
             if path.is_file():
                 with np.load(path) as data:
-                    source = SparseDepthVideo.from_arrays(data["uv"], data["z"], data["offsets"],
-                                                          MSR_ACTION3D_DEPTH, depth_unit=1.0, scale=MSR_SCALE)
-            else:
+                    stored = str(data["key"]) if "key" in data else None
+                    if stored == key:  # the digest in the name matched; the full key must too
+                        source = SparseDepthVideo.from_arrays(data["uv"], data["z"], data["offsets"],
+                                                              MSR_ACTION3D_DEPTH, depth_unit=1.0, scale=MSR_SCALE)
+            if source is None:
                 source = self._convert(v)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
                 with open(tmp, "wb") as fh:
-                    np.savez(fh, **source.arrays())
+                    np.savez(fh, key=np.array(key), **source.arrays())
                 os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
         else:
             source = self._convert(v)

@@ -168,25 +168,37 @@ def rgb_video_path(root: str | Path, name: str | NtuName) -> Path:
     return Path(root) / RGB_DIR / f"{name}_rgb.avi"
 
 
-def list_depth_videos(root: str | Path) -> list[str]:
-    """Sorted names of the masked-depth video folders under ``root``.
+def scan_depth_videos(root: str | Path) -> tuple[list[str], list[str]]:
+    """NTU video folders under ``root/nturgb+d_depth_masked`` and the entries that are not.
 
-    Folders whose name is not an NTU name are ignored; a missing
-    ``nturgb+d_depth_masked`` folder is an error.
+    Returns ``(names, ignored)``, both sorted: ``names`` the folders named
+    exactly ``SsssCcccPpppRrrrAaaa`` (valid fields), ``ignored`` every other
+    entry (misnamed folders, files). A missing ``nturgb+d_depth_masked``
+    folder is an error.
     """
     base = Path(root) / DEPTH_DIR
     if not base.is_dir():
         raise FileNotFoundError(f"NTU masked depth folder not found: {base}")
-    names = []
+    names, ignored = [], []
     for p in base.iterdir():
-        if p.is_dir():
+        ok = False
+        if p.is_dir() and len(p.name) == 20:
             try:
                 parse_name(p.name)
+                ok = True
             except ValueError:
-                continue
-            if len(p.name) == 20:
-                names.append(p.name)
-    return sorted(names)
+                pass
+        (names if ok else ignored).append(p.name)
+    return sorted(names), sorted(ignored)
+
+
+def list_depth_videos(root: str | Path) -> list[str]:
+    """Sorted names of the masked-depth video folders under ``root``.
+
+    Folders whose name is not an NTU name are ignored (:func:`scan_depth_videos`
+    lists them); a missing ``nturgb+d_depth_masked`` folder is an error.
+    """
+    return scan_depth_videos(root)[0]
 
 
 def list_depth_frames(video_dir: str | Path) -> list[Path]:

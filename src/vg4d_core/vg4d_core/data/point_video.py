@@ -192,3 +192,17 @@ class PointVideoDataset(Dataset):
         if rgb is not None:
             item["rgb"] = torch.from_numpy(np.ascontiguousarray(rgb))
         return item
+
+
+def literature_video_ids(dataset) -> list[str] | None:
+    """The ids of the videos that the literature's protocol for ``dataset`` scores, or None.
+
+    Optional hook: a dataset whose published evaluation drops some videos
+    (e.g. MSR-Action3D's loaders give videos shorter than one clip zero
+    clips) defines ``literature_videos() -> list[str]``, a subset of its
+    ``video_ids``; datasets without one (NTU, synthetic: every video counts)
+    give None. Evaluation reports its figures over this subset as well, for
+    numbers comparable with published ones.
+    """
+    method = getattr(dataset, "literature_videos", None)
+    return None if method is None else [str(v) for v in method()]

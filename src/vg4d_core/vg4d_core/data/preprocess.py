@@ -1,13 +1,16 @@
-"""``vg4d preprocess ntu``: raw NTU RGB+D -> the compact training cache.
+"""The NTU conversion runner behind ``vg4d preprocess ntu``: raw NTU RGB+D -> the compact training cache.
 
-::
-
-    vg4d preprocess ntu --root RAW --out CACHE --workers N [--points 2048]
-                        [--convention kinect_v2|pstnet] [--no-rgb] [--rgb-size 224]
+Command line: :mod:`vg4d_core.data.preprocess_cli`. The per-frame depth
+conversion (valid pixels -> random subset -> back-projection) is
+:func:`vg4d_core.data.depth_sampling.sample_like_cache`, the function a live
+sensor node calls too; this module adds reading the PNGs, quantisation, RGB,
+writing, the worker pool and the report.
 
 * Every depth video under ``RAW/nturgb+d_depth_masked`` is converted (all 120
-  actions; names that are not NTU names are ignored), each by one worker
-  process; a progress bar counts videos and frames per second.
+  actions), each by one worker process; a progress bar counts videos and
+  frames per second. Entries that are not NTU video folders (misnamed
+  folders, files) are ignored, counted and named in the summary; a root
+  with no NTU video folder at all is an error (nothing to convert).
 * Resumable: finished videos (their ``.npz`` exists: files are renamed into
   place only when complete) are skipped, so a killed run continues where it
   stopped. A run whose settings differ from the cache's refuses to start.
@@ -18,6 +21,9 @@
   kept, the frame is filled from its neighbours at training time). The run
   ends with a summary (also in ``CACHE/report.json``) and exit status 1 if
   any video failed.
+* Cached coordinates are the float32 points of
+  :func:`~vg4d_core.data.depth_sampling.sample_like_cache` rounded to the
+  nearest ``quantum`` (1 mm by default).
 * Depth and RGB stay aligned: the cache stores one RGB frame per depth frame
   (:func:`vg4d_core.data.rgb.align_to_depth`).
 
@@ -25,7 +31,6 @@ Format and sizes: :mod:`vg4d_core.data.cache`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -35,14 +40,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import numba
 import numpy as np
 
 from vg4d_core.data import ntu
 from vg4d_core.data.cache import (REPORT_FILE, VIDEOS_DIR, CacheSettings, IndexEntry, read_index,
                                   read_settings, read_video_meta, video_path, write_index, write_settings,
                                   write_video)
-from vg4d_core.data.depth import convention
+from vg4d_core.data.depth import CameraIntrinsics, backproject, convention, valid_pixels
+from vg4d_core.data.depth_sampling import quantise_points, sample_like_cache
 
 # RGB and depth frame counts further apart than this are reported (alignment still spreads both over
 # the same duration)
@@ -53,40 +58,22 @@ class VideoError(Exception):
     """A video that cannot be converted; the message names the file."""
 
 
-@numba.njit(cache=True, nogil=True)
-def _sample_quantised(depth, ranks, fx, fy, cx, cy, metres_per_unit, inv_quantum, out):  # pragma: no cover
-    """Back-project the valid pixels of ``depth`` whose raster rank is in ``ranks`` (sorted) into
-    ``out`` (len(ranks), 3) int16, in units of the quantum; returns the largest |coordinate| in units.
+def _sample_quantised(depth, ranks, fx, fy, cx, cy, metres_per_unit, inv_quantum, out) -> float:
+    """Valid pixels of ``depth`` with raster rank in ``ranks`` (sorted) -> ``out`` (len(ranks), 3) int16 in
+    quanta; returns the largest |coordinate| in quanta.
 
-    The same formula as :func:`vg4d_core.data.depth.backproject`, fused with the pixel scan so the
-    frame is read once and only the kept points are converted.
+    Kept only for the stage profile of ``vg4d bench preprocess``; it is built from the same
+    :func:`~vg4d_core.data.depth.valid_pixels` and :func:`~vg4d_core.data.depth.backproject` as the
+    conversion (there is no second back-projection formula). New code calls
+    :mod:`vg4d_core.data.depth_sampling`.
     """
-    h, w = depth.shape
-    n = ranks.shape[0]
-    k = 0
-    rank = 0
-    peak = 0.0
-    for v in range(h):
-        if k == n:
-            break
-        for u in range(w):
-            d = depth[v, u]
-            if d == 0:
-                continue
-            if rank == ranks[k]:
-                z = d * metres_per_unit
-                q0 = np.rint((u - cx) * z / fx * inv_quantum)
-                q1 = np.rint((v - cy) * z / fy * inv_quantum)
-                q2 = np.rint(z * inv_quantum)
-                peak = max(peak, abs(q0), abs(q1), abs(q2))
-                out[k, 0] = np.int16(max(min(q0, 32767.0), -32768.0))
-                out[k, 1] = np.int16(max(min(q1, 32767.0), -32768.0))
-                out[k, 2] = np.int16(max(min(q2, 32767.0), -32768.0))
-                k += 1
-                if k == n:
-                    break
-            rank += 1
-    return peak
+    v, u, z = valid_pixels(depth)
+    ranks = np.asarray(ranks, dtype=np.int64)
+    pts = backproject(u[ranks], v[ranks], z[ranks].astype(np.float64) * metres_per_unit,
+                      CameraIntrinsics(fx, fy, cx, cy))
+    q = np.rint(pts.astype(np.float64) * inv_quantum)
+    out[:ranks.shape[0]] = np.clip(q, -32768, 32767).astype(np.int16)
+    return float(np.abs(q).max()) if q.size else 0.0
 
 
 def _video_seed(seed: int, name: str) -> np.random.SeedSequence:
@@ -100,7 +87,7 @@ def convert_depth_frames(frame_paths: Sequence[Path], settings: CacheSettings, r
 
     Raises VideoError naming the file for unreadable frames, or when no frame has points.
     """
-    intrinsics, scale = convention(settings.convention)
+    intrinsics, _ = convention(settings.convention)
     p = settings.points_per_frame
     points = np.zeros((len(frame_paths), p, 3), np.int16)
     counts = np.zeros(len(frame_paths), np.int32)
@@ -111,21 +98,16 @@ def convert_depth_frames(frame_paths: Sequence[Path], settings: CacheSettings, r
             depth = ntu.read_depth_png(path, expected_size=(intrinsics.width, intrinsics.height))
         except ValueError as exc:
             raise VideoError(str(exc)) from None
-        count = int(np.count_nonzero(depth))
+        frame_points, count = sample_like_cache(depth, settings, rng, return_count=True)
         valid[f] = count
         if count == 0:
             warnings.append(f"all-zero depth frame {path}")
             continue
-        if count > p:  # a uniform random subset, kept in raster order
-            ranks = np.sort(rng.choice(count, size=p, replace=False))
-        else:
-            ranks = np.arange(count)
-        peak = _sample_quantised(depth, ranks.astype(np.int64), intrinsics.fx, intrinsics.fy, intrinsics.cx,
-                                 intrinsics.cy, 1e-3 * scale, 1.0 / settings.quantum, points[f])
-        if peak > 32767:
-            raise VideoError(f"{path}: coordinates beyond the int16 cache range "
-                             f"(+-{32767 * settings.quantum:g}); use a larger quantum")
-        counts[f] = ranks.shape[0]
+        try:
+            points[f, :frame_points.shape[0]] = quantise_points(frame_points, settings.quantum)
+        except ValueError as exc:
+            raise VideoError(f"{path}: {exc}") from None
+        counts[f] = frame_points.shape[0]
     if not counts.any():
         raise VideoError(f"{frame_paths[0].parent}: every depth frame is empty")
     return {"points": points, "counts": counts, "valid_pixels": valid}, warnings
@@ -181,12 +163,10 @@ def convert_video(root: str | Path, name: str, out: str | Path, settings: CacheS
 
 
 def _compile_kernels() -> None:
-    """Compile (or load from numba's cache) the kernels once, before workers fork."""
+    """Compile (or load from numba's cache) the PNG kernel once, before workers fork."""
     from vg4d_core.data.png16 import _unfilter16
 
     _unfilter16(np.zeros(5, np.uint8), 1, 2)
-    _sample_quantised(np.ones((1, 1), np.uint16), np.zeros(1, np.int64), 1.0, 1.0, 0.0, 0.0, 1e-3, 1e3,
-                      np.zeros((1, 3), np.int16))
 
 
 def _worker_init() -> None:
@@ -201,10 +181,14 @@ def _convert_job(job: tuple) -> dict:
 
 
 def run(root: str | Path, out: str | Path, settings: CacheSettings, *, workers: int = 1,
-        names: Iterable[str] | None = None, progress: bool = True, log=None) -> dict:
+        names: Iterable[str] | None = None, limit: int | None = None, progress: bool = True, log=None) -> dict:
     """Convert every (or the given) video not yet in the cache; returns the run's report.
 
+    ``names``: the videos to convert (default: every NTU video folder under ``root``).
+    ``limit``: only the first ``limit`` (>= 1) of them, in sorted order.
     ``log``: text stream for the progress bar and summary (default: the current ``sys.stderr``).
+    Raises ValueError when the cache holds other settings, ``limit`` < 1, or there is no video
+    to convert at all (e.g. every folder under the root is misnamed); FileNotFoundError for a bad root.
     """
     log = sys.stderr if log is None else log
     root, out = Path(root), Path(out)
@@ -213,7 +197,17 @@ def run(root: str | Path, out: str | Path, settings: CacheSettings, *, workers: 
         diff = {k: (v, getattr(settings, k)) for k, v in asdict(existing).items() if getattr(settings, k) != v}
         raise ValueError(f"{out} was made with other settings (cache value, requested): {diff}; "
                          f"use another --out or the same options")
-    all_names = sorted(names) if names is not None else ntu.list_depth_videos(root)  # fails early on a bad root
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be a positive number of videos, got {limit!r}")
+    ignored: list[str] = []
+    if names is not None:
+        all_names = sorted(names)
+    else:
+        all_names, ignored = ntu.scan_depth_videos(root)  # fails early on a bad root
+    if limit is not None:
+        all_names = all_names[:limit]
+    if not all_names:
+        raise ValueError(_nothing_to_convert(root, ignored))
     out.mkdir(parents=True, exist_ok=True)
     write_settings(out, settings)
     (out / VIDEOS_DIR).mkdir(exist_ok=True)
@@ -223,6 +217,9 @@ def run(root: str | Path, out: str | Path, settings: CacheSettings, *, workers: 
     todo = [n for n in all_names if n not in done]
     print(f"vg4d preprocess ntu: {len(all_names)} videos under {root}, {len(done)} already cached, "
           f"{len(todo)} to convert with {workers} worker(s)", file=log)
+    if ignored:
+        print(f"ignored {len(ignored)} entries of {root / ntu.DEPTH_DIR} that are not NTU video folders: "
+              f"{_examples(ignored)}", file=log)
 
     _compile_kernels()
     results: list[dict] = []
@@ -268,7 +265,8 @@ def run(root: str | Path, out: str | Path, settings: CacheSettings, *, workers: 
     converted = [r for r in results if r["ok"]]
     report = {
         "root": str(root), "out": str(out), "settings": asdict(settings), "workers": workers,
-        "videos_total": len(all_names), "videos_skipped": len(done), "videos_converted": len(converted),
+        "videos_total": len(all_names), "ignored": len(ignored), "ignored_examples": ignored[:_EXAMPLES],
+        "videos_skipped": len(done), "videos_converted": len(converted),
         "videos_failed": len(failed), "frames_converted": int(sum(r["frames"] for r in converted)),
         "seconds": elapsed, "frames_per_s": sum(r["frames"] for r in results) / elapsed if elapsed > 0 else None,
         "bytes_per_video": (float(np.mean([r["bytes"] for r in converted])) if converted else None),
@@ -308,11 +306,29 @@ def _index_entries(out: Path, names: list[str], results: list[dict], rgb: bool) 
     return entries
 
 
+_EXAMPLES = 5  # ignored names shown in the summary and kept in the report
+
+
+def _examples(names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:_EXAMPLES])
+    return shown + (f", ... ({len(names) - _EXAMPLES} more)" if len(names) > _EXAMPLES else "")
+
+
+def _nothing_to_convert(root: Path, ignored: list[str]) -> str:
+    base = Path(root) / ntu.DEPTH_DIR
+    if not ignored:
+        return f"no video folders under {base}: nothing to convert"
+    return (f"no NTU video folder under {base}: all {len(ignored)} entries are ignored because their names are "
+            f"not NTU names (SsssCcccPpppRrrrAaaa, e.g. S001C002P003R001A058): {_examples(ignored)}")
+
+
 def _print_summary(report: dict, log) -> None:
     print(f"converted {report['videos_converted']} videos ({report['frames_converted']} frames) in "
           f"{report['seconds']:.1f} s"
           + (f", {report['frames_per_s']:.0f} frames/s" if report["frames_per_s"] else "")
-          + f"; skipped {report['videos_skipped']} already cached; failed {report['videos_failed']}", file=log)
+          + f"; skipped {report['videos_skipped']} already cached; failed {report['videos_failed']}"
+          + (f"; ignored {report['ignored']} entries that are not NTU video folders" if report["ignored"] else ""),
+          file=log)
     if report["warnings"]:
         print(f"{len(report['warnings'])} warning(s):", file=log)
         for w in report["warnings"][:20]:
@@ -325,40 +341,8 @@ def _print_summary(report: dict, log) -> None:
             print(f"  {f['name']}: {f['error']}", file=log)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vg4d preprocess", description="convert a raw dataset into a training cache")
-    sub = parser.add_subparsers(dest="dataset", required=True)
-    p = sub.add_parser("ntu", help="NTU RGB+D 60/120 (masked depth PNGs + RGB AVIs)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", required=True, type=Path, help="folder holding nturgb+d_depth_masked/ and nturgb+d_rgb/")
-    p.add_argument("--out", required=True, type=Path, help="cache folder (created; re-use it to resume)")
-    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)), help="processes (default: all cores)")
-    p.add_argument("--points", type=int, default=CacheSettings.points_per_frame, help="points stored per frame")
-    p.add_argument("--convention", default="kinect_v2", choices=["kinect_v2", "pstnet"],
-                   help="kinect_v2: metres with Kinect v2 intrinsics; pstnet: PSTNet's focal-280 units")
-    p.add_argument("--no-rgb", action="store_true", help="depth only (no RGB frames in the cache)")
-    p.add_argument("--rgb-size", type=int, default=CacheSettings.rgb_size)
-    p.add_argument("--rgb-fit", default=CacheSettings.rgb_fit, choices=["crop", "stretch", "pad"])
-    p.add_argument("--seed", type=int, default=0, help="seed of the per-frame point subsets")
-    p.add_argument("--limit", type=int, default=0, help="convert only the first N videos (0 = all)")
-    p.add_argument("--no-progress", action="store_true")
-    return parser
-
-
 def main(argv: Sequence[str]) -> int:
-    parser = _parser()
-    args = parser.parse_args(list(argv))
-    if args.workers < 1:
-        parser.error(f"--workers must be >= 1, got {args.workers}")
-    try:
-        settings = CacheSettings(convention=args.convention, points_per_frame=args.points, rgb=not args.no_rgb,
-                                 rgb_size=args.rgb_size, rgb_fit=args.rgb_fit, seed=args.seed)
-        names = None
-        if args.limit:
-            names = ntu.list_depth_videos(args.root)[:args.limit]
-        report = run(args.root, args.out, settings, workers=args.workers, names=names,
-                     progress=not args.no_progress)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"vg4d preprocess ntu: error: {exc}", file=sys.stderr)
-        return 2
-    return 1 if report["videos_failed"] else 0
+    """``vg4d preprocess``; see :func:`vg4d_core.data.preprocess_cli.main`."""
+    from vg4d_core.data.preprocess_cli import main as cli_main
+
+    return cli_main(argv)
