@@ -122,7 +122,9 @@ class XCLIPBackend(VLMBackend):
         if isinstance(texts, str) or not len(texts):
             raise ValueError("xclip: texts must be a non-empty list of strings")
         out = self.model.get_text_features(**self._tokens(texts))
-        return out.pooler_output  # (K, D) projected, before normalisation
+        # transformers 5.x returns an output object whose pooler_output is the projected
+        # embedding; releases before returned the tensor itself
+        return out if isinstance(out, Tensor) else out.pooler_output  # (K, D), before normalisation
 
     def encode_video_outputs(self, pixels: Tensor) -> VideoEncoding:
         """As ``XCLIPModel.forward``: MIT-pooled video embedding + prompt context.
