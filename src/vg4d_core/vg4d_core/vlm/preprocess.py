@@ -62,10 +62,8 @@ def preprocess_frames(frames: Tensor, spec: PreprocessSpec) -> Tensor:
     x = frames.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float().div_(255.0)  # (BT, 3, H, W)
     if spec.resize_mode == "shortest":
         short = spec.size if isinstance(spec.size, int) else min(spec.size)
-        scale = short / min(h, w)
-        # round like the processors do, never below the crop (a 1-px shortfall would break the crop)
-        out_hw = (max(round(h * scale), spec.crop[0] if h <= w else 1),
-                  max(round(w * scale), spec.crop[1] if w <= h else 1))
+        scale = short / min(h, w)  # the short edge lands exactly on `short`; the long one is rounded
+        out_hw = (round(h * scale), round(w * scale))
     else:
         out_hw = (spec.size, spec.size) if isinstance(spec.size, int) else tuple(spec.size)
     if out_hw != (h, w):
