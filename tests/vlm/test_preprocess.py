@@ -40,3 +40,19 @@ def test_bad_input_is_named():
         preprocess_frames(torch.zeros(1, 4, 4, 3, dtype=torch.uint8), spec)
     with pytest.raises(ValueError, match="std must be positive"):
         PreprocessSpec(size=4, crop=(4, 4), mean=(0, 0, 0), std=(1, 0, 1))
+
+
+def test_matches_the_xclip_image_processor():
+    # transformers 5 image processors run on torchvision; skip where it is absent
+    pytest.importorskip("torchvision", reason="transformers' image processors need torchvision")
+    from transformers import VideoMAEImageProcessor
+
+    g = torch.Generator().manual_seed(0)
+    frames = torch.randint(0, 256, (1, 4, 48, 64, 3), dtype=torch.uint8, generator=g)
+    proc = VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
+                                  image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
+    ref = proc([list(frames[0].numpy())], return_tensors="pt")["pixel_values"]
+    ours = preprocess_frames(frames, PreprocessSpec(size=32, crop=(32, 32), mean=(0.5,) * 3, std=(0.5,) * 3))
+    assert ours.shape == ref.shape == (1, 4, 3, 32, 32)
+    # the processor rounds the resized frame to uint8: one grey level, / std 0.5
+    assert (ours - ref).abs().max().item() <= 1.0 / 255 / 0.5 + 1e-6

@@ -62,8 +62,9 @@ def preprocess_frames(frames: Tensor, spec: PreprocessSpec) -> Tensor:
     x = frames.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float().div_(255.0)  # (BT, 3, H, W)
     if spec.resize_mode == "shortest":
         short = spec.size if isinstance(spec.size, int) else min(spec.size)
-        scale = short / min(h, w)  # the short edge lands exactly on `short`; the long one is rounded
-        out_hw = (round(h * scale), round(w * scale))
+        # the long edge is truncated, as transformers' and torchvision's resize do
+        # (64x48 -> shortest 32 gives 42x32, not 43x32)
+        out_hw = (short, int(w * short / h)) if h <= w else (int(h * short / w), short)
     else:
         out_hw = (spec.size, spec.size) if isinstance(spec.size, int) else tuple(spec.size)
     if out_hw != (h, w):
