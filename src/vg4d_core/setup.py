@@ -39,6 +39,8 @@ INSTALL_REQUIRES = [
     "numba>=0.60",
     "numpy>=1.24",
     "scipy>=1.10",
+    # X-CLIP backend; tested with 5.24 (get_*_features return output objects in 5.x,
+    # vg4d_core.vlm.xclip reads pooler_output and also accepts the older bare tensor).
     "transformers>=5.0,<6",
     "opencv-python-headless>=4.8",
     "pyyaml>=6.0",
@@ -55,8 +57,9 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         # open_clip needs torchvision built for the same torch (a mismatched pair
-        # fails at import with "operator torchvision::nms does not exist").
-        "clip": ["open_clip_torch>=2.24"],
+        # fails at import with "operator torchvision::nms does not exist"); 3.x for
+        # the offline "local-dir:" loading vg4d_core.vlm.openclip uses (tested: 3.3).
+        "clip": ["open_clip_torch>=3.3,<4", "torchvision"],
         "test": ["pytest>=8", "colcon-common-extensions>=0.3"],
     },
     data_files=[
