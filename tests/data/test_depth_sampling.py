@@ -8,9 +8,9 @@ import pytest
 
 from vg4d_core.data import ntu
 from vg4d_core.data.cache import CacheSettings
-from vg4d_core.data.depth import KINECT_V2_DEPTH, PSTNET_NTU_SCALE, CameraIntrinsics, depth_to_points
+from vg4d_core.data.depth import PSTNET_NTU_SCALE, CameraIntrinsics, depth_to_points
 from vg4d_core.data.depth_sampling import quantise_points, sample_depth_frame, sample_like_cache, sample_pixels
-from vg4d_core.data.preprocess import _sample_quantised, _video_seed, convert_depth_frames
+from vg4d_core.data.preprocess import _video_seed, convert_depth_frames
 
 UNIT = CameraIntrinsics(fx=2.0, fy=4.0, cx=1.0, cy=0.0, width=4, height=2)
 
@@ -79,13 +79,3 @@ def test_cache_frames_are_this_function_quantised(sample_frames, convention):
         z = arrays["points"][0, :1024, 2] * settings.quantum
         assert np.all((z > 3.3 * PSTNET_NTU_SCALE) & (z < 4.2 * PSTNET_NTU_SCALE))
 
-
-def test_bench_profile_kernel_matches_the_conversion(sample_frames):
-    depth = ntu.read_depth_png(sample_frames[0])
-    k = KINECT_V2_DEPTH
-    ranks = np.sort(np.random.default_rng(0).choice(np.count_nonzero(depth), 2048, replace=False))
-    out = np.zeros((2048, 3), np.int16)
-    peak = _sample_quantised(depth, ranks, k.fx, k.fy, k.cx, k.cy, 1e-3, 1e3, out)
-    expected = quantise_points(sample_depth_frame(depth, k, np.random.default_rng(0), 2048), 1e-3)
-    np.testing.assert_array_equal(out, expected)
-    assert peak == np.abs(expected).max()

@@ -122,3 +122,19 @@ def test_every_json_carries_its_provenance(tmp_path):
     kept = json.loads(save_json(tmp_path / "k.json", {"command": "mine", "hardware": {"commit": "abc"}}).read_text())
     assert kept["command"] == "mine" and kept["commit"] == "abc"
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_restrict_keeps_the_named_videos_and_their_clips():
+    from vg4d_core.runtime.scoring import VideoScores, metrics_of, restrict
+
+    clip = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    scores = VideoScores(videos=["a", "b", "c"], labels=np.array([0, 1, 0]),
+                         tables={"pc": np.array([[0.9, 0.1], [0.25, 0.75], [0.6, 0.4]])},
+                         clip_tables={"pc": clip}, clip_labels=np.array([0, 1, 1, 0]), num_clips=4,
+                         clip_videos=["a", "b", "b", "c"])
+    sub = restrict(scores, ["b", "c"])
+    assert sub.videos == ["b", "c"] and sub.labels.tolist() == [1, 0] and sub.num_clips == 3
+    assert sub.clip_videos == ["b", "b", "c"]
+    assert metrics_of(sub)["top1"] == 100.0 and metrics_of(sub)["num_videos"] == 2
+    with pytest.raises(ValueError, match="not in the scores"):
+        restrict(scores, ["z"])

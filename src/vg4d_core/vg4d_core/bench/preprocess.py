@@ -74,9 +74,9 @@ def stage_profile(repeats: int = 5) -> dict:
 
     from vg4d_core.data import ntu
     from vg4d_core.data.cache import CacheSettings
-    from vg4d_core.data.depth import KINECT_V2_DEPTH
     from vg4d_core.data.png16 import decode_png16
-    from vg4d_core.data.preprocess import _sample_quantised, convert_depth_frames
+    from vg4d_core.data.depth_sampling import quantise_points, sample_like_cache
+    from vg4d_core.data.preprocess import convert_depth_frames
 
     src_dir = shared_data_dir() / "ntu_sample" / ntu.DEPTH_DIR / SAMPLE
     if not src_dir.is_dir():
@@ -88,16 +88,11 @@ def stage_profile(repeats: int = 5) -> dict:
     arrays = [np.frombuffer(b, np.uint8) for b in blobs]
     depths = [decode_png16(b) for b in blobs]
     rng = np.random.default_rng(0)
-    out = np.zeros((2048, 3), np.int16)
-    k = KINECT_V2_DEPTH
-
-    def sample_all():
-        for d in depths:
-            count = int(np.count_nonzero(d))
-            ranks = np.sort(rng.choice(count, size=min(2048, count), replace=False))
-            _sample_quantised(d, ranks, k.fx, k.fy, k.cx, k.cy, 1e-3, 1e3, out)
-
     settings = CacheSettings(rgb=False)
+
+    def sample_all():  # the very function the cache conversion and the live node call, per frame
+        for d in depths:
+            quantise_points(sample_like_cache(d, settings, rng), settings.quantum)
     timing = {"repeats": repeats, "warmup": 1}
     res = {
         "png_decode_opencv": time_call(lambda: [cv2.imdecode(a, cv2.IMREAD_UNCHANGED) for a in arrays], **timing),

@@ -46,7 +46,7 @@ from vg4d_core.data import ntu
 from vg4d_core.data.cache import (REPORT_FILE, VIDEOS_DIR, CacheSettings, IndexEntry, read_index,
                                   read_settings, read_video_meta, video_path, write_index, write_settings,
                                   write_video)
-from vg4d_core.data.depth import CameraIntrinsics, backproject, convention, valid_pixels
+from vg4d_core.data.depth import convention
 from vg4d_core.data.depth_sampling import quantise_points, sample_like_cache
 
 # RGB and depth frame counts further apart than this are reported (alignment still spreads both over
@@ -56,24 +56,6 @@ _RGB_MISMATCH_WARN = 0.1
 
 class VideoError(Exception):
     """A video that cannot be converted; the message names the file."""
-
-
-def _sample_quantised(depth, ranks, fx, fy, cx, cy, metres_per_unit, inv_quantum, out) -> float:
-    """Valid pixels of ``depth`` with raster rank in ``ranks`` (sorted) -> ``out`` (len(ranks), 3) int16 in
-    quanta; returns the largest |coordinate| in quanta.
-
-    Kept only for the stage profile of ``vg4d bench preprocess``; it is built from the same
-    :func:`~vg4d_core.data.depth.valid_pixels` and :func:`~vg4d_core.data.depth.backproject` as the
-    conversion (there is no second back-projection formula). New code calls
-    :mod:`vg4d_core.data.depth_sampling`.
-    """
-    v, u, z = valid_pixels(depth)
-    ranks = np.asarray(ranks, dtype=np.int64)
-    pts = backproject(u[ranks], v[ranks], z[ranks].astype(np.float64) * metres_per_unit,
-                      CameraIntrinsics(fx, fy, cx, cy))
-    q = np.rint(pts.astype(np.float64) * inv_quantum)
-    out[:ranks.shape[0]] = np.clip(q, -32768, 32767).astype(np.int16)
-    return float(np.abs(q).max()) if q.size else 0.0
 
 
 def _video_seed(seed: int, name: str) -> np.random.SeedSequence:

@@ -43,6 +43,7 @@ class VideoScores:
     clip_tables: dict[str, np.ndarray]
     clip_labels: np.ndarray
     num_clips: int
+    clip_videos: list[str] | None = None  # the video of each clip row
 
 
 def score_clips(predictor: Predictor, dataset: Dataset, indices: Sequence[int], *, batch_size: int,
@@ -95,7 +96,7 @@ def score_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int, wo
     vid_labels, vid_ids = None, None
     for n in names:
         tables[n], vid_labels, vid_ids = video_level(clip_tables[n], labels, videos)
-    return VideoScores(vid_ids, vid_labels, tables, clip_tables, labels, int(labels.shape[0]))
+    return VideoScores(vid_ids, vid_labels, tables, clip_tables, labels, int(labels.shape[0]), videos)
 
 
 def primary_score(names: Sequence[str]) -> str:
@@ -119,3 +120,28 @@ def metrics_of(scores: VideoScores, class_names: Sequence[str] | None = None,
     out["video_predictions"] = scores.tables[primary].argmax(axis=1).tolist()
     out["video_labels"] = scores.labels.tolist()
     return out
+
+
+def restrict(scores: VideoScores, videos: Sequence[str]) -> VideoScores:
+    """The video-level tables of ``videos`` only (e.g. the literature's subset of a test split).
+
+    Clip tables are dropped to the clips of those videos too. Unknown ids are an error.
+    """
+    keep = set(map(str, videos))
+    unknown = sorted(keep - set(scores.videos))
+    if unknown:
+        raise ValueError(f"{len(unknown)} videos are not in the scores: {unknown[:5]}")
+    rows = np.array([v in keep for v in scores.videos], dtype=bool)
+    vid_index = {v: i for i, v in enumerate(scores.videos)}
+    clip_rows = np.array([bool(rows[vid_index[v]]) for v in _clip_videos(scores)], dtype=bool)
+    return VideoScores([v for v, r in zip(scores.videos, rows) if r], scores.labels[rows],
+                       {n: t[rows] for n, t in scores.tables.items()},
+                       {n: t[clip_rows] for n, t in scores.clip_tables.items()},
+                       scores.clip_labels[clip_rows], int(clip_rows.sum()),
+                       [v for v, r in zip(_clip_videos(scores), clip_rows) if r])
+
+
+def _clip_videos(scores: VideoScores) -> list[str]:
+    if scores.clip_videos is None:
+        raise ValueError("these scores carry no clip-to-video map")
+    return scores.clip_videos
