@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from vg4d_core.config import to_dict
 from vg4d_core.evaluation.predict import autocast, collate_clips, evaluate_model
+from vg4d_core.models.sync_batchnorm import convert_sync_batchnorm
 from vg4d_core.training import checkpoint as ckpt_io
 from vg4d_core.training.config import TrainConfig
 from vg4d_core.training.distributed import DistEnv, GlobalBatchSampler, all_gather_object, all_reduce_sum, barrier
@@ -143,8 +144,8 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, train_set: D
 
     # ---- model, data, optimizer, schedule -------------------------------------------------
     model = model.to(device)
-    if env.enabled and device.type == "cuda" and cfg.sync_batchnorm:
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # global-batch statistics
+    if env.enabled and cfg.sync_batchnorm:  # global-batch statistics, gloo and NCCL alike (the fused path too)
+        model = convert_sync_batchnorm(model)
     probe = collate_clips([train_set[0], train_set[min(1, len(train_set) - 1)]])["points"].to(device)  # (2, T, N, 3)
     frozen = freeze_unreached(model, probe)
     if frozen and env.is_main:
