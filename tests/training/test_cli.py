@@ -38,8 +38,7 @@ TINY = {
     "optimizer": {"lr": 0.05, "weight_decay": 1e-4},
     "schedule": {"epochs": 1, "warmup_epochs": 0.5},
 }
-# BatchNorm off: per-process statistics are the one thing DDP on CPU cannot make
-# equal to one process (SyncBatchNorm is CUDA-only); dropout off: per-rank streams
+# BatchNorm off where a test compares runs of different batch splits; dropout off: per-rank streams
 NO_NORM = ["model_overrides.spatial_norm=false", "model_overrides.temporal_norm=false", "model_overrides.dropout=0.0"]
 
 
@@ -121,8 +120,12 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path, recipe):
            [strip(s) for s in log.read_text().splitlines()]
 
 
-def test_ddp_two_gloo_processes_match_one_process(tmp_path, recipe):
-    over = ["schedule.epochs=2", "batch_size=8", "eval_batch_size=4", *NO_NORM]
+@pytest.mark.parametrize("batchnorm", [False, True], ids=["no_norm", "sync_batchnorm"])
+def test_ddp_two_gloo_processes_match_one_process(tmp_path, recipe, batchnorm):
+    # with BatchNorm on (sync_batchnorm: true by default) the global-batch statistics make
+    # the two processes equal one process on the whole batch, the fused BatchNorm+ReLU+max included
+    norm = ["model_overrides.dropout=0.0"] if batchnorm else NO_NORM
+    over = ["schedule.epochs=2", "batch_size=8", "eval_batch_size=4", *norm]
     single = tmp_path / "single"
     assert vg4d(["train", "--config", str(recipe), "--out", str(single), *over]) == 0
 
