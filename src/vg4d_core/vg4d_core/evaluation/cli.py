@@ -42,6 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_class_names(trained: list[str], scored: list[str], split: str) -> None:
+    """Refuse to score a checkpoint on a dataset whose classes are other ones (same count or not)."""
+    if not trained or not scored or trained == scored:
+        return  # a side without names (older checkpoint, unnamed dataset) cannot be compared
+    diffs = [(i, a, b) for i, (a, b) in enumerate(zip(trained, scored)) if a != b][:3]
+    listed = "; ".join(f"class {i}: {a!r} in the checkpoint, {b!r} in the data" for i, a, b in diffs)
+    if len(trained) != len(scored):
+        listed = listed or f"{len(trained)} classes in the checkpoint, {len(scored)} in the data"
+    raise ConfigError(f"the {split} split's class names differ from the checkpoint's ({listed}); "
+                      f"it was trained on other classes")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
@@ -72,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if dataset.num_classes != arch["num_classes"]:
             raise ConfigError(f"the {args.split} split has {dataset.num_classes} classes but the checkpoint "
                               f"was trained for {arch['num_classes']}")
+        _check_class_names(list(state.get("class_names") or []), list(getattr(dataset, "class_names", []) or []),
+                           args.split)
         model = build_model(arch)
         model.load_state_dict(state["model"])
     except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
