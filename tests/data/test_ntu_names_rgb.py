@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from missing_data import skip_or_fail
 from vg4d_core.data import ntu
 from vg4d_core.data.rgb import align_to_depth, count_frames, read_video, resize_frame
 
@@ -59,7 +60,7 @@ def test_protocol_membership_counts():
 def test_sample_layout_and_frame_order(shared_data):
     root = shared_data / "ntu_sample"
     if not root.is_dir():
-        pytest.skip(f"NTU sample not found at {root}")
+        skip_or_fail(f"NTU sample not found at {root}")
     assert ntu.list_depth_videos(root) == ["S001C001P001R001A058"]
     frames = ntu.list_depth_frames(ntu.depth_video_dir(root, "S001C001P001R001A058"))
     assert [p.name for p in frames[:2]] == ["MDepth-00000001.png", "MDepth-00000002.png"] and len(frames) == 71
@@ -89,7 +90,7 @@ def test_corrupt_and_wrong_depth_pngs_are_named(tmp_path):
 def test_real_rgb_video_decodes_resized(shared_data):
     path = shared_data / "ntu_sample" / "nturgb+d_rgb" / "S001C001P001R001A001_rgb.avi"
     if not path.is_file():
-        pytest.skip(f"NTU sample video not found at {path}")
+        skip_or_fail(f"NTU sample video not found at {path}")
     assert count_frames(path) == 103
     some, n = read_video(path, size=112, frames=[50, 0, 50, 102])
     assert n == 103 and some.shape == (4, 112, 112, 3) and some.dtype == np.uint8

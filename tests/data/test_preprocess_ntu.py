@@ -10,6 +10,7 @@ import pytest
 import torch
 from scipy.spatial import cKDTree
 
+from missing_data import skip_or_fail
 from vg4d_core.data import ntu
 from vg4d_core.data.cache import CachedVideo, read_index, video_path
 from vg4d_core.data.depth import KINECT_V2_DEPTH, depth_to_points
@@ -24,7 +25,7 @@ SAMPLE = "S001C001P001R001A058"
 def sample_root(shared_data):
     root = shared_data / "ntu_sample"
     if not (root / ntu.DEPTH_DIR / SAMPLE).is_dir():
-        pytest.skip(f"NTU sample not found under {root}")
+        skip_or_fail(f"NTU sample not found under {root}")
     return root
 
 
