@@ -38,6 +38,10 @@ def _local_moments(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if flat.shape[0] == 0:
         zeros = flat.new_zeros(flat.shape[1])
         return zeros, zeros.clone()
+    if flat.is_cuda:  # one Welford kernel, no (R, C) temporary
+        var, mean = torch.var_mean(flat, dim=0, correction=0)
+        return mean, var * flat.shape[0]
+    # on CPU var_mean over the leading dim is several times slower than two plain sums
     mean = flat.sum(0) / flat.shape[0]
     return mean, (flat - mean).square_().sum(0)
 
