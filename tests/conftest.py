@@ -3,7 +3,8 @@
 * ``cuda`` tests are skipped when no CUDA device is visible.
 * ``shared_data`` points at the real recordings beside the project
   (``$VG4D_SHARED_DATA``, default ``<repo>/../shared/data``); tests that need
-  them skip with a reason naming the path when it is absent.
+  them skip with a reason naming the path when it is absent, and fail
+  instead under ``CI`` (see ``missing_data.py``).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from missing_data import skip_or_fail
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -43,5 +46,5 @@ def shared_data() -> Path:
     """Root of the real data (MSR-Action3D, NTU sample); skips if missing."""
     root = Path(os.environ.get("VG4D_SHARED_DATA", DEFAULT_SHARED_DATA))
     if not root.is_dir():
-        pytest.skip(f"real data not found at {root} (set VG4D_SHARED_DATA)")
+        skip_or_fail(f"real data not found at {root} (set VG4D_SHARED_DATA)")
     return root

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from missing_data import skip_or_fail
 from vg4d_core.data.depth import (KINECT_V2_DEPTH, PSTNET_NTU, PSTNET_NTU_SCALE, CameraIntrinsics, SparseDepthVideo,
                                   convention, depth_to_points)
 from vg4d_core.data.ntu import list_depth_frames, read_depth_png
@@ -107,7 +108,7 @@ def test_sparse_video_gathers_the_same_points_as_depth_to_points():
 def ntu_depth_frames(shared_data):
     video = shared_data / "ntu_sample" / "nturgb+d_depth_masked" / "S001C001P001R001A058"
     if not video.is_dir():
-        pytest.skip(f"NTU sample not found at {video}")
+        skip_or_fail(f"NTU sample not found at {video}")
     return list_depth_frames(video)
 
 

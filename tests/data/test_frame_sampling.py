@@ -18,6 +18,20 @@ def test_segment_test_mode_takes_middle_of_each_segment(frames, t):
     assert np.all(np.diff(idx) > 0)  # F >= T: one distinct frame per segment
 
 
+# Literal middles, worked by hand: segment i is [floor(i F / T), floor((i+1) F / T)), its middle
+# is start + length // 2. E.g. F=100, T=8: bounds 0 12 25 37 50 62 75 87 100.
+@pytest.mark.parametrize("frames,t,expected", [
+    (100, 8, [6, 18, 31, 43, 56, 68, 81, 93]),
+    (10, 4, [1, 3, 6, 8]),
+    (39, 12, [1, 4, 7, 11, 14, 17, 20, 24, 27, 30, 33, 37]),
+    (25, 24, [*range(23), 24]),  # 23 one-frame segments, then [23, 25)
+    (24, 24, list(range(24))),
+    (5, 1, [2]),
+])
+def test_segment_test_mode_middle_frames_literal(frames, t, expected):
+    assert segment_indices(frames, t, train=False).tolist() == expected
+
+
 @pytest.mark.parametrize("frames,t", [(71, 23), (40, 24), (24, 24)])
 def test_segment_train_mode_draws_inside_each_segment_and_covers_the_video(frames, t):
     rng = np.random.default_rng(0)

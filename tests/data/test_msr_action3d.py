@@ -7,6 +7,7 @@ import scipy.io
 import torch
 from torch.utils.data import DataLoader
 
+from missing_data import skip_or_fail
 from vg4d_core.data.config import AugmentConfig
 from vg4d_core.data.msr_action3d import (CLASS_NAMES, MSRAction3D, list_videos, load_depth_video, parse_name,
                                          video_length)
@@ -21,7 +22,7 @@ TEST_FILE = "a20_s10_e02_sdepth.mat"
 def msr_root(shared_data):
     root = shared_data / "msr_action3d"
     if not root.is_dir():
-        pytest.skip(f"MSR-Action3D not found at {root}")
+        skip_or_fail(f"MSR-Action3D not found at {root}")
     return root
 
 

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from missing_data import skip_or_fail
 from vg4d_core.data import ntu
 from vg4d_core.data.rgb import align_to_depth, count_frames, read_video, resize_frame
 
@@ -59,7 +60,7 @@ def test_protocol_membership_counts():
 def test_sample_layout_and_frame_order(shared_data):
     root = shared_data / "ntu_sample"
     if not root.is_dir():
-        pytest.skip(f"NTU sample not found at {root}")
+        skip_or_fail(f"NTU sample not found at {root}")
     assert ntu.list_depth_videos(root) == ["S001C001P001R001A058"]
     frames = ntu.list_depth_frames(ntu.depth_video_dir(root, "S001C001P001R001A058"))
     assert [p.name for p in frames[:2]] == ["MDepth-00000001.png", "MDepth-00000002.png"] and len(frames) == 71
@@ -89,7 +90,7 @@ def test_corrupt_and_wrong_depth_pngs_are_named(tmp_path):
 def test_real_rgb_video_decodes_resized(shared_data):
     path = shared_data / "ntu_sample" / "nturgb+d_rgb" / "S001C001P001R001A001_rgb.avi"
     if not path.is_file():
-        pytest.skip(f"NTU sample video not found at {path}")
+        skip_or_fail(f"NTU sample video not found at {path}")
     assert count_frames(path) == 103
     some, n = read_video(path, size=112, frames=[50, 0, 50, 102])
     assert n == 103 and some.shape == (4, 112, 112, 3) and some.dtype == np.uint8
@@ -147,3 +148,34 @@ def test_align_to_depth():
     assert short.max() == 97 and np.all(np.diff(short) >= 0) and np.all(np.abs(short - np.arange(100)) <= 2)
     with pytest.raises(ValueError, match="num_rgb"):
         align_to_depth(10, 0)
+
+
+# Literal protocol lists, copied from the dataset papers, not from the code:
+# Shahroudy et al., "NTU RGB+D", CVPR 2016, Sec. 4 (cross-subject training IDs;
+# cross-view: cameras 2 and 3 train); Liu et al., "NTU RGB+D 120", TPAMI 2019,
+# Sec. 5 (cross-subject training IDs; cross-setup: even setup IDs train).
+PAPER_NTU60_CS_TRAIN = [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38]
+PAPER_NTU120_CSUB_TRAIN = [
+    1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38, 45, 46, 47, 49, 50, 52, 53, 54, 55,
+    56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103]
+PAPER_NTU60_CV_TRAIN = [2, 3]
+PAPER_NTU120_CSET_TRAIN = [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32]
+
+
+@pytest.mark.parametrize("protocol, field, values, expected", [
+    ("ntu60_cs", "performer", range(1, 41), PAPER_NTU60_CS_TRAIN),
+    ("ntu120_csub", "performer", range(1, 107), PAPER_NTU120_CSUB_TRAIN),
+    ("ntu60_cv", "camera", range(1, 4), PAPER_NTU60_CV_TRAIN),
+    ("ntu120_cset", "setup", range(1, 33), PAPER_NTU120_CSET_TRAIN),
+])
+def test_protocol_training_sets_are_the_papers(protocol, field, values, expected):
+    """Membership, not counts: every ID lands in the split the paper puts it in."""
+    p = ntu.get_protocol(protocol)
+    base = dict(setup=2, camera=1, performer=1, replication=1, action=1)
+    train = []
+    for v in values:
+        split = p.split_of(ntu.NtuName(**{**base, field: v}))
+        assert split in ("train", "test"), (protocol, field, v, split)
+        if split == "train":
+            train.append(v)
+    assert train == expected

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from missing_data import skip_or_fail
 from vg4d_core.data.png16 import decode_png16
 
 
@@ -70,7 +71,7 @@ def test_matches_opencv_on_the_real_ntu_clip(shared_data):
 
     video = shared_data / "ntu_sample" / "nturgb+d_depth_masked" / "S001C001P001R001A058"
     if not video.is_dir():
-        pytest.skip(f"NTU sample not found at {video}")
+        skip_or_fail(f"NTU sample not found at {video}")
     for path in list_depth_frames(video):
         data = path.read_bytes()
         np.testing.assert_array_equal(decode_png16(data),

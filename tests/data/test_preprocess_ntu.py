@@ -10,6 +10,8 @@ import pytest
 import torch
 from scipy.spatial import cKDTree
 
+from missing_data import skip_or_fail
+from waiting import wait_for
 from vg4d_core.data import ntu
 from vg4d_core.data.cache import CachedVideo, read_index, video_path
 from vg4d_core.data.depth import KINECT_V2_DEPTH, depth_to_points
@@ -24,7 +26,7 @@ SAMPLE = "S001C001P001R001A058"
 def sample_root(shared_data):
     root = shared_data / "ntu_sample"
     if not (root / ntu.DEPTH_DIR / SAMPLE).is_dir():
-        pytest.skip(f"NTU sample not found under {root}")
+        skip_or_fail(f"NTU sample not found under {root}")
     return root
 
 
@@ -200,19 +202,20 @@ def test_killed_run_resumes_without_redoing_finished_videos(tmp_path, sample_roo
     import signal
     import subprocess
     import sys
-    import time
 
     names = {f"S001C001P{p:03d}R001A001": None for p in range(1, 17)}
     root = _make_root(tmp_path, sample_root, names)
     out = tmp_path / "cache"
     cmd = [sys.executable, "-m", "vg4d_core.cli", "preprocess", "ntu", "--root", str(root), "--out", str(out),
            "--workers", "1", "--no-rgb", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None and len(list((out / "videos").glob("*.npz"))) < 2:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        # kill -9 once two videos are cached (or the run finished: then nothing is left to redo)
+        wait_for(lambda: len(list((out / "videos").glob("*.npz"))) >= 2, proc, "two videos were cached",
+                 exit_ok=True, poll_s=0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
     finished = {p.stem for p in (out / "videos").glob("*.npz")}
     assert finished, "the run was killed before finishing any video"
     for name in finished:  # whatever is in place is complete and readable

@@ -13,6 +13,10 @@ def test_single_view_is_the_middle_frame():
     for f, t in [(39, 12), (13, 24), (76, 24), (5, 5)]:
         mid = segment_indices(f, t, train=False)
         assert np.array_equal(mid, segment_indices(f, t, train=False, view=0, num_views=1))
+    # by hand: segments [0,3) [3,6) [6,9) [9,13) ... of 39 frames in 12, middles start + length // 2
+    assert segment_indices(39, 12, train=False, view=0, num_views=1).tolist() == \
+        [1, 4, 7, 11, 14, 17, 20, 24, 27, 30, 33, 37]
+    assert segment_indices(5, 5, train=False, view=0, num_views=1).tolist() == [0, 1, 2, 3, 4]
 
 
 def test_views_tile_each_segment_in_order():

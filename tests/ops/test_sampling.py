@@ -86,4 +86,6 @@ def test_flattened_clip_batch():
 
 def test_requires_grad_input_is_fine():
     xyz = torch.rand(1, 50, 3, requires_grad=True)
-    assert furthest_point_sample(xyz, 5).shape == (1, 5)
+    got = furthest_point_sample(xyz, 5)
+    assert got.shape == (1, 5) and not got.requires_grad
+    assert torch.equal(got, furthest_point_sample_naive(xyz.detach(), 5))

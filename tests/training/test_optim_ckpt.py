@@ -129,3 +129,38 @@ def test_global_batch_sampler_splits_the_same_batches():
     with pytest.raises(ValueError, match="smaller than one global batch"):
         GlobalBatchSampler(5, 6)
     assert sorted(shard(7, DistEnv(0, 2)) + shard(7, DistEnv(1, 2))) == list(range(7))
+
+
+def test_atomic_save_interrupted_mid_write_keeps_previous(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    ck.atomic_save({"format": ck.FORMAT, "arch": {}, "model": {}, "epoch": 3, "a": torch.arange(3)}, path)
+    real_save = torch.save
+
+    def half_save(obj, fh, *a, **kw):  # the first bytes of a real checkpoint, then the crash
+        fh.write(b"PK\x03\x04" + b"\0" * 100)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", half_save)
+    with pytest.raises(OSError, match="disk full"):
+        ck.atomic_save({"format": ck.FORMAT, "arch": {}, "model": {}, "epoch": 4, "a": torch.zeros(3)}, path)
+    monkeypatch.setattr(torch, "save", real_save)
+    state = ck.load_checkpoint(path)
+    assert state["epoch"] == 3 and torch.equal(state["a"], torch.arange(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+
+
+def test_atomic_save_swaps_files_so_a_reader_never_sees_a_rewrite(tmp_path):
+    """A reader that opened the old checkpoint keeps reading it whole while the new one lands.
+
+    Only a rename gives this: copying the new bytes over the old file
+    rewrites the file the reader holds (and a crash mid-copy would leave it
+    partial), which this test sees as the reader getting other bytes.
+    """
+    path = tmp_path / "last.pt"
+    ck.atomic_save({"format": ck.FORMAT, "arch": {}, "model": {}, "epoch": 1, "a": torch.arange(4)}, path)
+    old_bytes = path.read_bytes()
+    with open(path, "rb") as reader:
+        ck.atomic_save({"format": ck.FORMAT, "arch": {}, "model": {}, "epoch": 2, "a": torch.arange(4) * 10}, path)
+        assert reader.read() == old_bytes
+    assert ck.load_checkpoint(path)["epoch"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]

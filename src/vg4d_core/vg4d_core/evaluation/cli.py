@@ -42,6 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_class_names(trained: list[str], scored: list[str], split: str) -> None:
+    """Refuse to score a checkpoint on a dataset whose classes are other ones (same count or not)."""
+    if not trained or not scored or trained == scored:
+        return  # a side without names (older checkpoint, unnamed dataset) cannot be compared
+    diffs = [(i, a, b) for i, (a, b) in enumerate(zip(trained, scored)) if a != b][:3]
+    listed = "; ".join(f"class {i}: {a!r} in the checkpoint, {b!r} in the data" for i, a, b in diffs)
+    if len(trained) != len(scored):
+        listed = listed or f"{len(trained)} classes in the checkpoint, {len(scored)} in the data"
+    raise ConfigError(f"the {split} split's class names differ from the checkpoint's ({listed}); "
+                      f"it was trained on other classes")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
@@ -54,18 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vg4d_core.runtime.tables import print_table
     from vg4d_core.paths import resolve_named
     from vg4d_core.runtime.metrics import run_summary
-    from vg4d_core.runtime.predictor import predictor_from_checkpoint
+    from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
     from vg4d_core.runtime.provenance import save_json
     from vg4d_core.data.point_video import literature_video_ids
     from vg4d_core.runtime.scoring import metrics_of, restrict, score_dataset
 
     try:
-        amp = args.amp
-        predictor, ck = predictor_from_checkpoint(args.checkpoint, device=args.device, amp=amp or "auto")
+        ck = read_checkpoint(args.checkpoint)
         state, arch = ck.state, ck.arch
         train_cfg = state.get("config", {})
-        if amp is None and train_cfg.get("amp"):  # the recipe's precision unless told otherwise
-            predictor, ck = predictor_from_checkpoint(args.checkpoint, device=args.device, amp=train_cfg["amp"])
         data = read_yaml(resolve_named(args.data, "data")) if args.data else dict(ck.data_config)
         if not data:
             raise ConfigError(f"{args.checkpoint} carries no data config; pass --data")
@@ -74,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if dataset.num_classes != arch["num_classes"]:
             raise ConfigError(f"the {args.split} split has {dataset.num_classes} classes but the checkpoint "
                               f"was trained for {arch['num_classes']}")
+        _check_class_names(list(state.get("class_names") or []), list(getattr(dataset, "class_names", []) or []),
+                           args.split)
+        # the recipe's precision unless told otherwise
+        predictor, _ = predictor_from_checkpoint(ck, device=args.device, amp=args.amp or train_cfg.get("amp", "auto"))
     except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
         print(f"vg4d evaluate: error: {exc}", file=sys.stderr)
         return 2

@@ -141,17 +141,18 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
                             dict(state.get("data_config") or {}))
 
 
-def predictor_from_checkpoint(path: str | Path, *, device: str = "auto", amp: str = "auto",
+def predictor_from_checkpoint(path: str | Path | LoadedCheckpoint, *, device: str = "auto", amp: str = "auto",
                               scores: Sequence[str] | None = None) -> tuple[Predictor, LoadedCheckpoint]:
     """Rebuild the models of a checkpoint and wrap them in a :class:`Predictor`.
 
     ``scores`` restricts the sources to those producing the named scores
     (e.g. ``("pc", "pc_text")`` on a robot without a camera); default: all the
-    checkpoint supports.
+    checkpoint supports. ``path`` may be a :class:`LoadedCheckpoint` already read.
     """
     from vg4d_core.runtime.architecture import build_point_encoder
 
-    ck = read_checkpoint(path)
+    ck = path if isinstance(path, LoadedCheckpoint) else read_checkpoint(path)
+    path = ck.path
     encoder = build_point_encoder(ck.arch)
     try:
         encoder.load_state_dict(ck.state["model"])

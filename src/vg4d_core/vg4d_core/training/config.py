@@ -88,7 +88,7 @@ class TrainConfig:
     grad_clip: float = 10.0  # max global gradient L2 norm; 0 disables
     amp: Literal["auto", "bf16", "off"] = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    sync_batchnorm: bool = True  # SyncBatchNorm under multi-GPU DDP (CUDA only)
+    sync_batchnorm: bool = True  # global-batch BatchNorm statistics under DDP (CPU/gloo and CUDA/NCCL)
 
     workers: int = 4  # DataLoader worker processes per training process
     threads: int = 0  # torch intra-op threads per process; 0 keeps torch's default

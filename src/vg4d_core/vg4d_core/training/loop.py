@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from vg4d_core.config import to_dict
+from vg4d_core.models.sync_batchnorm import convert_sync_batchnorm
 from vg4d_core.runtime import checkpoint as ckpt_io
 from vg4d_core.runtime.collate import collate_clips, to_device
 from vg4d_core.runtime.device import amp_dtype_for, autocast, pick_device
@@ -118,8 +119,8 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     # ---- model, data, optimizer, schedule -------------------------------------------------
     model = model.to(device)
     objective = objective.to(device)
-    if env.enabled and device.type == "cuda" and cfg.sync_batchnorm:
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # global-batch statistics
+    if env.enabled and cfg.sync_batchnorm:  # global-batch statistics, gloo and NCCL alike (the fused path too)
+        model = convert_sync_batchnorm(model)
     step_module = TrainStep(model, objective)
     frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
     if frozen and env.is_main:
