@@ -12,7 +12,7 @@ from vg4d_core.runtime.collate import collate_clips
 from vg4d_core.runtime.device import amp_dtype_for, pick_device
 from vg4d_core.runtime.fusion import fit_fusion_weights, fuse, weight_grid
 from vg4d_core.runtime.predictor import PointScores, Predictor
-from vg4d_core.runtime.provenance import save_json
+from vg4d_core.provenance import save_json
 
 
 def _item(i, rgb=True):

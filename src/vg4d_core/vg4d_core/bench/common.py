@@ -1,4 +1,4 @@
-"""Benchmark timing. Provenance and JSON output: :mod:`vg4d_core.runtime.provenance`."""
+"""Benchmark timing. Provenance and JSON output: :mod:`vg4d_core.provenance`."""
 from __future__ import annotations
 
 import statistics

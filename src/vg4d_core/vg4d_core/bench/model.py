@@ -38,7 +38,7 @@ from ..models import IMPSTNet, load_model_config
 from ..models.cost import clip_macs
 from ..models.neighbourhood import sample_and_query, temporal_windows
 from ..paths import SOURCE_ROOT
-from vg4d_core.runtime.provenance import machine_info, save_json
+from vg4d_core.provenance import machine_info, save_json
 from vg4d_core.runtime.tables import print_table
 
 from .common import synchronize, time_call

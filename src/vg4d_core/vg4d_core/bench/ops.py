@@ -46,7 +46,7 @@ import torch
 
 from vg4d_core import ops
 from vg4d_core.bench.common import time_call
-from vg4d_core.runtime.provenance import machine_info, save_json
+from vg4d_core.provenance import machine_info, save_json
 from vg4d_core.runtime.tables import print_table
 from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 

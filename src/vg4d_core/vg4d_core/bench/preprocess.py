@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from vg4d_core.bench.common import time_call
-from vg4d_core.runtime.provenance import machine_info, save_json
+from vg4d_core.provenance import machine_info, save_json
 from vg4d_core.runtime.tables import print_table
 from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 

@@ -31,8 +31,6 @@ Format and sizes: :mod:`vg4d_core.data.cache`.
 """
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 import zlib
@@ -43,6 +41,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from vg4d_core.data import ntu
+from vg4d_core.provenance import save_json
 from vg4d_core.data.cache import (REPORT_FILE, VIDEOS_DIR, CacheSettings, IndexEntry, read_index,
                                   read_settings, read_video_meta, video_path, write_index, write_settings,
                                   write_video)
@@ -254,9 +253,7 @@ def run(root: str | Path, out: str | Path, settings: CacheSettings, *, workers: 
         "bytes_per_video": (float(np.mean([r["bytes"] for r in converted])) if converted else None),
         "failures": failed, "warnings": warnings,
     }
-    tmp = out / f".{REPORT_FILE}.tmp"
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / REPORT_FILE)
+    save_json(out / REPORT_FILE, report)  # atomic, with command, commit and machine
     _print_summary(report, log)
     return report
 

@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vg4d_core.paths import resolve_named
     from vg4d_core.runtime.metrics import run_summary
     from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
-    from vg4d_core.runtime.provenance import save_json
+    from vg4d_core.provenance import save_json
     from vg4d_core.data.point_video import literature_video_ids
     from vg4d_core.runtime.scoring import metrics_of, restrict, score_dataset
 

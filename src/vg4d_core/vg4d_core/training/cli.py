@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from vg4d_core.data.factory import build_split
-    from vg4d_core.runtime.provenance import machine_info
+    from vg4d_core.provenance import machine_info
     from vg4d_core.training.config import resolved_data_dict
     from vg4d_core.training.distributed import init_distributed, shutdown
     from vg4d_core.training.loop import fit

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from vg4d_core.config import to_dict
 from vg4d_core.models.sync_batchnorm import convert_sync_batchnorm
+from vg4d_core.provenance import save_json
 from vg4d_core.runtime import checkpoint as ckpt_io
 from vg4d_core.runtime.collate import collate_clips, to_device
 from vg4d_core.runtime.device import amp_dtype_for, autocast, pick_device
@@ -274,7 +275,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     if env.is_main:
         summary["run_dir"] = str(run_dir)
         summary["checkpoint"] = str(run_dir / "last.pt")
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        save_json(run_dir / "summary.json", summary, command=(meta or {}).get("train_command"), device=device)
         if "headline" in summary:
             h, b = summary["headline"], summary["best_on_test"]
             print(f"[vg4d train] final epoch {h['epoch']}: test top-1 {h['top1']:.2f}%, top-5 {h['top5']:.2f}% "
