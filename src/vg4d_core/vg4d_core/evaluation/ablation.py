@@ -65,7 +65,7 @@ def markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 def write_table(out: Path, stem: str, rows: list[dict[str, Any]], columns: Sequence[str], *, command: str,
                 device: Any, extra: Mapping[str, Any] | None = None) -> None:
     """``OUT/<stem>.json`` (with provenance) and ``OUT/<stem>.md``."""
-    from vg4d_core.runtime.provenance import save_json
+    from vg4d_core.provenance import save_json
 
     save_json(out / f"{stem}.json", {"rows": rows, "units": "percent", **dict(extra or {})}, command=command,
               device=device)
