@@ -70,3 +70,17 @@ def test_bad_yaml_and_missing_file(tmp_path: Path):
 def test_override_syntax_error():
     with pytest.raises(ConfigError, match="key=value"):
         apply_overrides({}, ["novalue"])
+
+
+def test_exponent_notation_reaches_a_float_field():
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string: a float field still takes it; junk is still refused."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class Opt:
+        lr: float = 0.1
+
+    assert from_dict(Opt, {"lr": "1e-3"}).lr == 0.001
+    assert from_dict(Opt, apply_overrides({}, ["lr=2e-4"])).lr == 0.0002
+    with pytest.raises(ConfigError, match="expected a number, got 'fast'"):
+        from_dict(Opt, {"lr": "fast"})

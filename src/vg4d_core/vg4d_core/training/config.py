@@ -29,16 +29,29 @@ from vg4d_core.paths import resolve_named
 
 @dataclass
 class OptimizerConfig:
-    """SGD with momentum. ``weight_decay`` is applied to weights only; biases
-    and normalisation parameters are exempt unless ``decay_bias_and_norm``."""
+    """SGD with momentum (the paper's, for im-PSTNet) or AdamW (how CLIP-family
+    video models are fine-tuned; X-CLIP was trained with AdamW). ``weight_decay``
+    is applied to weights only; biases and normalisation parameters are exempt
+    unless ``decay_bias_and_norm``. ``momentum`` / ``nesterov`` are SGD's,
+    ``betas`` / ``eps`` AdamW's."""
 
+    name: Literal["sgd", "adamw"] = "sgd"
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 0.1  # as printed in the paper; see the MSR recipe for PSTNet's 1e-4
     nesterov: bool = False
     decay_bias_and_norm: bool = False
+    betas: tuple[float, float] = (0.9, 0.98)  # CLIP's
+    eps: float = 1e-6  # CLIP's
 
     def __post_init__(self) -> None:
+        if self.name not in ("sgd", "adamw"):
+            raise ConfigError(f"optimizer.name must be 'sgd' or 'adamw', got {self.name!r}")
+        b1, b2 = self.betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ConfigError(f"optimizer.betas must lie in [0, 1), got {self.betas}")
+        if not self.eps > 0:
+            raise ConfigError(f"optimizer.eps must be > 0, got {self.eps}")
         if self.lr <= 0:
             raise ConfigError(f"optimizer.lr must be > 0, got {self.lr}")
         if not 0 <= self.momentum < 1:

@@ -1,4 +1,4 @@
-"""SGD with momentum and the per-step warmup + cosine learning-rate schedule."""
+"""SGD with momentum (or AdamW) and the per-step warmup + cosine learning-rate schedule."""
 from __future__ import annotations
 
 import math
@@ -31,8 +31,8 @@ def lr_at(step: int, *, total_steps: int, warmup_steps: int, base_lr: float, min
     return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * t))
 
 
-def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> torch.optim.SGD:
-    """SGD over the trainable parameters only, in two groups: matrices and
+def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> torch.optim.Optimizer:
+    """SGD (or AdamW, ``cfg.name``) over the trainable parameters only, in two groups: matrices and
     kernels (ndim >= 2) get weight decay; biases and norm scales (ndim < 2) do
     not, unless ``cfg.decay_bias_and_norm`` (decaying a BatchNorm scale toward
     0 only fights the normalisation)."""
@@ -45,8 +45,10 @@ def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> torch.optim.SGD:
         raise ValueError("the model has no trainable parameters")
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.SGD([g for g in groups if g["params"]], lr=cfg.lr, momentum=cfg.momentum,
-                           nesterov=cfg.nesterov)
+    groups = [g for g in groups if g["params"]]
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, opt_cfg: OptimizerConfig, cfg: ScheduleConfig,

@@ -1,9 +1,14 @@
-"""The model of the ``vlm`` stage: a backend plus a linear RGB head.
+"""The model of the ``vlm`` stage: a backend plus an RGB classification head.
 
 Outputs (the dict the losses read):
 
 * ``video_embedding`` (B, D) unit vectors (:meth:`VLMBackend.encode_video`);
-* ``rgb_logits`` (B, K): the RGB classification head on that embedding;
+* ``rgb_logits`` (B, K): the RGB classification head on that embedding
+  (BatchNorm then linear: the unit embeddings of a video model sit in a narrow
+  cone - cosine ~0.99 between any two videos of a fresh or small model - so a
+  plain linear head on them would need weights ~50x their scale to separate
+  classes and learns nothing at a sane learning rate; standardising each
+  dimension over the batch first removes the shared direction);
 * ``video_text_logits`` (B, K): the RGB-Text score over the class prompts
   (X-CLIP: video-conditioned text, see :mod:`vg4d_core.vlm.base`).
 
@@ -24,7 +29,7 @@ from vg4d_core.vlm.base import TextBank, VLMBackend
 
 
 class VLMClassifier(nn.Module):
-    """Backend + ``Linear(D, num_classes)`` RGB head.
+    """Backend + ``BatchNorm1d(D) -> Linear(D, num_classes)`` RGB head.
 
     Args:
         backend: a loaded :class:`VLMBackend`.
@@ -41,6 +46,7 @@ class VLMClassifier(nn.Module):
             raise ValueError(f"VLMClassifier: num_classes must be >= 1, got {num_classes}")
         self.backend = backend
         self.num_classes = num_classes
+        self.head_norm = nn.BatchNorm1d(backend.embed_dim)
         self.head = nn.Linear(backend.embed_dim, num_classes)
         self.register_buffer("class_text_raw", None)
         self._locked = False
@@ -90,6 +96,6 @@ class VLMClassifier(nn.Module):
             raise ValueError(f"VLMClassifier.forward: {vt_logits.shape[1]} class texts for {self.num_classes} classes")
         return {
             "video_embedding": video.embedding,
-            "rgb_logits": self.head(video.embedding),
+            "rgb_logits": self.head(self.head_norm(video.embedding)),
             "video_text_logits": vt_logits,
         }
