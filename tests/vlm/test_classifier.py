@@ -31,7 +31,8 @@ def test_locked_backend_gets_no_gradient_and_does_not_change(classifier, pixels)
     classifier.lock(backend=True).train()
     assert not classifier.backend.training and classifier.head.training
     trainable = classifier.trainable_parameters()
-    assert {id(p) for p in trainable} == {id(classifier.head.weight), id(classifier.head.bias)}
+    head = [classifier.head.weight, classifier.head.bias, classifier.head_norm.weight, classifier.head_norm.bias]
+    assert {id(p) for p in trainable} == {id(p) for p in head}  # the RGB head (norm + linear) only
     before = {k: v.clone() for k, v in classifier.backend.state_dict().items() if torch.is_tensor(v)}
     head_before = classifier.head.weight.detach().clone()
     opt = torch.optim.SGD(trainable, lr=1.0)
