@@ -408,6 +408,10 @@ class Recognizer:
             self._cond.notify_all()
 
     def _run(self) -> None:
+        if self.config.inference.threads > 0:
+            import torch
+            # OpenMP's thread count is per calling thread: set it where inference runs
+            torch.set_num_threads(self.config.inference.threads)
         while True:
             with self._cond:
                 while self._slot is None and not self._stop:
