@@ -116,3 +116,49 @@ def test_bad_checkpoint_fails_fast_with_the_reason(tmp_path, domain_id):
     out, _ = rec.communicate(timeout=120)
     assert rec.returncode == 2
     assert f"checkpoint not found: {tmp_path / 'missing.pt'}" in out
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.slow
+def test_soak_ten_minutes_at_30_hz(tmp_path, domain_id):
+    """10 minutes of 30 Hz depth + camera_info + RGB: no crash, resident memory grows < 50 MB."""
+    from vg4d_ros.dds import DdsSubscriber, participant
+
+    minutes = float(os.environ.get("VG4D_SOAK_MINUTES", "10"))
+    frames = int(minutes * 60 * 30)
+    ckpt = tiny_checkpoint(tmp_path / "tiny.pt")
+    prefix = f"/vg4d_soak_{os.getpid()}"
+    stats_path = tmp_path / "stats.json"
+    dp = participant(domain_id)
+    action = DdsSubscriber(dp, "/recognizer/action", "vision_msgs/msg/Classification", "results")
+    rec = start_recognizer(ckpt, domain_id, prefix, stats_path)
+    cam = stream(domain_id, prefix, frames)
+    received, rss = 0, []
+    try:
+        start = time.monotonic()
+        while cam.poll() is None and time.monotonic() - start < minutes * 60 + 180:
+            if action.wait(1.0):
+                received += len(action.take(256))
+            elapsed = time.monotonic() - start
+            if not rss or elapsed - rss[-1][0] >= 10:
+                assert rec.poll() is None, "the recogniser died"
+                rss.append((elapsed, rss_mb(rec.pid)))
+        assert cam.returncode == 0, cam.communicate()[0]
+    finally:
+        if cam.poll() is None:
+            cam.kill()
+        out = finish(rec, 120)
+    assert rec.returncode == 0, out
+    stats = json.loads(stats_path.read_text())
+    warm = [m for t, m in rss if t >= 60] or [m for _, m in rss]
+    growth = max(warm) - warm[0]
+    print(f"soak: {frames} frames, {stats['windows_formed']} windows, {stats['windows_inferred']} labelled, "
+          f"{stats['windows_dropped']} dropped, {received} received, RSS {warm[0]:.0f} -> {max(warm):.0f} MB")
+    assert growth < 50, rss
+    assert stats["windows_inferred"] > 0 and stats["malformed_total"] == 0
