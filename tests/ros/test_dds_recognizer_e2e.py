@@ -118,6 +118,34 @@ def test_bad_checkpoint_fails_fast_with_the_reason(tmp_path, domain_id):
     assert f"checkpoint not found: {tmp_path / 'missing.pt'}" in out
 
 
+def test_silent_inputs_are_named_with_the_offered_qos(tmp_path, domain_id):
+    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+
+    prefix = f"/vg4d_e2e_silent_{os.getpid()}"
+    dp = participant(domain_id)
+    # a writer of the wrong type on the depth topic: discovered, never matched
+    wrong = DdsPublisher(dp, f"{prefix}/depth", "std_msgs/msg/String", "results")
+    stats_path = tmp_path / "stats.json"
+    rec = start_recognizer(tiny_checkpoint(tmp_path / "tiny.pt"), domain_id, prefix, stats_path,
+                           "silence_timeout_s=2.0")
+    info = DdsSubscriber(dp, "/recognizer/label_info", "vision_msgs/msg/LabelInfo", "latched")
+    try:
+        # label_info comes out right before the watch starts: from then on, 2 s to report
+        assert collect({"info": info}, lambda g: g["info"], 120)["info"], "the recogniser never came up"
+        for _ in range(20):
+            wrong.publish(wrong.typestore.types["std_msgs/msg/String"](data="not an image"))
+            time.sleep(0.2)
+    finally:
+        out = finish(rec)
+    assert rec.returncode == 0, out
+    topics = json.loads(stats_path.read_text())["topics"]
+    assert topics["depth"]["state"] == "silent", topics
+    assert "offers reliable, volatile, keep_last 10" in topics["depth"]["message"]
+    assert topics["camera_info"]["state"] == "no_publisher"
+    assert f"{prefix}/depth: 1 publisher(s) but nothing delivered" in out
+    assert f"{prefix}/camera_info: no publisher" in out
+
+
 def rss_mb(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
