@@ -83,6 +83,12 @@ def test_bad_checkpoints_fail_at_configure(tmp_path):
         load_model(config(tmp_path / "junk.pt"))
     with pytest.raises(RecognizerError, match="no checkpoint"):
         load_model(config(""))
+    import torch as _torch
+    state = _torch.load(tiny_checkpoint(tmp_path / "fit.pt"), weights_only=True)
+    state["arch"]["embed_dim"] = 32  # the weights are of a 16-d projection
+    _torch.save(state, tmp_path / "misfit.pt")
+    with pytest.raises(RecognizerError, match="weights do not fit the architecture"):
+        load_model(config(tmp_path / "misfit.pt"))
     with pytest.raises(RecognizerError, match="cannot produce scores"):
         load_model(config(tiny_checkpoint(tmp_path / "t.pt"), "inference.scores=rgb"))
 
