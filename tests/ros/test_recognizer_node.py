@@ -67,6 +67,7 @@ def test_node_only_wires(tmp_path):
 
 def test_node_configure_fails_with_the_reason_for_a_bad_checkpoint(tmp_path):
     rclpy = pytest.importorskip("rclpy")
+    import rclpy.parameter
     from rclpy.lifecycle import TransitionCallbackReturn
     from vg4d_ros.recognizer_node import RecognizerNode
     rclpy.init()

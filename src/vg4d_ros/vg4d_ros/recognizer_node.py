@@ -73,7 +73,13 @@ class RecognizerNode(LifecycleNode):
     def _read_config(self) -> RecognizerConfig:
         from vg4d_core.config import from_dict
 
-        flat = {name: self.get_parameter(name).value for name in parameter_defaults()}
+        import array
+
+        flat = {}
+        for name in parameter_defaults():
+            value = self.get_parameter(name).value
+            # array parameters may come back as array.array; the core's loader takes lists
+            flat[name] = list(value) if isinstance(value, (array.array, tuple)) else value
         return from_dict(RecognizerConfig, unflatten(flat), where=f"{self.get_name()} parameters")
 
     def _publishers_of(self, topic: str):
