@@ -18,7 +18,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("vg4d_core.evaluation.cli:main", "evaluate a checkpoint: top-1/top-5, per-class, confusion"),
     "preprocess": ("vg4d_core.data.preprocess_cli:main", "convert a raw dataset (NTU RGB+D) into a training cache"),
     "synth": ("vg4d_core.data.synthetic.cli:main", "write synthetic RGB-D action videos in NTU's layout"),
-    "bench": ("vg4d_core.bench.cli:main", "benchmarks: ops, model, preprocess (print + JSON)"),
+    "bench": ("vg4d_core.bench.cli:main", "benchmarks: ops, model, preprocess, node (print + JSON)"),
+    "recognize": ("vg4d_ros.recognize_dds:main", "live action labels from ROS 2 topics over DDS (needs vg4d_ros)"),
 }
 
 
@@ -34,7 +35,16 @@ def run_subcommand(name: str, argv: Sequence[str]) -> int:
     """Import and run one subcommand; returns its exit code."""
     target, _ = SUBCOMMANDS[name]
     module_name, func_name = target.split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        package = module_name.split(".")[0]
+        if exc.name != package:  # a missing dependency inside the package: let it show
+            raise
+        print(f"vg4d {name}: needs the {package} package, which is not installed "
+              f"(pip install src/{package}, or build it with colcon)", file=sys.stderr)
+        return 2
+    func = getattr(module, func_name)
     rc = func(list(argv))
     return int(rc or 0)
 

@@ -1,4 +1,4 @@
-"""``vg4d bench {ops,model,preprocess}``: dispatch to one benchmark module."""
+"""``vg4d bench {ops,model,preprocess,node}``: dispatch to one benchmark module."""
 from __future__ import annotations
 
 import importlib
@@ -9,6 +9,7 @@ BENCHMARKS = {
     "ops": ("vg4d_core.bench.ops", "FPS / ball query / grouping: naive, numba, Triton, torch, cKDTree"),
     "model": ("vg4d_core.bench.model", "im-PSTNet: params, FLOPs, latency, throughput, memory"),
     "preprocess": ("vg4d_core.bench.preprocess", "depth frames/s through conversion + sampling"),
+    "node": ("vg4d_core.bench.node", "recogniser: decode cost, window-to-label latency, sustained input rate"),
 }
 
 

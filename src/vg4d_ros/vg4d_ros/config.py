@@ -1,0 +1,213 @@
+"""The recogniser's configuration: one dataclass, one YAML file, two readers.
+
+``config/recognize.yaml`` is a ROS 2 parameters file::
+
+    recognizer:
+      ros__parameters:
+        input: depth
+        topics: {depth: ..., camera_info: ..., ...}
+        ...
+
+The rclpy node reads it as its parameters file (nested keys become the
+dotted parameter names ``topics.depth``, ``window.hop_frames`` ...), and
+``vg4d recognize`` reads the same file with :func:`load_recognizer_config`
+(strict: an unknown key is an error naming it). A plain file holding only
+the ``ros__parameters`` mapping is accepted too.
+
+Every value is representable as a ROS parameter (no ``None``, no empty
+lists): "not set" is ``""`` for topics and ``0`` for values taken from the
+checkpoint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+from vg4d_core.config import ConfigError, apply_overrides, from_dict, read_yaml, to_dict
+
+from vg4d_ros.foreground import ForegroundConfig
+
+NODE_NAME = "recognizer"
+
+
+@dataclass
+class TopicsConfig:
+    """Input topics ("" = not used)."""
+
+    depth: str = "/camera/depth/image_raw"  # sensor_msgs/Image 16UC1 (mm) or 32FC1 (m); input "depth"
+    camera_info: str = "/camera/depth/camera_info"  # sensor_msgs/CameraInfo of the depth camera
+    cloud: str = "/camera/depth/points"  # sensor_msgs/PointCloud2; input "cloud"
+    rgb: str = ""  # optional sensor_msgs/Image colour stream
+    mask: str = ""  # optional person mask aligned with the depth image (depth input only)
+
+
+@dataclass
+class SyncConfig:
+    """Approximate-time pairing of depth/cloud with rgb and mask (message_filters semantics)."""
+
+    queue_size: int = 10
+    slop_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.queue_size < 1:
+            raise ConfigError(f"sync.queue_size must be >= 1, got {self.queue_size}")
+        if not self.slop_s > 0:
+            raise ConfigError(f"sync.slop_s must be > 0 seconds, got {self.slop_s}")
+
+
+@dataclass
+class ForegroundSettings:
+    """Which points are the actor (metres, sensor optical frame); 0 disables a depth bound."""
+
+    min_depth: float = 0.5
+    max_depth: float = 4.5
+    crop_enabled: bool = False
+    crop_min: list[float] = field(default_factory=lambda: [-1.5, -1.5, 0.0])
+    crop_max: list[float] = field(default_factory=lambda: [1.5, 1.5, 5.0])
+
+    def to_foreground(self, use_mask: bool) -> ForegroundConfig:
+        try:
+            return ForegroundConfig(
+                min_depth=self.min_depth or None, max_depth=self.max_depth or None,
+                crop_min=tuple(self.crop_min) if self.crop_enabled else None,
+                crop_max=tuple(self.crop_max) if self.crop_enabled else None, use_mask=use_mask)
+        except ValueError as exc:
+            raise ConfigError(f"foreground: {exc}") from None
+
+
+@dataclass
+class WindowSettings:
+    """Sliding windows; 0 means "from the checkpoint" where noted."""
+
+    window_s: float = 0.0  # 0: the typical training-video duration the checkpoint records, else fallback_window_s
+    fallback_window_s: float = 3.0
+    num_frames: int = 0  # T; 0: the checkpoint's data_config.num_frames
+    points_per_frame: int = 0  # N; 0: the checkpoint's data_config.points_per_frame
+    max_frames: int = 120
+    min_frames: int = 8
+    hop_frames: int = 15
+    rate_hz: float = 0.0
+    seed: int = -1  # -1: the checkpoint's data_config.seed (the evaluation seed)
+
+
+@dataclass
+class InferenceConfig:
+    """The model and how it runs."""
+
+    checkpoint: str = ""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: Literal["auto", "bf16", "off"] = "auto"
+    scores: str = "auto"  # comma-separated score names (pc, pc_text, rgb, rgb_text, fused) or "auto"
+    primary: str = "auto"  # the score that ranks top-k: "auto" = fused if present, else the first
+    top_k: int = 5
+    threads: int = 0  # torch intra-op threads; 0 leaves torch's default
+    point_scale: float = 0.0  # point units per metre; 0: from the checkpoint's data convention (metres)
+
+    def score_list(self) -> list[str] | None:
+        if self.scores.strip() in ("", "auto"):
+            return None
+        return [s.strip() for s in self.scores.split(",") if s.strip()]
+
+
+@dataclass
+class OutputConfig:
+    """Output topics ("~/x" = in the node's namespace) and the diagnostics period."""
+
+    action: str = "~/action"  # vision_msgs/Classification, top-k
+    label: str = "~/label"  # std_msgs/String, top-1 class name
+    label_info: str = "~/label_info"  # vision_msgs/LabelInfo, once, transient-local
+    diagnostics: str = "/diagnostics"  # diagnostic_msgs/DiagnosticArray
+    diagnostics_period_s: float = 1.0
+
+
+@dataclass
+class QosSettings:
+    """History depths (sensor: best-effort keep-last; results: reliable keep-last)."""
+
+    sensor_depth: int = 5
+    results_depth: int = 10
+
+
+@dataclass
+class RecognizerConfig:
+    """Everything the recogniser reads (see ``config/recognize.yaml``)."""
+
+    input: Literal["depth", "cloud"] = "depth"
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    foreground: ForegroundSettings = field(default_factory=ForegroundSettings)
+    window: WindowSettings = field(default_factory=WindowSettings)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    qos: QosSettings = field(default_factory=QosSettings)
+    silence_timeout_s: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.input == "depth" and (not self.topics.depth or not self.topics.camera_info):
+            raise ConfigError("input 'depth' needs topics.depth and topics.camera_info")
+        if self.input == "cloud" and not self.topics.cloud:
+            raise ConfigError("input 'cloud' needs topics.cloud")
+        if self.input == "cloud" and self.topics.mask:
+            raise ConfigError("topics.mask needs input 'depth' (a mask is aligned with the depth image's pixels)")
+        if not self.silence_timeout_s > 0:
+            raise ConfigError(f"silence_timeout_s must be > 0, got {self.silence_timeout_s}")
+
+    def input_topics(self) -> dict[str, str]:
+        """role -> topic of every input this configuration subscribes to."""
+        if self.input == "depth":
+            roles = {"depth": self.topics.depth, "camera_info": self.topics.camera_info}
+        else:
+            roles = {"cloud": self.topics.cloud}
+        for role in ("rgb", "mask"):
+            if getattr(self.topics, role):
+                roles[role] = getattr(self.topics, role)
+        return roles
+
+
+def unwrap_params(data: Mapping[str, Any], node_name: str = NODE_NAME) -> dict[str, Any]:
+    """The ``ros__parameters`` mapping of a ROS params file (or the mapping itself if plain)."""
+    data = dict(data)
+    for key in (node_name, f"/{node_name}", "/**"):
+        if isinstance(data.get(key), Mapping) and "ros__parameters" in data[key]:
+            return dict(data[key]["ros__parameters"] or {})
+    if "ros__parameters" in data:
+        return dict(data["ros__parameters"] or {})
+    return data
+
+
+def load_recognizer_config(path: str | Path | None = None, overrides: Sequence[str] = (),
+                           node_name: str = NODE_NAME) -> RecognizerConfig:
+    """Read ``path`` (ROS params layout or plain), apply ``a.b=value`` overrides, validate strictly."""
+    data = unwrap_params(read_yaml(path), node_name) if path is not None else {}
+    data = apply_overrides(data, overrides)
+    return from_dict(RecognizerConfig, data, where=str(path) if path is not None else "recognizer")
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping -> ``{"a.b": value}`` (the ROS parameter names of a nested params file)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"a.b": value}`` -> nested mapping."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        node = out
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def parameter_defaults() -> dict[str, Any]:
+    """Every ROS parameter of the node with its default (dotted names)."""
+    return flatten(to_dict(RecognizerConfig()))

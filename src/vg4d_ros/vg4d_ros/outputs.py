@@ -1,0 +1,128 @@
+"""Output messages of the recogniser as rosbags type-store objects.
+
+The DDS transport serialises them with rosbags' CDR codec; the rclpy node
+copies their fields into rclpy messages (:func:`to_rclpy`), so both
+transports publish the same content:
+
+* ``vision_msgs/Classification`` - header (stamp of the window's newest
+  frame, the input's frame_id), top-k ``ObjectHypothesis(class_id = class
+  name, score float64)`` best first;
+* ``std_msgs/String`` - the top-1 class name;
+* ``vision_msgs/LabelInfo`` - class index -> name, published once (latched);
+* ``diagnostic_msgs/DiagnosticArray`` - latency, drops, error counts and
+  the silence state of every input topic.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from vg4d_ros.recognizer import Recognition
+from vg4d_ros.silence import OK, WAITING, TopicState
+from vg4d_ros.typestore import ros_typestore
+
+# diagnostic_msgs/DiagnosticStatus levels
+DIAG_OK, DIAG_WARN, DIAG_ERROR = 0, 1, 2
+DIAG_NAME = "vg4d recognizer"
+
+
+def _header(T, stamp_ns: int, frame_id: str):
+    sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
+    return T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec),
+                                    frame_id=frame_id)
+
+
+def classification_msg(result: Recognition, typestore=None):
+    """vision_msgs/Classification of a result (class_id = class name)."""
+    T = (typestore or ros_typestore()).types
+    H = T["vision_msgs/msg/ObjectHypothesis"]
+    return T["vision_msgs/msg/Classification"](
+        header=_header(T, result.stamp_ns, result.frame_id),
+        results=[H(class_id=name, score=float(score)) for name, score in result.top_k])
+
+
+def label_msg(result: Recognition, typestore=None):
+    """std_msgs/String holding the top-1 class name."""
+    T = (typestore or ros_typestore()).types
+    return T["std_msgs/msg/String"](data=result.top_k[0][0] if result.top_k else "")
+
+
+def label_info_msg(class_names: Sequence[str], stamp_ns: int = 0, frame_id: str = "", threshold: float = 0.0,
+                   typestore=None):
+    """vision_msgs/LabelInfo: VisionClass(class_id = index, class_name) for every class."""
+    T = (typestore or ros_typestore()).types
+    VC = T["vision_msgs/msg/VisionClass"]
+    return T["vision_msgs/msg/LabelInfo"](header=_header(T, stamp_ns, frame_id),
+                                          class_map=[VC(class_id=i, class_name=str(n))
+                                                     for i, n in enumerate(class_names)],
+                                          threshold=float(threshold))
+
+
+def diagnostics_msg(stats: dict[str, Any], topics: Sequence[TopicState], stamp_ns: int, typestore=None,
+                    hardware_id: str = "vg4d"):
+    """diagnostic_msgs/DiagnosticArray: one status for the recogniser, one per input topic.
+
+    The recogniser's level is WARN when windows were dropped, messages were
+    malformed or an input is silent; ERROR when inference failed.
+    """
+    T = (typestore or ros_typestore()).types
+    KV, DS = T["diagnostic_msgs/msg/KeyValue"], T["diagnostic_msgs/msg/DiagnosticStatus"]
+
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else ("" if v is None else str(v))
+
+    keys = ("windows_formed", "windows_inferred", "windows_dropped", "latency_ms_p50", "latency_ms_p95",
+            "malformed_total", "inference_errors", "waiting_for_camera_info", "frames_out_of_order", "messages",
+            "malformed")
+    silent = [t for t in topics if t.state not in (OK, WAITING)]
+    if stats.get("inference_errors"):
+        level, message = DIAG_ERROR, f"{stats['inference_errors']} inference error(s)"
+    elif silent:
+        level, message = DIAG_WARN, "; ".join(t.message for t in silent)
+    elif stats.get("malformed_total") or stats.get("windows_dropped"):
+        level, message = DIAG_WARN, (f"{stats.get('windows_dropped', 0)} window(s) dropped, "
+                                     f"{stats.get('malformed_total', 0)} malformed message(s)")
+    else:
+        level, message = DIAG_OK, "running"
+    status = [DS(level=level, name=DIAG_NAME, message=message, hardware_id=hardware_id,
+                 values=[KV(key=k, value=fmt(stats.get(k))) for k in keys])]
+    for t in topics:
+        lvl = DIAG_OK if t.state in (OK, WAITING) else DIAG_WARN
+        values = [KV(key="topic", value=t.topic), KV(key="state", value=t.state), KV(key="count", value=str(t.count))]
+        values += [KV(key=f"publisher{i}", value=f"{p.node or '?'}: {p.qos}") for i, p in enumerate(t.publishers)]
+        status.append(DS(level=lvl, name=f"{DIAG_NAME}: input {t.role}", message=t.message, hardware_id=hardware_id,
+                         values=values))
+    return T["diagnostic_msgs/msg/DiagnosticArray"](header=_header(T, stamp_ns, ""), status=status)
+
+
+def to_rclpy(msg: Any, cls: Any) -> Any:
+    """Copy a rosbags message into the rclpy message class ``cls`` (field by field, recursively).
+
+    ``cls`` is e.g. ``vision_msgs.msg.Classification``; nested message and
+    sequence-of-message fields are built from their rclpy types, looked up
+    through the instance's own field types.
+    """
+    out = cls()
+    for name in out.get_fields_and_field_types():
+        value = getattr(msg, name)
+        current = getattr(out, name)
+        if hasattr(value, "__dataclass_fields__"):
+            setattr(out, name, to_rclpy(value, type(current)))
+        elif isinstance(value, list) and value and hasattr(value[0], "__dataclass_fields__"):
+            item_cls = _sequence_item_class(out, name)
+            setattr(out, name, [to_rclpy(v, item_cls) for v in value])
+        else:
+            setattr(out, name, value)
+    return out
+
+
+def _sequence_item_class(msg: Any, field: str) -> Any:
+    """The rclpy class of the items of a sequence-of-messages field (from its SLOT_TYPES)."""
+    idx = list(msg.get_fields_and_field_types()).index(field)
+    slot = type(msg).SLOT_TYPES[idx]
+    vt = slot.value_type
+    import importlib
+    module = importlib.import_module(".".join(vt.namespaces))
+    return getattr(module, vt.name)

@@ -1,0 +1,235 @@
+"""``vg4d recognize --transport dds``: the recogniser on ROS 2 topics without rclpy.
+
+Subscribes (cyclonedds, :mod:`vg4d_ros.dds`) with the sensor QoS
+(best-effort, keep-last ``qos.sensor_depth``) to the configured inputs on
+``rt/<topic>``, feeds the :class:`~vg4d_ros.recognizer.Recognizer` core,
+and publishes ``Classification`` + ``String`` (reliable, keep-last
+``qos.results_depth``), ``LabelInfo`` once (transient-local) and
+``DiagnosticArray`` every ``output.diagnostics_period_s``. A ROS 2 graph on
+the same ROS_DOMAIN_ID with rmw_cyclonedds sees these as ordinary topics.
+
+Silence reporting uses the DDS built-in publication topic: every writer on
+an input topic is listed with its offered QoS, whether or not it matched.
+
+Usage::
+
+    vg4d recognize --transport dds --checkpoint CK [--config config/recognize.yaml]
+                   [--domain N] [--duration S] [--name recognizer] [--stats-json PATH] [key=value ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from vg4d_ros.config import NODE_NAME, RecognizerConfig, load_recognizer_config
+from vg4d_ros.recognizer import Recognition, Recognizer, RecognizerError, load_model
+
+INPUT_TYPES = {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
+               "cloud": "sensor_msgs/msg/PointCloud2", "rgb": "sensor_msgs/msg/Image", "mask": "sensor_msgs/msg/Image"}
+
+
+def resolve_topic(name: str, node_name: str, namespace: str = "/") -> str:
+    """ROS name resolution for the output topics: ``~/x`` -> ``<ns>/<node>/x``; relative -> ``<ns>/x``."""
+    ns = "/" + namespace.strip("/") if namespace.strip("/") else ""
+    if name.startswith("~"):
+        return f"{ns}/{node_name}{name[1:]}" if name != "~" else f"{ns}/{node_name}"
+    return name if name.startswith("/") else f"{ns}/{name}"
+
+
+def describe_qos(qos: Any) -> str:
+    """A cyclonedds Qos as "best_effort, volatile, keep_last 5" (reliability, durability, history).
+
+    Read from the policies' reprs (``Policy.Reliability.BestEffort``,
+    ``Policy.History.KeepLast(depth=5)``): in cyclonedds 11 some policies are
+    singleton instances of generated types, so isinstance checks do not work.
+    """
+    names = {"Reliability.BestEffort": "best_effort", "Reliability.Reliable": "reliable",
+             "Durability.Volatile": "volatile", "Durability.TransientLocal": "transient_local",
+             "Durability.Transient": "transient", "Durability.Persistent": "persistent",
+             "History.KeepAll": "keep_all"}
+    parts = []
+    try:
+        policies = [repr(p) for p in qos]
+    except TypeError:
+        return str(qos)
+    for kind in ("Reliability", "Durability", "History"):
+        for text in policies:
+            name = text.removeprefix("Policy.").split("(")[0]
+            if not name.startswith(kind + "."):
+                continue
+            if name == "History.KeepLast":
+                parts.append("keep_last " + text.split("depth=")[-1].rstrip(")"))
+            elif name in names:
+                parts.append(names[name])
+    return ", ".join(parts) or str(qos)
+
+
+class PublicationMonitor:
+    """All DDS writers seen on the domain (built-in DCPSPublication topic), by ROS topic name."""
+
+    def __init__(self, participant) -> None:
+        from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
+
+        self._reader = BuiltinDataReader(participant, BuiltinTopicDcpsPublication)
+        self._own = participant.guid
+        self._lock = threading.Lock()
+        self._by_topic: dict[str, dict[Any, Any]] = {}
+
+    def poll(self) -> None:
+        from cyclonedds.core import InstanceState
+
+        try:
+            samples = self._reader.take(N=64)
+        except Exception:  # the built-in topic is best effort information; never fail the node for it
+            return
+        with self._lock:
+            for s in samples:
+                info = getattr(s, "sample_info", None)
+                alive = info is None or info.instance_state == InstanceState.Alive
+                topic = "/" + s.topic_name[3:] if s.topic_name.startswith("rt/") else None
+                if topic is None:
+                    continue
+                pubs = self._by_topic.setdefault(topic, {})
+                if alive and s.participant_key != self._own:
+                    pubs[s.key] = s
+                else:
+                    pubs.pop(s.key, None)
+
+    def publishers_of(self, topic: str):
+        from vg4d_ros.silence import PublisherInfo
+
+        self.poll()
+        with self._lock:
+            return [PublisherInfo(node=f"participant {str(s.participant_key)[:8]}", qos=describe_qos(s.qos))
+                    for s in self._by_topic.get(topic, {}).values()]
+
+
+def _log(level: str, text: str) -> None:
+    print(f"[vg4d recognize] {level}: {text}", file=sys.stderr, flush=True)
+
+
+def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_name: str = NODE_NAME,
+        stats_json: str | None = None, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Run the DDS recogniser until ``duration_s`` (0 = until ``stop`` / SIGINT); returns the final stats."""
+    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+    from vg4d_ros.dds.names import latched_qos, results_qos, sensor_qos
+    from vg4d_ros.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg
+    from vg4d_ros.silence import TopicWatch
+    from vg4d_ros.typestore import ros_typestore
+
+    model = load_model(config)  # fails here, before any topic exists, on a bad checkpoint
+    ts = ros_typestore()
+    dp = participant(domain)
+    out = config.output
+    action_pub = DdsPublisher(dp, resolve_topic(out.action, node_name), "vision_msgs/msg/Classification",
+                              results_qos(config.qos.results_depth), ts)
+    label_pub = DdsPublisher(dp, resolve_topic(out.label, node_name), "std_msgs/msg/String",
+                             results_qos(config.qos.results_depth), ts)
+    info_pub = DdsPublisher(dp, resolve_topic(out.label_info, node_name), "vision_msgs/msg/LabelInfo",
+                            latched_qos(), ts)
+    diag_pub = DdsPublisher(dp, resolve_topic(out.diagnostics, node_name), "diagnostic_msgs/msg/DiagnosticArray",
+                            results_qos(config.qos.results_depth), ts)
+
+    def publish(result: Recognition) -> None:
+        action_pub.publish(classification_msg(result, ts))
+        label_pub.publish(label_msg(result, ts))
+
+    rec = Recognizer(config, model, publish, log=_log)
+    monitor = PublicationMonitor(dp)
+    topics = rec.topics()
+    watch = TopicWatch(topics, config.silence_timeout_s, publishers_of=monitor.publishers_of, log=_log)
+    handlers = {"depth": rec.on_depth, "camera_info": rec.on_camera_info, "cloud": rec.on_cloud,
+                "rgb": rec.on_rgb, "mask": rec.on_mask}
+    subs = {role: DdsSubscriber(dp, topic, INPUT_TYPES[role], sensor_qos(config.qos.sensor_depth), ts)
+            for role, topic in topics.items()}
+    from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
+    from cyclonedds.util import duration
+
+    waitset = WaitSet(dp)
+    for sub in subs.values():
+        waitset.attach(ReadCondition(sub.reader, SampleState.Any | ViewState.Any | InstanceState.Alive))
+    info_pub.publish(label_info_msg(model.class_names, time.time_ns(), typestore=ts))
+    s = rec.settings
+    _log("info", f"{model.path}: {len(model.class_names)} classes, scores {', '.join(s.scores)}; windows of "
+         f"{s.window.num_segments} x {s.window.points_per_frame} over {s.window.window_s:g} s "
+         f"({s.window_s_source}); inputs {topics}; domain {domain}")
+    stop = stop or threading.Event()
+    rec.start()
+    watch.activate()
+    start = time.monotonic()
+    next_diag = start + out.diagnostics_period_s
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            if duration_s and now - start >= duration_s:
+                break
+            waitset.wait(duration(milliseconds=50))
+            for role, sub in subs.items():
+                for raw in sub.take_raw(64):
+                    watch.on_message(role)
+                    try:
+                        msg = ts.deserialize_cdr(raw, sub.msgtype)
+                    except Exception as exc:  # undecodable bytes are malformed input, not a crash
+                        rec.messages[role] += 1
+                        rec.record_malformed(role, f"undecodable CDR for {sub.msgtype}: {type(exc).__name__}")
+                        continue
+                    handlers[role](msg)
+            if time.monotonic() >= next_diag:
+                next_diag += out.diagnostics_period_s
+                diag_pub.publish(diagnostics_msg(rec.stats(), watch.check(), time.time_ns(), ts))
+    finally:
+        rec.stop()
+        stats = rec.stats()
+        stats["topics"] = {t.role: {"topic": t.topic, "state": t.state, "message": t.message, "count": t.count}
+                           for t in watch.check()}
+        if stats_json:
+            Path(stats_json).write_text(json.dumps(stats, indent=2, default=str) + "\n", encoding="utf-8")
+        _log("info", f"stopped: {stats['windows_formed']} windows, {stats['windows_inferred']} labelled, "
+             f"{stats['windows_dropped']} dropped, {stats['malformed_total']} malformed messages")
+    return stats
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="vg4d recognize", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--transport", choices=["dds", "ros"], default="dds",
+                    help="dds: cyclonedds without rclpy (this program); ros: use `ros2 run vg4d_ros recognizer`")
+    ap.add_argument("--checkpoint", help="checkpoint path (overrides inference.checkpoint)")
+    ap.add_argument("--config", default=None, help="recognize.yaml (ROS params layout or plain); default: built-in")
+    ap.add_argument("--domain", type=int, default=None, help="DDS domain = ROS_DOMAIN_ID (default: $ROS_DOMAIN_ID or 0)")
+    ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run until Ctrl-C)")
+    ap.add_argument("--name", default=NODE_NAME, help="node name for ~/ topics and the params file section")
+    ap.add_argument("--stats-json", default=None, help="write the final counters here")
+    ap.add_argument("overrides", nargs="*", help="key=value settings, e.g. window.hop_frames=10")
+    args = ap.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.transport == "ros":
+        print("vg4d recognize: the rclpy transport is the ROS 2 node: `ros2 run vg4d_ros recognizer "
+              "--ros-args --params-file config/recognize.yaml`", file=sys.stderr)
+        return 2
+    overrides = list(args.overrides) + ([f"inference.checkpoint={args.checkpoint}"] if args.checkpoint else [])
+    try:
+        config = load_recognizer_config(args.config, overrides, node_name=args.name)
+    except ValueError as exc:
+        print(f"vg4d recognize: error: {exc}", file=sys.stderr)
+        return 2
+    domain = args.domain if args.domain is not None else int(os.environ.get("ROS_DOMAIN_ID", "0"))
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run(config, domain=domain, duration_s=args.duration, node_name=args.name, stats_json=args.stats_json,
+            stop=stop)
+    except RecognizerError as exc:
+        print(f"vg4d recognize: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Subprocess of the DDS recogniser tests: a synthetic 30 Hz depth + camera_info + RGB camera.
+
+Usage: python dds_stream.py DOMAIN PREFIX FRAMES [--bad]
+Waits until the recogniser's readers match, then publishes FRAMES frames at
+30 Hz with stamps T0 + i * PERIOD (recognizer_helpers); with --bad, frame 5's
+depth is a short payload and after frame 10 a depth image says rgb8.
+Prints "published N" and exits.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recognizer_helpers import bad_depth_msg, camera_info_msg, depth_msg, rgb_msg  # noqa: E402
+from vg4d_ros.dds import DdsPublisher, participant  # noqa: E402
+from vg4d_ros.typestore import ros_typestore  # noqa: E402
+
+T0, PERIOD = 5_000_000_000, 33_333_333
+
+
+def main() -> int:
+    domain, prefix, frames = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    bad = "--bad" in sys.argv
+    ts = ros_typestore()
+    dp = participant(domain)
+    depth = DdsPublisher(dp, f"{prefix}/depth", "sensor_msgs/msg/Image", "sensor", ts)
+    info = DdsPublisher(dp, f"{prefix}/camera_info", "sensor_msgs/msg/CameraInfo", "sensor", ts)
+    rgb = DdsPublisher(dp, f"{prefix}/rgb", "sensor_msgs/msg/Image", "sensor", ts)
+    deadline = time.monotonic() + 120
+    while depth.matched() == 0 or info.matched() == 0:
+        if time.monotonic() > deadline:
+            print("no recogniser matched", flush=True)
+            return 1
+        time.sleep(0.05)
+    time.sleep(0.5)  # the remote reader's side of the match settles
+    start = time.monotonic()
+    for i in range(frames):
+        stamp = T0 + i * PERIOD
+        info.publish(camera_info_msg(ts, stamp))
+        depth.publish(bad_depth_msg(ts, stamp) if bad and i == 5 else depth_msg(ts, i, stamp))
+        rgb.publish(rgb_msg(ts, stamp))
+        if bad and i == 10:  # a depth image of a colour encoding
+            wrong = depth_msg(ts, i, stamp + 1)
+            wrong.encoding = "rgb8"
+            depth.publish(wrong)
+        time.sleep(max(0.0, start + (i + 1) / 30 - time.monotonic()))
+    print(f"published {frames}", flush=True)
+    time.sleep(1.0)  # let best-effort samples leave before the writer goes
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Output messages: content and CDR round trip through the type store."""
+from __future__ import annotations
+
+import numpy as np
+
+from vg4d_ros.outputs import DIAG_OK, DIAG_WARN, classification_msg, diagnostics_msg, label_info_msg, label_msg
+from vg4d_ros.recognizer import Recognition
+from vg4d_ros.silence import TopicState
+
+
+def result():
+    return Recognition(stamp_ns=12_000_000_345, frame_id="cam", top_k=[("wave", 0.75), ("bow", 0.125)],
+                       scores={"pc": np.array([0.75, 0.125], np.float32)}, primary="pc", latency_ms=5.0,
+                       num_frames=30)
+
+
+def roundtrip(ts, msg, name):
+    return ts.deserialize_cdr(ts.serialize_cdr(msg, name), name)
+
+
+def test_classification_and_label(typestore):
+    msg = roundtrip(typestore, classification_msg(result(), typestore), "vision_msgs/msg/Classification")
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id) == (12, 345, "cam")
+    assert [(h.class_id, h.score) for h in msg.results] == [("wave", 0.75), ("bow", 0.125)]
+    assert roundtrip(typestore, label_msg(result(), typestore), "std_msgs/msg/String").data == "wave"
+
+
+def test_label_info_maps_indices_to_names(typestore):
+    msg = roundtrip(typestore, label_info_msg(["wave", "bow"], typestore=typestore), "vision_msgs/msg/LabelInfo")
+    assert [(c.class_id, c.class_name) for c in msg.class_map] == [(0, "wave"), (1, "bow")]
+
+
+def test_diagnostics_levels_and_topic_states(typestore):
+    stats = {"windows_dropped": 0, "malformed_total": 0, "inference_errors": 0, "latency_ms_p95": 12.5}
+    ok = TopicState("depth", "/d", "ok", "/d: receiving", count=3)
+    msg = diagnostics_msg(stats, [ok], 1_000_000_000, typestore)
+    msg = roundtrip(typestore, msg, "diagnostic_msgs/msg/DiagnosticArray")
+    assert [s.level for s in msg.status] == [DIAG_OK, DIAG_OK]
+    assert {kv.key: kv.value for kv in msg.status[0].values}["latency_ms_p95"] == "12.50"
+    silent = TopicState("camera_info", "/i", "no_publisher", "/i: no publisher in 3.0 s")
+    msg = diagnostics_msg(dict(stats, windows_dropped=2), [ok, silent], 0, typestore)
+    assert msg.status[0].level == DIAG_WARN and msg.status[0].message == "/i: no publisher in 3.0 s"
+    assert [s.name for s in msg.status[1:]] == ["vg4d recognizer: input depth", "vg4d recognizer: input camera_info"]
+    assert msg.status[2].level == DIAG_WARN

@@ -1,0 +1,45 @@
+"""`vg4d recognize` and `vg4d bench node` entry points (no DDS traffic, no rclpy)."""
+from __future__ import annotations
+
+import pytest
+
+from vg4d_core import cli
+
+
+def test_recognize_is_a_subcommand_pointing_at_vg4d_ros():
+    assert cli.SUBCOMMANDS["recognize"][0] == "vg4d_ros.recognize_dds:main"
+
+
+def test_a_missing_package_is_named(monkeypatch, capsys):
+    monkeypatch.setitem(cli.SUBCOMMANDS, "recognize", ("vg4d_missing_pkg.recognize_dds:main", "x"))
+    assert cli.main(["recognize", "--transport", "dds"]) == 2
+    assert "needs the vg4d_missing_pkg package, which is not installed" in capsys.readouterr().err
+
+
+def test_ros_transport_points_at_the_node(capsys):
+    assert cli.main(["recognize", "--transport", "ros"]) == 2
+    assert "ros2 run vg4d_ros recognizer" in capsys.readouterr().err
+
+
+def test_an_unknown_setting_is_an_error_naming_it(capsys):
+    assert cli.main(["recognize", "--checkpoint", "x.pt", "window.hop_frame=3"]) == 2
+    assert "unknown key(s) ['hop_frame']" in capsys.readouterr().err
+
+
+def test_topic_resolution():
+    from vg4d_ros.recognize_dds import resolve_topic
+    assert resolve_topic("~/action", "recognizer") == "/recognizer/action"
+    assert resolve_topic("~/action", "rec", "/robot") == "/robot/rec/action"
+    assert resolve_topic("/diagnostics", "rec", "/robot") == "/diagnostics"
+    assert resolve_topic("label", "rec", "/robot") == "/robot/label"
+
+
+def test_bench_node_row_on_a_short_run(tmp_path):
+    from vg4d_core.bench.cli import BENCHMARKS
+    from vg4d_core.bench.node import bench_config
+    assert BENCHMARKS["node"][0] == "vg4d_core.bench.node"
+    row = bench_config("lite", seconds=0.6, rate_hz=30.0, threads=1, workdir=tmp_path)
+    assert (row["config"], row["frames"], row["points"], row["paced_frames"]) == ("lite", 12, 256, 18)
+    assert row["windows"] == 1  # min_frames 8 then a hop of 15: frame 8 only
+    assert row["labelled"] + row["dropped"] == row["windows"]
+    assert row["callback_ms"] > 0 and row["infer_ms"] > 0
