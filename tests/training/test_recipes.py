@@ -22,7 +22,12 @@ def test_recipe_resolves(name):
     data = resolved_data_dict(cfg)
     assert arch["model_config"]["layers"] and data["name"] in ("msr_action3d", "ntu", "synthetic")
     assert cfg.out == f"runs/{name}"
-    if name.startswith("ntu"):
+    if name.startswith("ntu") and cfg.stage == "vlm":  # the paper's VLM schedule: 30 epochs, 8 frames
+        assert cfg.schedule.epochs == 30 and data["num_frames"] == 8 and data["rgb"]
+    if name.startswith("ntu") and cfg.stage == "crossmodal":  # 30 epochs, lr 0.001 -> 0.0001
+        assert (cfg.schedule.epochs, cfg.optimizer.lr, cfg.schedule.min_lr) == (30, 0.001, 0.0001)
+        assert cfg.pretrained == f"runs/{data['protocol']}/last.pt" and cfg.crossmodal_loss.d == 0
+    if name.startswith("ntu") and cfg.stage == "pretrain":
         # the paper's schedule
         assert (cfg.schedule.epochs, cfg.optimizer.lr, cfg.optimizer.weight_decay, cfg.batch_size) == (120, 0.01, 0.1, 32)
         assert data["protocol"] == name and data["num_frames"] == 23 and data["points_per_frame"] == 2048

@@ -9,6 +9,18 @@ classes, e.g. another NTU protocol). Writes ``OUT/metrics.json`` (``top1``,
 ``top5``, ``mean_class_accuracy``, ``per_class``, ``confusion``, the
 command, commit and hardware, the training summary) and ``OUT/confusion.png``.
 
+Scores: a crossmodal checkpoint gives ``pc`` and ``pc_text``; with its VLM
+(the ``vlm_checkpoint`` it records, or ``--vlm-checkpoint``) also ``rgb`` and
+``rgb_text``, and ``fused`` with the validation-fitted weights of that set
+of scores. ``metrics.json`` ``scores`` holds top-1/top-5 of each and of the
+fusion; the headline is the fused one. ``--scores pc,pc_text`` evaluates a
+point-cloud-only deployment (the VLM is not loaded).
+
+Ablations: ``--ablations`` writes Table III (every subset of the scores,
+fused with its validation-fitted weights) to ``OUT/ablation_scores.{json,md}``;
+``--loss-study NAME=CKPT ...`` evaluates crossmodal runs with a loss switched
+off on the same test split into ``OUT/loss_study.{json,md}`` (Table II).
+
 The headline number is this checkpoint's (normally the final epoch's). The
 best test epoch of the training run is shown only under its own label: it is
 selected on the test set and overstates accuracy.
@@ -38,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--amp", default=None, choices=["auto", "bf16", "off"], help="default: the recipe's")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--scores", help="comma-separated scores to use, e.g. pc,pc_text (default: all available)")
+    p.add_argument("--vlm-checkpoint", help="the fine-tuned VLM (vlm stage last.pt) for rgb / rgb_text "
+                                            "(default: the path the checkpoint records, when it exists)")
+    p.add_argument("--ablations", action="store_true",
+                   help="also write Table III: every subset of the scores, fused with validation-fitted weights")
+    p.add_argument("--loss-study", nargs="+", metavar="NAME=CKPT",
+                   help="Table II: evaluate these crossmodal checkpoints (a loss switched off in each) too")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="data config overrides (root=..., seed=...)")
     return p
 
@@ -75,9 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         ck = read_checkpoint(args.checkpoint)
         state, arch = ck.state, ck.arch
         train_cfg = state.get("config", {})
+        wanted = [n.strip() for n in args.scores.split(",") if n.strip()] if args.scores else None
+        # which inputs the scores will read, known before any weights are loaded, so that a checkpoint
+        # for other classes is refused with that reason rather than a weight-shape error
+        vlm_path = args.vlm_checkpoint or state.get("vlm_checkpoint")
+        has_rgb = arch.get("model") == "VLMClassifier" or bool(vlm_path and Path(vlm_path).is_file())
+        needs_rgb = any(n.startswith("rgb") for n in wanted) if wanted is not None else has_rgb
         data = read_yaml(resolve_named(args.data, "data")) if args.data else dict(ck.data_config)
         if not data:
             raise ConfigError(f"{args.checkpoint} carries no data config; pass --data")
+        if needs_rgb:
+            data["rgb"] = True  # the VLM's scores need the RGB frames
         data = to_dict(data_config_from_dict(apply_overrides(data, args.overrides)))
         dataset = build_split(data, args.split)
         if dataset.num_classes != arch["num_classes"]:
@@ -86,7 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_class_names(list(state.get("class_names") or []), list(getattr(dataset, "class_names", []) or []),
                            args.split)
         # the recipe's precision unless told otherwise
-        predictor, _ = predictor_from_checkpoint(ck, device=args.device, amp=args.amp or train_cfg.get("amp", "auto"))
+        predictor, _ = predictor_from_checkpoint(ck, device=args.device, amp=args.amp or train_cfg.get("amp", "auto"),
+                                                 scores=wanted, vlm_checkpoint=args.vlm_checkpoint)
+        if wanted is not None and not (set(predictor.score_names) >= set(wanted)):
+            raise ConfigError(f"--scores {args.scores}: the checkpoint gives {list(predictor.score_names)}")
     except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
         print(f"vg4d evaluate: error: {exc}", file=sys.stderr)
         return 2
@@ -103,6 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     lit_metrics = None
     if literature is not None and len(literature) != len(scores.videos):
         lit_metrics = metrics_of(restrict(scores, literature), list(getattr(dataset, "class_names", [])) or None)
+    if wanted is not None:  # a source may give more than asked (pc comes with pc_text)
+        keep = set(wanted) | {"fused"}
+        scores.tables = {n: t for n, t in scores.tables.items() if n in keep}
+        scores.clip_tables = {n: t for n, t in scores.clip_tables.items() if n in keep}
+        metrics = metrics_of(scores, list(getattr(dataset, "class_names", [])) or None)
     elapsed = time.perf_counter() - t0
 
     history = list(state.get("history", []))
@@ -146,7 +181,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train_config": train_cfg,
         "eval_time_s": elapsed,
     }
-    save_json(out / "metrics.json", result, command=shlex.join(["vg4d", "evaluate", *argv]), device=device)
+    command = shlex.join(["vg4d", "evaluate", *argv])
+    save_json(out / "metrics.json", result, command=command, device=device)
+    from vg4d_core.evaluation.ablation import score_subsets, write_table
+
+    if args.ablations:
+        try:
+            rows = score_subsets(scores.tables, scores.labels, state.get("fusion_subsets") or {})
+        except KeyError as exc:
+            print(f"vg4d evaluate: error: --ablations: {exc.args[0]}", file=sys.stderr)
+            return 2
+        write_table(out, "ablation_scores", rows, ["scores", "top1", "top5", "weights"], command=command,
+                    device=device, extra={"table": "III (scores)", "checkpoint": str(args.checkpoint),
+                                          "split": args.split, "num_videos": metrics["num_videos"],
+                                          "weights_fitted_on": state.get("fusion_validation")})
+        print(f"wrote {out / 'ablation_scores.json'} and {out / 'ablation_scores.md'}")
+    if args.loss_study:
+        rows = []
+        for spec in args.loss_study:
+            name, sep, path = spec.partition("=")
+            if not sep or not name or not path:
+                print(f"vg4d evaluate: error: --loss-study takes NAME=CKPT, got {spec!r}", file=sys.stderr)
+                return 2
+            try:
+                p2, ck2 = predictor_from_checkpoint(path, device=args.device, amp=args.amp or train_cfg.get("amp", "auto"), scores=wanted)
+            except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
+                print(f"vg4d evaluate: error: --loss-study {name}: {exc}", file=sys.stderr)
+                return 2
+            if ck2.class_names != ck.class_names:
+                print(f"vg4d evaluate: error: --loss-study {name}: other classes than {args.checkpoint}",
+                      file=sys.stderr)
+                return 2
+            m2 = metrics_of(score_dataset(p2, dataset, batch_size=batch, workers=workers,
+                                          progress=not args.no_progress))
+            loss = ck2.state.get("config", {}).get("crossmodal_loss", {})
+            rows.append({"run": name, **{k: loss.get(k) for k in ("a", "b", "c", "d")},
+                         "headline": m2["score"], "top1": m2["top1"],
+                         **{f"{n}_top1": v["top1"] for n, v in m2["scores"].items()}, "checkpoint": path})
+        cols = ["run", "a", "b", "c", "d", "top1"] + sorted({k for r in rows for k in r if k.endswith("_top1")})
+        write_table(out, "loss_study", rows, cols, command=command, device=device,
+                    extra={"table": "II (losses)", "split": args.split, "num_videos": metrics["num_videos"]})
+        print(f"wrote {out / 'loss_study.json'} and {out / 'loss_study.md'}")
     title = f"{data.get('name')} {args.split}: top-1 {metrics['top1']:.2f}% (epoch {state['epoch']})"
     plot_confusion(metrics["confusion"], metrics["class_names"], out / "confusion.png", title=title)
 
@@ -155,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(rows, ["class", "accuracy", "correct", "videos"])
     print(f"\n{data.get('name')} {args.split}, {metrics['num_videos']} videos ({metrics['num_clips']} clips), "
           f"checkpoint epoch {state['epoch']} ({result['selection']}):")
+    print("  " + "   ".join(f"{n} {v['top1']:.2f}%" for n, v in metrics["scores"].items()) + "   (top-1)")
     print(f"  top-1 {metrics['top1']:.2f}%   top-5 {metrics['top5']:.2f}%   "
           f"mean class {metrics['mean_class_accuracy']:.2f}%   clip top-1 {metrics['clip_top1']:.2f}%")
     if lit_metrics is not None:

@@ -11,6 +11,9 @@ more named scores:
 * :class:`PointScores` - im-PSTNet on ``points`` (B, T, N, 3): ``pc``
   (classifier) and, when class-text features are attached, ``pc_text``
   (``logit_scale * embedding @ text.T``);
+* :class:`RGBScores` - the fine-tuned VLM on ``rgb`` (B, T, H, W, 3) uint8:
+  ``rgb`` (its RGB classification head) and ``rgb_text`` (video-text logits
+  over the class prompts).
 
 The predictor turns every source's logits into probabilities (softmax) and,
 when fusion weights are set and their scores are available, adds ``fused``.
@@ -64,6 +67,30 @@ class PointScores(nn.Module):
         if self.text_features is not None:
             logits["pc_text"] = self.logit_scale * out["embedding"].float() @ self.text_features.t()
         return logits
+
+
+class RGBScores(nn.Module):
+    """Scores of a fine-tuned VLM (:class:`~vg4d_core.runtime.architecture.RGBVideoClassifier`):
+    ``rgb`` from ``rgb_logits`` and ``rgb_text`` from ``video_text_logits``, both (B, K)."""
+
+    inputs: tuple[str, ...] = ("rgb",)
+    names: tuple[str, ...] = ("rgb", "rgb_text")
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        out = self.model(batch["rgb"])
+        return {"rgb": out["rgb_logits"].float(), "rgb_text": out["video_text_logits"].float()}
+
+
+def subset_key(names: Sequence[str]) -> str:
+    """Canonical name of a set of scores: ``pc+pc_text+rgb`` (in SCORE_NAMES order)."""
+    from vg4d_core.runtime.fusion import SCORE_NAMES
+
+    order = {n: i for i, n in enumerate(SCORE_NAMES)}
+    return "+".join(sorted(set(names), key=lambda n: (order.get(n, len(order)), n)))
 
 
 @dataclass
@@ -141,32 +168,84 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
                             dict(state.get("data_config") or {}))
 
 
+def _fusion_for(state: Mapping[str, Any], names: Sequence[str]) -> dict[str, float] | None:
+    """The checkpoint's validation-fitted fusion weights for exactly the scores ``names``."""
+    subsets = state.get("fusion_subsets") or {}
+    key = subset_key(names)
+    if key in subsets:
+        return dict(subsets[key])
+    for entry in ("fusion_weights", "fusion_weights_pc"):
+        w = state.get(entry)
+        if w and set(w) == set(names):
+            return dict(w)
+    return None
+
+
 def predictor_from_checkpoint(path: str | Path | LoadedCheckpoint, *, device: str = "auto", amp: str = "auto",
-                              scores: Sequence[str] | None = None) -> tuple[Predictor, LoadedCheckpoint]:
+                              scores: Sequence[str] | None = None,
+                              vlm_checkpoint: str | Path | None = None) -> tuple[Predictor, LoadedCheckpoint]:
     """Rebuild the models of a checkpoint and wrap them in a :class:`Predictor`.
 
+    * an im-PSTNet checkpoint gives ``pc`` (and ``pc_text`` when it carries
+      ``class_text_features`` + ``logit_scale``: a crossmodal one). Its VLM
+      (``rgb``, ``rgb_text``) is added from ``vlm_checkpoint``, else from
+      the ``vlm_checkpoint`` path the checkpoint records when that file
+      exists; absent, the predictor is point-cloud only.
+    * a ``vlm`` stage checkpoint (``arch.model == "VLMClassifier"``) gives
+      ``rgb`` and ``rgb_text``.
+
     ``scores`` restricts the sources to those producing the named scores
-    (e.g. ``("pc", "pc_text")`` on a robot without a camera); default: all the
-    checkpoint supports. ``path`` may be a :class:`LoadedCheckpoint` already read.
+    (e.g. ``("pc", "pc_text")`` on a robot without a camera: the VLM is then
+    never loaded); default: all available. ``fused`` is added with the
+    validation-fitted weights the checkpoint holds for exactly that set of
+    scores (``fusion_subsets`` / ``fusion_weights`` / ``fusion_weights_pc``).
+    ``path`` may be a :class:`LoadedCheckpoint` already read.
     """
-    from vg4d_core.runtime.architecture import build_point_encoder
+    from vg4d_core.runtime.architecture import build_point_encoder, build_rgb_model
 
     ck = path if isinstance(path, LoadedCheckpoint) else read_checkpoint(path)
     path = ck.path
-    encoder = build_point_encoder(ck.arch)
-    try:
-        encoder.load_state_dict(ck.state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit the architecture it records: {exc}") from None
-    text = ck.state.get("class_text_features")
-    scale = ck.state.get("logit_scale")
-    sources: list[nn.Module] = [PointScores(encoder, text, None if scale is None else float(scale))]
-    if scores is not None:
-        available = {n for s in sources for n in s.names}
-        unknown = [n for n in scores if n not in available and n != FUSED]
+    want = None if scores is None else [n for n in scores if n != FUSED]
+    sources: list[nn.Module] = []
+    if ck.arch.get("model") == "VLMClassifier":
+        sources.append(RGBScores(build_rgb_model(ck.arch, ck.state["model"])))
+    else:
+        encoder = build_point_encoder(ck.arch)
+        try:
+            encoder.load_state_dict(ck.state["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: weights do not fit the architecture it records: {exc}") from None
+        text = ck.state.get("class_text_features")
+        scale = ck.state.get("logit_scale")
+        if text is not None and scale is None and "objective" in ck.state:
+            # an intermediate crossmodal checkpoint: the scale is the objective's (clamped as in training)
+            from vg4d_core.losses.contrastive import CLIP_MAX_LOGIT_SCALE
+
+            log_s = ck.state["objective"].get("logit_scale.log_scale")
+            scale = None if log_s is None else min(float(torch.exp(log_s)), CLIP_MAX_LOGIT_SCALE)
+        if scale is None:
+            text = None
+        sources.append(PointScores(encoder, text, None if scale is None else float(scale)))
+        vlm_path = vlm_checkpoint if vlm_checkpoint is not None else ck.state.get("vlm_checkpoint")
+        need_rgb = want is None or any(n in ("rgb", "rgb_text") for n in want)
+        if vlm_path and need_rgb:
+            vlm_path = Path(vlm_path)
+            if vlm_checkpoint is not None and not vlm_path.is_file():
+                raise CheckpointError(f"VLM checkpoint not found: {vlm_path}")
+            if vlm_path.is_file():
+                vck = read_checkpoint(vlm_path)
+                if vck.class_names != ck.class_names:
+                    raise CheckpointError(f"{vlm_path} was trained on other classes than {path}")
+                sources.append(RGBScores(build_rgb_model(vck.arch, vck.state["model"])))
+    available = [n for s in sources for n in s.names]
+    if want is not None:
+        unknown = [n for n in want if n not in available]
         if unknown:
-            raise CheckpointError(f"{path} cannot produce scores {unknown}; it supports {sorted(available)}")
+            raise CheckpointError(f"{path} cannot produce scores {unknown}; it supports {sorted(available)}"
+                                  + ("" if "rgb" in available else " (no VLM checkpoint available)"))
+        sources = [s for s in sources if any(n in want for n in s.names)]
+        available = [n for s in sources for n in s.names]
+    names = want if want is not None else available
     dev = pick_device(device)
-    fusion = ck.state.get("fusion_weights")
-    return Predictor(sources, ck.class_names, dev, amp_dtype_for(amp, dev),
-                     dict(fusion) if fusion else None), ck
+    fusion = _fusion_for(ck.state, names) if len(names) > 1 else None
+    return Predictor(sources, ck.class_names, dev, amp_dtype_for(amp, dev), fusion), ck

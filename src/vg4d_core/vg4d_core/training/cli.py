@@ -1,5 +1,8 @@
 """``vg4d train`` (and ``ros2 run vg4d_core train``): one training stage from a recipe.
 
+The recipe's ``stage`` (pretrain | vlm | crossmodal) picks what is trained
+(:mod:`vg4d_core.training.stages`); all stages run through the one loop.
+
     vg4d train --config config/train/msr_action3d_lite.yaml [--out RUN_DIR] [key=value ...]
     vg4d train --out RUN_DIR --resume [key=value ...]  # continue a killed run
     torchrun --nproc_per_node 4 -m vg4d_core.training.cli --config ...   # DDP, same recipe
@@ -103,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         torch.manual_seed(cfg.seed)  # the same initial weights in every process
         try:
-            stage = build_stage(cfg, train_set)
+            stage = build_stage(cfg, train_set, run_dir)
         except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
             print(f"vg4d train: error: {exc}", file=sys.stderr)
             return 2
@@ -113,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             resolved = {"train": to_dict(cfg), "model": arch, "data": data}
             (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
             n_params = sum(p.numel() for p in model.parameters())
-            print(f"[vg4d train] stage {stage.name}: {cfg.model} ({n_params:,} parameters), {data['name']}: "
+            print(f"[vg4d train] stage {stage.name}: {stage.arch['model']} ({n_params:,} parameters), {data['name']}: "
                   f"{len(train_set)} train / {len(test_set)} test clips, {arch['num_classes']} classes, "
                   f"{env.world_size} process(es), run dir {run_dir}", flush=True)
         meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", [])),
@@ -125,8 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     {**machine_info("cuda" if use_cuda else "cpu"), "processes": env.world_size}, default=str)),
                 **stage.meta}
         try:
-            fit(cfg, run_dir, model=model, objective=stage.objective, train_set=train_set, test_set=test_set,
+            fit(cfg, run_dir, model=model, objective=stage.objective,
+                train_set=stage.train_set if stage.train_set is not None else train_set, test_set=test_set,
                 arch=stage.arch, score_sources=stage.score_sources, meta=meta, env=env, resume=resume)
+            if stage.finalize is not None and env.is_main:
+                stage.finalize(run_dir)  # e.g. validation-fitted fusion weights into last.pt
         except CheckpointError as exc:
             print(f"vg4d train: error: {exc}", file=sys.stderr)
             return 2

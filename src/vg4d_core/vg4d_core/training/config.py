@@ -6,6 +6,15 @@ defaults are the paper's NTU schedule (120 epochs, SGD with momentum, lr 0.01,
 weight decay 0.1 as printed, batch 32, cosine decay). ``batch_size`` is the
 GLOBAL batch: under torchrun it is split evenly over the processes, so one
 recipe trains the same way on 1 or 8 GPUs.
+
+``stage`` picks what is trained (:mod:`vg4d_core.training.stages`):
+``pretrain`` (im-PSTNet, cross-entropy), ``vlm`` (fine-tune the VLM on the
+RGB videos: ``vlm``, ``vlm_overrides``, ``vlm_loss``) or ``crossmodal``
+(im-PSTNet from ``pretrained`` aligned with the frozen VLM of
+``vlm_checkpoint``: ``crossmodal_loss``, ``feature_views``). The paper
+publishes no loss weights; ``crossmodal_loss`` defaults to a = b = c = 1,
+d = 0 (L_rgb trains in the ``vlm`` stage: a frozen VLM cannot learn it, so
+d > 0 is rejected in ``crossmodal``).
 """
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from vg4d_core.config import ConfigError, apply_overrides, from_dict, read_yaml
+from vg4d_core.losses.contrastive import CrossModalLossConfig, VideoTextLossConfig
 from vg4d_core.paths import resolve_named
 
 
@@ -71,7 +81,7 @@ class TrainConfig:
     merged over the loaded YAML (e.g. ``data_overrides.root=/datasets/msr``).
     """
 
-    stage: Literal["pretrain"] = "pretrain"  # see vg4d_core.training.stages
+    stage: Literal["pretrain", "vlm", "crossmodal"] = "pretrain"  # see vg4d_core.training.stages
     model: str = "ntu"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     embed_dim: int = 512
@@ -99,6 +109,19 @@ class TrainConfig:
     progress: bool = True
     out: str = "runs/ntu60_cs"  # run directory unless --out is given
 
+    # ---- vlm / crossmodal stages ----
+    vlm: str = "xclip_b16_k600"  # vlm stage: config/vlm/ name or a VLMConfig YAML path
+    vlm_overrides: dict[str, Any] = field(default_factory=dict)  # merged over that YAML (e.g. model=/local/dir)
+    vlm_loss: VideoTextLossConfig = field(default_factory=VideoTextLossConfig)
+    crossmodal_loss: CrossModalLossConfig = field(default_factory=CrossModalLossConfig)
+    pretrained: str = ""  # crossmodal: the im-PSTNet checkpoint of a pretrain run (its last.pt)
+    vlm_checkpoint: str = ""  # crossmodal: the fine-tuned VLM checkpoint of a vlm run (its last.pt)
+    feature_views: int = 4  # crossmodal: cached VLM video-feature views per training video (epoch e uses e mod V)
+    # fraction of the training videos held out (stable hash of the video id) as the validation split
+    # the fusion weights are fitted on; None: the stage's default (0 for pretrain, 0.1 for vlm and
+    # crossmodal). Give every stage of one chain the same value so no stage trains on those videos.
+    val_fraction: float | None = None
+
     def __post_init__(self) -> None:
         for name in ("batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
@@ -112,6 +135,25 @@ class TrainConfig:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.grad_clip < 0:
             raise ConfigError(f"grad_clip must be >= 0 (0 disables), got {self.grad_clip}")
+        if self.feature_views < 1:
+            raise ConfigError(f"feature_views must be >= 1, got {self.feature_views}")
+        if self.val_fraction is not None and not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        for name in ("a", "b", "c", "d"):
+            if getattr(self.crossmodal_loss, name) < 0:
+                raise ConfigError(f"crossmodal_loss.{name} must be >= 0, got {getattr(self.crossmodal_loss, name)}")
+        if self.stage == "crossmodal" and self.crossmodal_loss.d > 0:
+            raise ConfigError(
+                f"crossmodal_loss.d={self.crossmodal_loss.d}: L_rgb trains the VLM's RGB head, but the "
+                "crossmodal stage keeps the VLM frozen (it only supplies video and text features), so L_rgb "
+                "cannot train anything there; it is trained in the `vlm` stage (vlm_loss.rgb). Set d: 0")
+
+    @property
+    def holdout(self) -> float:
+        """The validation fraction in effect (``val_fraction`` or the stage's default)."""
+        if self.val_fraction is not None:
+            return self.val_fraction
+        return 0.0 if self.stage == "pretrain" else 0.1
 
 
 def load_train_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
@@ -160,3 +202,11 @@ def resolved_data_dict(cfg: TrainConfig) -> dict[str, Any]:
     from vg4d_core.data.factory import data_config_from_dict
 
     return to_dict(data_config_from_dict(data_config_dict(cfg)))
+
+
+def vlm_config_of(cfg: TrainConfig):
+    """The :class:`~vg4d_core.vlm.VLMConfig` named by ``cfg.vlm`` with ``cfg.vlm_overrides``."""
+    from vg4d_core.vlm import VLMConfig
+
+    path = _named(cfg.vlm, "vlm")
+    return from_dict(VLMConfig, _merge(read_yaml(path), cfg.vlm_overrides), where=str(path))

@@ -1,0 +1,86 @@
+"""A tiny random-initialised X-CLIP written to a local directory.
+
+For CPU smoke runs of the ``vlm`` and ``crossmodal`` stages and for tests:
+nothing is downloaded. The folder is laid out like a user's download (a
+``save_pretrained`` model, a CLIP tokenizer, ``preprocessor_config.json``)
+so it loads through the same :func:`vg4d_core.vlm.build_backend` path as
+the real model. The tokenizer is a character vocabulary (a-z, '.', space
+as word ends): class names of the synthetic set and the prompt templates
+tokenise without unknown tokens apart from digits and punctuation.
+
+    python -m vg4d_core.vlm.tiny OUT_DIR [--frames 4] [--image 32] [--dim 16]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+
+def _char_tokenizer(folder: Path):
+    from transformers import CLIPTokenizer
+
+    chars = list("abcdefghijklmnopqrstuvwxyz.")
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    # highest ids last: X-CLIP's legacy pooling takes the argmax id as end-of-text
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+
+
+def write_tiny_xclip(folder: str | Path, *, frames: int = 4, image: int = 32, dim: int = 16, seed: int = 0,
+                     mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.25, 0.25, 0.25)) -> Path:
+    """Write a random X-CLIP (2-layer towers, width 32, ``dim``-d embeddings,
+    ``frames`` frames of ``image`` x ``image`` pixels, patch 16) to ``folder``.
+
+    Deterministic in ``seed``. Returns the folder (usable as ``VLMConfig.model``).
+    """
+    from transformers import XCLIPConfig, XCLIPModel
+
+    if image % 16:
+        raise ValueError(f"write_tiny_xclip: image must be a multiple of the patch size 16, got {image}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    cfg = XCLIPConfig(
+        text_config=dict(vocab_size=56, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=64),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=image, patch_size=16, num_frames=frames,
+                           # the MIT works in the projection space: mit_hidden_size == projection_dim
+                           mit_hidden_size=dim, mit_intermediate_size=2 * dim, mit_num_hidden_layers=1,
+                           mit_num_attention_heads=2),
+        projection_dim=dim, prompt_layers=1, prompt_num_attention_heads=2,
+    )
+    model = XCLIPModel(cfg).eval()
+    model.save_pretrained(folder)
+    _char_tokenizer(folder).save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(json.dumps({
+        "image_processor_type": "VideoMAEImageProcessor", "size": {"shortest_edge": image},
+        "crop_size": {"height": image, "width": image}, "do_center_crop": True,
+        "image_mean": list(mean), "image_std": list(std), "resample": 2,
+    }), encoding="utf-8")
+    return folder
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m vg4d_core.vlm.tiny", description=write_tiny_xclip.__doc__)
+    p.add_argument("out")
+    p.add_argument("--frames", type=int, default=4)
+    p.add_argument("--image", type=int, default=32)
+    p.add_argument("--dim", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    print(write_tiny_xclip(a.out, frames=a.frames, image=a.image, dim=a.dim, seed=a.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
