@@ -161,13 +161,18 @@ class BagWriter:
 
     def write(self, topic: str, msgtype: str, log_time_ns: int, msg: Any) -> None:
         """Serialise ``msg`` (a typestore dataclass of ``msgtype``) to CDR and write it."""
+        self.write_raw(topic, msgtype, log_time_ns, self.typestore.serialize_cdr(msg, msgtype))
+
+    def write_raw(self, topic: str, msgtype: str, log_time_ns: int, data: bytes, typestore=None) -> None:
+        """Write already serialised CDR bytes (``typestore``: one that defines a type this writer's store lacks)."""
         conn = self._conns.get(topic)
         if conn is None:
-            conn = self._writer.add_connection(topic, msgtype, typestore=self.typestore)
+            kwargs = {"typestore": typestore or self.typestore}
+            conn = self._writer.add_connection(topic, msgtype, **kwargs)
             self._conns[topic] = conn
         elif conn.msgtype != msgtype:
             raise ValueError(f"topic {topic} already holds {conn.msgtype}, not {msgtype}")
-        self._writer.write(conn, int(log_time_ns), self.typestore.serialize_cdr(msg, msgtype))
+        self._writer.write(conn, int(log_time_ns), data)
         self.count += 1
 
 
