@@ -20,6 +20,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vg4d_core.data.synthetic.cli:main", "write synthetic RGB-D action videos in NTU's layout"),
     "bench": ("vg4d_core.bench.cli:main", "benchmarks: ops, model, preprocess, node (print + JSON)"),
     "recognize": ("vg4d_ros.recognize_dds:main", "live action labels from ROS 2 topics over DDS (needs vg4d_ros)"),
+    "replay": ("vg4d_ros.replay:main", "recorded ROS 2 bags through the live recogniser: report + output bag"),
+    "ntu2bag": ("vg4d_ros.ntu2bag:main", "write NTU RGB+D videos as ROS 2 bags (Kinect v2 topics)"),
+    "bag2cache": ("vg4d_ros.bag2cache:main", "cut labelled bags into a training cache (`data.name: bag`)"),
 }
 
 

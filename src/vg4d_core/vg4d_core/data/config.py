@@ -76,16 +76,25 @@ class SyntheticConfig:
 
 
 @dataclass
+class BagDataSettings:
+    """Videos cut from ROS 2 bags (``name: bag``; ``root`` = the ``vg4d bag2cache`` output)."""
+
+    split_by: Literal["bag", "subject"] = "bag"  # what ``test`` names
+    test: list[str] = field(default_factory=list)  # bags (folder names) or subjects of the test split
+
+
+@dataclass
 class DataConfig:
     """One dataset, its sampling and augmentation.
 
     ``root``: MSR-Action3D - the folder of ``.mat`` files ("" = the shared
-    copy); NTU - the cache written by ``vg4d preprocess ntu``; synthetic -
+    copy); NTU - the cache written by ``vg4d preprocess ntu``; bag - the
+    cache written by ``vg4d bag2cache`` (split settings under ``bag``); synthetic -
     unused. ``cache_dir``: MSR-Action3D only, optional folder for ``.npz``
     copies of the converted videos (in-memory caching is always on).
     """
 
-    name: Literal["msr_action3d", "ntu", "synthetic"] = "msr_action3d"
+    name: Literal["msr_action3d", "ntu", "synthetic", "bag"] = "msr_action3d"
     root: str = ""
     protocol: Literal["ntu60_cs", "ntu60_cv", "ntu120_csub", "ntu120_cset"] = "ntu60_cs"
     convention: Literal["kinect_v2", "pstnet"] = "kinect_v2"  # NTU: coordinates the cache must hold
@@ -106,6 +115,7 @@ class DataConfig:
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    bag: BagDataSettings = field(default_factory=BagDataSettings)
 
     def __post_init__(self) -> None:
         for name in ("num_frames", "frame_interval", "train_clip_step", "test_clip_step", "points_per_frame",

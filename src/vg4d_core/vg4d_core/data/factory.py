@@ -42,7 +42,16 @@ def build_dataset(cfg: DataConfig, split: str) -> Dataset:
 
         return SyntheticActions(split, cfg.synthetic, rgb=cfg.rgb, rgb_size=cfg.rgb_size, rgb_fit=cfg.rgb_fit,
                                 **common)
-    raise ValueError(f"unknown dataset name {cfg.name!r}; choose from 'msr_action3d', 'ntu', 'synthetic'")
+    if cfg.name == "bag":
+        from vg4d_core.data.bag_dataset import BagDataset
+
+        if cfg.root_path is None:
+            raise ValueError("data.root must name the bag cache folder written by `vg4d bag2cache`")
+        if cfg.rgb:
+            raise ValueError("data.rgb=true but bag caches hold depth points only")
+        return BagDataset(cfg.root_path, split, split_by=cfg.bag.split_by, test=cfg.bag.test,
+                          max_videos=cfg.max_videos, **common)
+    raise ValueError(f"unknown dataset name {cfg.name!r}; choose from 'msr_action3d', 'ntu', 'synthetic', 'bag'")
 
 
 def data_config_from_dict(data: Mapping[str, Any]) -> DataConfig:

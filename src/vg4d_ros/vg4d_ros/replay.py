@@ -1,0 +1,467 @@
+"""``vg4d replay``: recorded ROS 2 bags through the live recogniser, with a report.
+
+Every message of the recogniser's input topics is read in recorded-time
+order (:mod:`vg4d_ros.bagio`) and handed to the SAME
+:class:`vg4d_ros.recognizer.Recognizer` callbacks the live transports call
+(``on_camera_info``, ``on_depth`` / ``on_cloud``, ``on_rgb``, ``on_mask``):
+same synchroniser, conversion, foreground selection, windows, worker thread
+and predictor. Two pacings:
+
+* as fast as possible (default): after a message that formed a window the
+  replay waits for the worker to finish it, so every window is inferred, in
+  order, and the results are deterministic;
+* ``--rate R``: messages are handed over at R x their recorded pace and the
+  replay never waits, so the newest-window-wins rule drops windows exactly as
+  it would live on this machine (counted as ``windows_dropped``).
+
+Per bag, one recogniser (buffers and counters start empty, as a node started
+for that recording). After the bag's last message one more "end" window is
+made of everything still buffered (``Recognizer.buffer.window()`` +
+``Recognizer.infer``, the same calls the worker makes); with a window at
+least as long as the recording it covers the whole recording, which is how
+the replay's per-bag ("video") prediction equals ``vg4d evaluate`` on NTU
+bags (``--no-end-window`` turns it off).
+
+Random stream of the clips: live, every window uses ``item_rng(seed, "test",
+0, 0)``; ``--index-by-bag-order`` gives the windows of the i-th bag index i,
+the stream of the i-th test item of ``vg4d evaluate`` (pass the bags in the
+dataset's order, e.g. sorted NTU names).
+
+Ground truth (optional): a ``--labels`` file (:mod:`vg4d_ros.labels`) or the
+bag's ``std_msgs/String`` label topic (``--label-topic``, default the one
+``vg4d ntu2bag`` writes); a window's label is the segment containing its
+stamp (the newest frame's header stamp).
+
+Outputs under ``--out DIR``:
+
+* ``DIR/bags/<bag>/`` - one bag per input bag with the node's outputs:
+  ``vision_msgs/Classification`` (top-k, header = window stamp) on
+  ``output.action``, ``std_msgs/String`` top-1 on ``output.label``,
+  ``vision_msgs/LabelInfo`` once on ``output.label_info`` (``~/`` resolved
+  against the node name ``recognizer``);
+* ``DIR/report.json`` - every window (stamp, top-k, label, latency), per-bag
+  and total accuracy, latency p50/p95, throughput, and a count of every
+  warning class (:data:`WARNING_CLASSES`), with command, commit and machine;
+* a printed table of the windows and a summary.
+
+Bad bags: a missing, empty, truncated or corrupt bag, or one without the
+configured topics (the error lists the topics and types the bag has), is an
+error for that bag (named in the report, exit status 1); undecodable
+messages, malformed messages, depth before any camera info, stamps going
+backwards, windows dropped and labels that are not class names are counted.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from vg4d_ros.bagio import BagError, BagWriter, bag_topics, describe_topics, open_bag, read_messages
+from vg4d_ros.labels import LabelsFile, Segment, bag_key, label_at, load_labels, segments_from_topic
+
+DEFAULT_LABEL_TOPIC = "/vg4d/ground_truth"
+STRING_TYPE = "std_msgs/msg/String"
+NODE_NAME = "recognizer"
+
+# every warning class the report counts (0 when none happened)
+WARNING_CLASSES = (
+    "undecodable_messages",  # payload rosbags could not deserialise
+    "malformed_messages",  # decoded but rejected by the conversion (bad size, encoding, ...)
+    "waiting_for_camera_info",  # depth frames that arrived before any camera info
+    "stamps_backwards",  # a message whose header stamp is older than the previous one on its topic
+    "frames_out_of_order",  # frames the window buffer refused (not newer than the newest)
+    "windows_dropped",  # newest-window-wins drops (only with --rate)
+    "inference_errors",
+    "unlabelled_windows",  # ground truth available but no segment at the window's stamp
+    "unknown_labels",  # ground-truth names that are not classes of the checkpoint
+    "label_topic_wrong_type",  # the label topic exists but is not std_msgs/String
+)
+
+
+@dataclass
+class ReplayOptions:
+    """How bags are replayed (see the module docstring).
+
+    Attributes:
+        rate: 0 = as fast as possible (every window inferred); R > 0 = R x recorded pace.
+        labels: a loaded labels file, or None.
+        label_topic: std_msgs/String ground-truth topic ("" = none).
+        end_window: infer one more window of the frames left at the end of each bag.
+        index_by_bag_order: bag i's clips draw the random stream of test item i.
+        out_storage: storage of the output bags ("mcap" or "sqlite3").
+    """
+
+    rate: float = 0.0
+    labels: LabelsFile | None = None
+    label_topic: str = DEFAULT_LABEL_TOPIC
+    end_window: bool = True
+    index_by_bag_order: bool = False
+    out_storage: str = "mcap"
+
+    def __post_init__(self) -> None:
+        if not self.rate >= 0:
+            raise ValueError(f"rate must be >= 0 (0 = as fast as possible), got {self.rate!r}")
+
+
+def resolve_topic(name: str, node_name: str = NODE_NAME) -> str:
+    """``~/x`` -> ``/<node>/x``; relative ``x`` -> ``/x`` (root namespace)."""
+    if name.startswith("~"):
+        return f"/{node_name}{name[1:]}"
+    return name if name.startswith("/") else f"/{name}"
+
+
+def input_types() -> dict[str, str]:
+    """role -> the message type the recogniser expects on it."""
+    return {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
+            "cloud": "sensor_msgs/msg/PointCloud2", "rgb": "sensor_msgs/msg/Image", "mask": "sensor_msgs/msg/Image"}
+
+
+def check_topics(path: Path, available: dict[str, str], wanted: dict[str, str], listing: str) -> None:
+    """Raise :class:`BagError` when a wanted input topic is absent or of another type."""
+    types = input_types()
+    missing = [f"{role} {topic}" for role, topic in wanted.items() if topic not in available]
+    wrong = [f"{role} {topic} is {available[topic]}, expected {types[role]}" for role, topic in wanted.items()
+             if topic in available and available[topic] != types[role]]
+    if not missing and not wrong:
+        return
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+        if "depth" in wanted and wanted["depth"] in available and wanted.get("camera_info") not in available:
+            parts.append("depth without camera info: the depth input needs its sensor_msgs/CameraInfo topic")
+    if wrong:
+        parts.append("wrong type: " + "; ".join(wrong))
+    raise BagError(f"bag {path} does not fit the recogniser's topics ({'; '.join(parts)}); set them with "
+                   f"topics.<role>=NAME overrides. The bag has:\n{listing}")
+
+
+@dataclass
+class BagResult:
+    """What one bag gave."""
+
+    bag: str
+    name: str
+    error: str = ""
+    windows: list[dict] = field(default_factory=list)
+    warnings: Counter = field(default_factory=Counter)
+    stats: dict = field(default_factory=dict)
+    frames: int = 0
+    wall_s: float = 0.0
+    label_source: str | None = None
+    output_bag: str = ""
+    topics: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        end = [w for w in self.windows if w["kind"] == "end"]
+        video = None
+        if end:
+            video = {k: end[-1][k] for k in ("top1", "label", "correct")}
+        labelled = [w for w in self.windows if w["label"] is not None]
+        return {"bag": self.bag, "name": self.name, "error": self.error or None, "topics": self.topics,
+                "label_source": self.label_source, "output_bag": self.output_bag or None, "frames": self.frames,
+                "wall_s": self.wall_s, "num_windows": len(self.windows),
+                "window_accuracy": _accuracy(labelled), "video": video,
+                "warnings": {k: int(self.warnings.get(k, 0)) for k in WARNING_CLASSES},
+                "recognizer": self.stats, "windows": self.windows}
+
+
+def _accuracy(rows: list[dict]) -> float | None:
+    """Percent of ``rows`` whose top-1 is their label (None without rows)."""
+    return 100.0 * sum(bool(r["correct"]) for r in rows) / len(rows) if rows else None
+
+
+def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir: Path | None, *,
+               bag_index: int = 0, log=None) -> BagResult:
+    """Replay one bag through a fresh :class:`Recognizer`; a bad bag gives a result with ``error`` set."""
+    from vg4d_ros.recognizer import Recognizer
+
+    path = Path(path)
+    result = BagResult(str(path), bag_key(path))
+    recognitions: list[tuple[str, Any]] = []
+    rec = Recognizer(config, model, lambda r: recognitions.append(("window", r)),
+                     log=log or (lambda level, text: None))
+    if options.index_by_bag_order:
+        # the clip's random stream: item_rng(seed, "test", 0, index) as the index-th test item offline
+        rec.buffer.config = dataclasses.replace(rec.buffer.config, index=int(bag_index))
+    roles = rec.topics()
+    handlers = {"depth": rec.on_depth, "camera_info": rec.on_camera_info, "cloud": rec.on_cloud,
+                "rgb": rec.on_rgb, "mask": rec.on_mask}
+    by_topic = {topic: role for role, topic in roles.items()}
+    t0 = time.perf_counter()
+    gt_messages: list[tuple[int, str]] = []
+    bag_start = 0
+    undecodable_inputs = 0
+    try:
+        with open_bag(path) as reader:
+            available = bag_topics(reader)
+            result.topics = available
+            check_topics(path, available, roles, describe_topics(reader))
+            label_topic = options.label_topic if options.label_topic in available else ""
+            if label_topic and available[label_topic] != STRING_TYPE:
+                result.warnings["label_topic_wrong_type"] += 1
+                label_topic = ""
+            topics = list(by_topic) + ([label_topic] if label_topic else [])
+            if sum(c.msgcount for c in reader.connections if c.topic in by_topic) == 0:
+                raise BagError(f"bag {path} has no messages on the recogniser's topics "
+                               f"{sorted(by_topic)}; the bag has:\n{describe_topics(reader)}")
+            bag_start = int(reader.start_time)
+            last_stamp: dict[str, int] = {}
+            first_log: int | None = None
+            rec.start()
+            for m in read_messages(reader, topics, path=path):
+                if m.topic == label_topic:
+                    if m.msg is not None:
+                        gt_messages.append((m.log_time_ns, str(m.msg.data)))
+                    else:
+                        result.warnings["undecodable_messages"] += 1
+                    continue
+                role = by_topic[m.topic]
+                if m.msg is None:
+                    result.warnings["undecodable_messages"] += 1
+                    undecodable_inputs += 1
+                    rec.record_malformed(role, f"undecodable: {m.error}")
+                    continue
+                stamp = _stamp_or_none(m.msg)
+                if stamp is not None:
+                    if m.topic in last_stamp and stamp < last_stamp[m.topic]:
+                        result.warnings["stamps_backwards"] += 1
+                    last_stamp[m.topic] = stamp
+                if options.rate > 0:
+                    first_log = m.log_time_ns if first_log is None else first_log
+                    due = t0 + (m.log_time_ns - first_log) / 1e9 / options.rate
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                formed = rec.windows_formed
+                if role in ("depth", "cloud"):
+                    result.frames += 1
+                handlers[role](m.msg)
+                if options.rate == 0 and rec.windows_formed != formed:
+                    rec.wait_idle(timeout_s=600.0)  # every window inferred, in order
+            rec.wait_idle(timeout_s=600.0)
+            if options.end_window and len(rec.buffer):
+                try:
+                    recognitions.append(("end", rec.infer(rec.buffer.window())))
+                except Exception as exc:  # counted like the worker's failures
+                    rec.inference_errors += 1
+                    (log or (lambda *_: None))("error", f"end window failed: {type(exc).__name__}: {exc}")
+    except BagError as exc:
+        result.error = str(exc)
+    finally:
+        rec.stop()
+    result.wall_s = time.perf_counter() - t0
+    result.stats = rec.stats()
+    for key in ("waiting_for_camera_info", "frames_out_of_order", "windows_dropped", "inference_errors"):
+        result.warnings[key] += int(result.stats.get(key) or 0)
+    # the recogniser counted the undecodable input messages among its malformed ones: count them once
+    result.warnings["malformed_messages"] += int(result.stats.get("malformed_total") or 0) - undecodable_inputs
+    segments, result.label_source = _ground_truth(options, path, gt_messages, bag_start)
+    class_names = set(model.class_names)
+    unknown = {s.label for s in segments if s.label not in class_names}
+    result.warnings["unknown_labels"] += len(unknown)
+    for kind, r in recognitions:
+        label = label_at(segments, r.stamp_ns) if segments else None
+        if segments and label is None:
+            result.warnings["unlabelled_windows"] += 1
+        top1 = r.top_k[0][0] if r.top_k else None
+        result.windows.append({
+            "kind": kind, "stamp_ns": int(r.stamp_ns),
+            "t_s": (r.stamp_ns - bag_start) / 1e9 if not result.error else None,
+            "top1": top1, "score": float(r.top_k[0][1]) if r.top_k else None,
+            "top_k": [[n, float(s)] for n, s in r.top_k], "label": label,
+            "correct": None if label is None else bool(top1 == label),
+            "latency_ms": float(r.latency_ms), "num_frames": int(r.num_frames)})
+    if out_dir is not None and recognitions:
+        result.output_bag = str(write_outputs(out_dir / "bags" / result.name, config, model.class_names,
+                                              [r for _, r in recognitions], options.out_storage))
+    return result
+
+
+def _stamp_or_none(msg: Any) -> int | None:
+    from vg4d_ros.convert import MessageError, stamp_ns
+
+    try:
+        return stamp_ns(msg)
+    except MessageError:
+        return None
+
+
+def _ground_truth(options: ReplayOptions, path: Path, gt_messages: list[tuple[int, str]], bag_start: int
+                  ) -> tuple[list[Segment], str | None]:
+    """Segments from the labels file (preferred: it is explicit) or the label topic."""
+    if options.labels is not None:
+        entry = options.labels.for_bag(path)
+        if entry is not None:
+            return entry.resolve(bag_start), "labels file"
+    if gt_messages:
+        return segments_from_topic(gt_messages), "topic"
+    return [], None
+
+
+def write_outputs(path: Path, config, class_names: Sequence[str], results: Sequence[Any], storage: str) -> Path:
+    """The node's output messages for ``results`` as a bag at ``path`` (replaced if it exists)."""
+    import shutil
+
+    from vg4d_ros.outputs import classification_msg, label_info_msg, label_msg
+
+    if path.exists():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = config.output
+    with BagWriter(path, storage) as w:
+        first = min(int(r.stamp_ns) for r in results)
+        w.write(resolve_topic(out.label_info), "vision_msgs/msg/LabelInfo", first,
+                label_info_msg(class_names, first, results[0].frame_id, typestore=w.typestore))
+        for r in results:
+            w.write(resolve_topic(out.action), "vision_msgs/msg/Classification", int(r.stamp_ns),
+                    classification_msg(r, w.typestore))
+            w.write(resolve_topic(out.label), STRING_TYPE, int(r.stamp_ns), label_msg(r, w.typestore))
+    return path
+
+
+def summarize_results(results: Sequence[BagResult], wall_s: float) -> dict:
+    """Totals over bags: accuracies (percent), latency percentiles (ms), throughput, warning counts."""
+    windows = [w for r in results for w in r.windows]
+    labelled = [w for w in windows if w["label"] is not None]
+    videos = [r.to_dict()["video"] for r in results]
+    videos = [v for v in videos if v is not None and v["label"] is not None]
+    lat = np.array([w["latency_ms"] for w in windows], dtype=np.float64)
+    frames = sum(r.frames for r in results)
+    warnings = Counter()
+    for r in results:
+        warnings.update(r.warnings)
+    return {
+        "bags": len(results), "bags_failed": sum(1 for r in results if r.error),
+        "windows": len(windows), "labelled_windows": len(labelled), "window_accuracy": _accuracy(labelled),
+        "videos": len(videos), "video_accuracy": _accuracy(videos),
+        "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else None,
+        "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else None,
+        "frames": frames, "wall_s": wall_s,
+        "frames_per_s": frames / wall_s if wall_s > 0 else None,
+        "windows_per_s": len(windows) / wall_s if wall_s > 0 else None,
+        "warnings": {k: int(warnings.get(k, 0)) for k in WARNING_CLASSES},
+    }
+
+
+def replay(paths: Sequence[str | Path], config, options: ReplayOptions, out_dir: str | Path | None, *,
+           model=None, command: str | None = None, log=None) -> dict:
+    """Replay bags in order; writes ``out_dir/report.json`` and output bags; returns the report."""
+    from vg4d_core.config import to_dict
+    from vg4d_ros.recognizer import load_model
+
+    model = model or load_model(config)
+    out = Path(out_dir) if out_dir is not None else None
+    t0 = time.perf_counter()
+    results = [replay_bag(p, config, model, options, out, bag_index=i, log=log) for i, p in enumerate(paths)]
+    report = {
+        "summary": summarize_results(results, time.perf_counter() - t0),
+        "bags": [r.to_dict() for r in results],
+        "class_names": list(model.class_names),
+        "checkpoint": model.path,
+        "pacing": "as fast as possible (every window inferred)" if options.rate == 0 else f"{options.rate} x recorded",
+        "options": {"rate": options.rate, "label_topic": options.label_topic, "end_window": options.end_window,
+                    "index_by_bag_order": options.index_by_bag_order,
+                    "labels": options.labels.path if options.labels else None},
+        "config": to_dict(config),
+    }
+    if out is not None:
+        from vg4d_core.provenance import save_json
+
+        save_json(out / "report.json", report, command=command)
+    return report
+
+
+def print_report(report: dict, file=None) -> None:
+    """The windows as a table, then per-bag errors and the summary."""
+    from vg4d_core.runtime.tables import format_table
+
+    file = file or sys.stdout
+    rows = [{"bag": b["name"], "kind": w["kind"], "t_s": w["t_s"], "top1": w["top1"], "score": w["score"],
+             "label": w["label"] if w["label"] is not None else "-",
+             "ok": "-" if w["correct"] is None else ("yes" if w["correct"] else "no"),
+             "latency_ms": w["latency_ms"], "frames": w["num_frames"]}
+            for b in report["bags"] for w in b["windows"]]
+    if rows:
+        print(format_table(rows, ["bag", "kind", "t_s", "top1", "score", "label", "ok", "latency_ms", "frames"]),
+              file=file)
+    for b in report["bags"]:
+        if b["error"]:
+            print(f"ERROR {b['bag']}: {b['error']}", file=file)
+    s = report["summary"]
+
+    def pct(v):
+        return "-" if v is None else f"{v:.2f}%"
+
+    def num(v, unit=""):
+        return "-" if v is None else f"{v:.1f}{unit}"
+
+    print(f"\n{s['bags']} bag(s) ({s['bags_failed']} failed), {s['frames']} frames, {s['windows']} windows; "
+          f"window accuracy {pct(s['window_accuracy'])} over {s['labelled_windows']} labelled; video accuracy "
+          f"{pct(s['video_accuracy'])} over {s['videos']}; latency p50 {num(s['latency_ms_p50'], ' ms')} p95 "
+          f"{num(s['latency_ms_p95'], ' ms')}; {num(s['frames_per_s'])} frames/s, "
+          f"{num(s['windows_per_s'])} windows/s", file=file)
+    counted = {k: v for k, v in s["warnings"].items() if v}
+    print("warnings: " + (", ".join(f"{k} {v}" for k, v in counted.items()) if counted else "none"), file=file)
+
+
+def _split_args(items: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Positional arguments -> (bags, key=value overrides); an existing path is always a bag."""
+    bags, overrides = [], []
+    for item in items:
+        (overrides if "=" in item and not Path(item).exists() else bags).append(item)
+    return bags, overrides
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``vg4d replay BAG... --checkpoint CK --out DIR``: recorded bags through the live recogniser."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog="vg4d replay", description=main.__doc__)
+    p.add_argument("inputs", nargs="+", metavar="BAG_OR_KEY=VALUE",
+                   help="bag folders or .mcap/.db3 files, and recogniser overrides (window.hop_frames=10)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--config", default=None, help="recognize.yaml (ROS params layout or plain); default: built-in")
+    p.add_argument("--out", required=True, type=Path, help="folder for report.json and bags/")
+    p.add_argument("--rate", type=float, default=0.0, help="R x recorded pace (0 = as fast as possible, default)")
+    p.add_argument("--labels", default=None, help="labels file (YAML or CSV) with per-bag time ranges")
+    p.add_argument("--label-topic", default=DEFAULT_LABEL_TOPIC, help="std_msgs/String ground truth ('' = none)")
+    p.add_argument("--no-end-window", action="store_true", help="no final window of the frames left at the end")
+    p.add_argument("--index-by-bag-order", action="store_true",
+                   help="bag i's clips draw test item i's random stream (parity with vg4d evaluate)")
+    p.add_argument("--out-storage", choices=("mcap", "sqlite3"), default="mcap")
+    p.add_argument("--quiet", action="store_true", help="no per-window table")
+    args = p.parse_intermixed_args(argv)  # bags and key=value may come before or after the options
+    bags, overrides = _split_args(args.inputs)
+    if not bags:
+        p.error("no bag given")
+    from vg4d_ros.config import load_recognizer_config
+    from vg4d_ros.labels import LabelsError
+    from vg4d_ros.recognizer import RecognizerError
+
+    try:
+        config = load_recognizer_config(args.config, overrides + [f"inference.checkpoint={args.checkpoint}"])
+        options = ReplayOptions(rate=args.rate, labels=load_labels(args.labels) if args.labels else None,
+                                label_topic=args.label_topic, end_window=not args.no_end_window,
+                                index_by_bag_order=args.index_by_bag_order, out_storage=args.out_storage)
+        report = replay(bags, config, options, args.out, command=shlex.join(["vg4d", "replay", *argv]),
+                        log=lambda level, text: print(f"[{level}] {text}", file=sys.stderr)
+                        if level != "info" else None)
+    except (ValueError, LabelsError, RecognizerError, FileNotFoundError) as exc:
+        print(f"vg4d replay: error: {exc}", file=sys.stderr)
+        return 2
+    if args.quiet:
+        report = {**report, "bags": [{**b, "windows": []} for b in report["bags"]]}
+    print_report(report)
+    print(f"wrote {args.out / 'report.json'} and {args.out / 'bags'}")
+    return 1 if report["summary"]["bags_failed"] else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Bad bags through `vg4d replay`: each one a clear error naming the problem or a counted warning."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from replay_helpers import tiny_checkpoint
+from vg4d_ros.bagio import BagWriter, header
+from vg4d_ros.ntu2bag import depth_image_msg
+
+W, H, FX = 64, 48, 60.0
+T0 = 1_700_000_000 * 1_000_000_000
+DT = 33_333_333
+CLASSES = ["wave", "bow"]
+
+
+def _info(ts, stamp):
+    T = ts.types
+    return T["sensor_msgs/msg/CameraInfo"](
+        header=header(ts, stamp, "cam"), height=H, width=W, distortion_model="plumb_bob", d=np.zeros(5),
+        k=np.array([FX, 0, W / 2, 0, FX, H / 2, 0, 0, 1.0]), r=np.eye(3).reshape(-1), p=np.zeros(12), binning_x=0,
+        binning_y=0, roi=T["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
+                                                                do_rectify=False))
+
+
+def _depth(i):
+    d = np.zeros((H, W), np.uint16)
+    d[10:40, 16 + i % 20: 28 + i % 20] = 1500
+    return d
+
+
+def make_bag(path: Path, storage="mcap", n=12, *, info=True, info_from=0, stamps=None, label="wave",
+             depth_topic="/camera/depth/image_raw", extra=None):
+    with BagWriter(path, storage) as w:
+        ts = w.typestore
+        for i in range(n):
+            stamp = stamps[i] if stamps is not None else T0 + i * DT
+            if info and i >= info_from:
+                w.write("/camera/depth/camera_info", "sensor_msgs/msg/CameraInfo", T0 + i * DT - 1000, _info(ts, stamp))
+            w.write(depth_topic, "sensor_msgs/msg/Image", T0 + i * DT, depth_image_msg(ts, _depth(i), stamp, "cam"))
+            w.write("/vg4d/ground_truth", "std_msgs/msg/String", T0 + i * DT, ts.types["std_msgs/msg/String"](data=label))
+        if extra:
+            extra(w)
+    return path
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from vg4d_ros.config import load_recognizer_config
+    from vg4d_ros.recognizer import load_model
+
+    root = tmp_path_factory.mktemp("bad")
+    ck = tiny_checkpoint(root / "t.pt", CLASSES, {"name": "synthetic", "num_frames": 8, "points_per_frame": 64,
+                                                  "seed": 0})
+    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu",
+                                           "window.min_frames=4", "window.hop_frames=4"])
+    return config, load_model(config)
+
+
+def _run(setup, *bags):
+    from vg4d_ros.replay import ReplayOptions, replay
+
+    config, model = setup
+    return replay(list(bags), config, ReplayOptions(), None, model=model)
+
+
+def test_a_good_bag_has_no_warnings(setup, tmp_path):
+    report = _run(setup, make_bag(tmp_path / "ok"))
+    s = report["summary"]
+    assert s["bags_failed"] == 0 and s["windows"] == 4  # at frames 4, 8, 12 + the end window
+    assert s["labelled_windows"] == 4 and set(s["warnings"].values()) == {0}
+
+
+def test_missing_topics_are_an_error_listing_what_the_bag_has(setup, tmp_path):
+    report = _run(setup, make_bag(tmp_path / "other", depth_topic="/kinect2/sd/image_depth_rect"))
+    err = report["bags"][0]["error"]
+    assert "missing depth /camera/depth/image_raw" in err
+    assert "/kinect2/sd/image_depth_rect (sensor_msgs/msg/Image, 12 messages)" in err
+    assert "/camera/depth/camera_info (sensor_msgs/msg/CameraInfo, 12 messages)" in err
+    assert report["summary"]["bags_failed"] == 1 and report["summary"]["windows"] == 0
+
+
+def test_depth_without_camera_info(setup, tmp_path):
+    report = _run(setup, make_bag(tmp_path / "noinfo", info=False))
+    assert "depth without camera info" in report["bags"][0]["error"]
+    report = _run(setup, make_bag(tmp_path / "lateinfo", info_from=3))
+    bag = report["bags"][0]
+    assert not bag["error"] and bag["warnings"]["waiting_for_camera_info"] == 3
+
+
+@pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
+def test_truncated_bags_are_errors(setup, tmp_path, storage):
+    bag = make_bag(tmp_path / "cut", storage, n=30)
+    (data,) = [p for p in bag.iterdir() if p.suffix in (".mcap", ".db3")]
+    raw = data.read_bytes()
+    data.write_bytes(raw[: len(raw) // 2])
+    err = _run(setup, bag)["bags"][0]["error"]
+    assert err and ("cannot open bag" in err or "corrupt or cut short" in err)
+
+
+def test_sqlite_cut_near_its_end_is_an_error_not_a_short_answer(setup, tmp_path):
+    bag = make_bag(tmp_path / "cutend", "sqlite3", n=30)
+    (data,) = bag.glob("*.db3")
+    raw = data.read_bytes()
+    data.write_bytes(raw[: len(raw) - 4096])
+    err = _run(setup, bag)["bags"][0]["error"]
+    assert err and ("cannot open bag" in err or "corrupt or cut short" in err)
+
+
+def test_missing_and_empty_bags(setup, tmp_path):
+    report = _run(setup, tmp_path / "nowhere")
+    assert "does not exist" in report["bags"][0]["error"]
+    empty = make_bag(tmp_path / "empty", n=0)
+    err = _run(setup, empty)["bags"][0]["error"]
+    assert err and ("cannot open bag" in err or "no messages" in err or "missing depth" in err)
+
+
+def test_unknown_types_elsewhere_are_ignored_and_undecodable_payloads_counted(setup, tmp_path):
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    custom = get_typestore(Stores.ROS2_HUMBLE)  # a project's own message type, unknown to the replay's store
+    custom.register(get_types_from_msg("int32 x\n", "acme_msgs/msg/Blob"))
+
+    def extra(w):
+        w.write_raw("/acme/blob", "acme_msgs/msg/Blob", T0, b"\x00\x01\x00\x00\x05\x00\x00\x00", typestore=custom)
+        # an Image connection whose payload is not an Image
+        w.write_raw("/camera/depth/image_raw", "sensor_msgs/msg/Image", T0 + 12 * DT, b"\x00\x01\x00\x00garbage")
+    report = _run(setup, make_bag(tmp_path / "unknown", extra=extra))
+    bag = report["bags"][0]
+    assert not bag["error"] and "/acme/blob" in bag["topics"]
+    assert bag["warnings"]["undecodable_messages"] == 1
+    assert bag["recognizer"]["malformed_total"] == 1
+
+
+def test_wrong_type_on_an_input_topic_is_an_error(setup, tmp_path):
+    path = tmp_path / "wrongtype"
+    with BagWriter(path, "mcap") as w:
+        w.write("/camera/depth/camera_info", "sensor_msgs/msg/CameraInfo", T0, _info(w.typestore, T0))
+        w.write("/camera/depth/image_raw", "std_msgs/msg/String", T0, w.typestore.types["std_msgs/msg/String"](data="x"))
+    err = _run(setup, path)["bags"][0]["error"]
+    assert "wrong type: depth /camera/depth/image_raw is std_msgs/msg/String, expected sensor_msgs/msg/Image" in err
+
+
+def test_stamps_going_backwards_are_counted(setup, tmp_path):
+    stamps = [T0 + i * DT for i in range(12)]
+    stamps[6] = stamps[4]  # one frame re-stamped into the past
+    bag = _run(setup, make_bag(tmp_path / "back", stamps=stamps))["bags"][0]
+    assert bag["warnings"]["stamps_backwards"] == 2  # the depth image and its camera info carry the stamp
+    assert bag["warnings"]["frames_out_of_order"] == 1
+
+
+def test_labels_that_are_not_classes_are_counted(setup, tmp_path):
+    bag = _run(setup, make_bag(tmp_path / "typo", label="wvae"))["bags"][0]
+    assert bag["warnings"]["unknown_labels"] == 1
+    assert bag["window_accuracy"] == 0.0
