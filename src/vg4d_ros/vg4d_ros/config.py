@@ -103,6 +103,9 @@ class InferenceConfig:
     top_k: int = 5
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
     point_scale: float = 0.0  # point units per metre; 0: from the checkpoint's data convention (metres)
+    # round points to this grid (point units) as the training cache stores them (int16 x quantum);
+    # 0: from the checkpoint (1 mm for the cache-backed datasets ntu and bag, none otherwise); -1: never
+    point_quantum: float = 0.0
 
     def score_list(self) -> list[str] | None:
         if self.scores.strip() in ("", "auto"):

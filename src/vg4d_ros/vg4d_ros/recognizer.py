@@ -45,6 +45,8 @@ Log = Callable[[str, str], None]  # (level "info" | "warn" | "error", text)
 TYPICAL_VIDEO_KEYS = ("typical_video_s", "typical_video_seconds", "median_video_s")
 MAX_REASONS_PER_TOPIC = 16  # bound the malformed-reason table (reasons quote sizes that vary)
 
+CACHE_DATASETS = ("ntu", "bag")  # datasets read from an int16 point cache (vg4d_core.data.cache)
+
 
 class RecognizerError(ValueError):
     """The recogniser cannot be configured (bad checkpoint, inconsistent settings)."""
@@ -131,6 +133,7 @@ class Resolved:
     primary: str
     top_k: int
     warnings: tuple[str, ...]
+    point_quantum: float = 0.0  # 0 = points not rounded
 
 
 def resolve(config: RecognizerConfig, model: LoadedModel) -> Resolved:
@@ -183,8 +186,23 @@ def resolve(config: RecognizerConfig, model: LoadedModel) -> Resolved:
     k = config.inference.top_k
     if k < 1:
         raise RecognizerError(f"inference.top_k must be >= 1, got {k}")
+    quantum = config.inference.point_quantum
+    if quantum == 0:
+        from vg4d_core.data.cache import CacheSettings
+
+        # the cache's grid (its default quantum): a live frame then holds the very values the model trained on
+        quantum = CacheSettings.quantum if dc.get("name") in CACHE_DATASETS else 0.0
+    quantum = max(float(quantum), 0.0)
     return Resolved(wcfg, source, float(scale), use_rgb, bool(config.topics.mask), scores, primary,
-                    min(k, len(model.class_names)), tuple(warnings))
+                    min(k, len(model.class_names)), tuple(warnings), quantum)
+
+
+def dequantise(points: np.ndarray, quantum: float) -> np.ndarray:
+    """(P, 3) points -> float32 rounded to the cache's int16 grid, exactly as a cached point reads back
+    (``quantise_points``' rint of float64 / quantum, then ``CachedVideo.gather``'s ``q * float32(quantum)``).
+    Values past the int16 range are kept (a live cloud may reach farther than a cache can hold)."""
+    q = np.rint(np.asarray(points, dtype=np.float64) / quantum).astype(np.float32)  # exact below 2**24
+    return q * np.float32(quantum)
 
 
 class Reservoir:
@@ -378,6 +396,8 @@ class Recognizer:
         points = points[keep]
         if self.settings.point_scale != 1.0:
             points = points * np.float32(self.settings.point_scale)
+        if self.settings.point_quantum > 0:
+            points = dequantise(points, self.settings.point_quantum)
         rgb = None
         if "rgb" in parts:
             try:
