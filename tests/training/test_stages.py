@@ -47,6 +47,12 @@ def test_chain_checkpoints_and_four_scores(chain, capsys):
     assert len(state["fusion_subsets"]) == 11  # 2^4 - 1 subsets minus the 4 single scores
     assert state["fusion_validation"]["val_fraction"] == 0.25
     assert state["fusion_validation"]["num_videos"] > 0
+    # the median training-video duration (synthetic: 30 Hz), the live recognizer's default window
+    from vg4d_core.data.factory import build_split
+
+    train = build_split(state["data_config"], "train")
+    expected = float(np.median(train.video_lengths)) / 30.0
+    assert state["typical_video_s"] == pytest.approx(expected) and 0.3 < expected < 2.0
 
     out = d / "eval"
     assert vg4d(["evaluate", "--checkpoint", str(d / "cross" / "last.pt"), "--out", str(out),

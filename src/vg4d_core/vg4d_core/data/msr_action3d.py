@@ -267,6 +267,8 @@ class MSRAction3D(PointVideoDataset):
         Other arguments: see :class:`PointVideoDataset`.
     """
 
+    FRAME_RATE_HZ = 15.0  # MSR-Action3D was recorded at 15 frames per second (Li et al. 2010)
+
     def __init__(self, root: str | Path, split: str, *, num_frames: int = 24, points_per_frame: int = 2048,
                  sampling: str = "dense", frame_interval: int = 1, clip_step: int = 1,
                  augment: AugmentConfig | None = None, seed: int = 0, test_views: int = 1, max_cached_points: int = 0,

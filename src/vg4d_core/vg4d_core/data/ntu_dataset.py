@@ -34,6 +34,8 @@ class NtuDataset(PointVideoDataset):
         Other arguments: see :class:`PointVideoDataset`.
     """
 
+    FRAME_RATE_HZ = 30.0  # Kinect v2 depth, 30 Hz
+
     def __init__(self, cache: str | Path, protocol: str, split: str, *, num_frames: int = 23,
                  points_per_frame: int = 2048, sampling: str = "segment", frame_interval: int = 1,
                  clip_step: int = 1, augment: AugmentConfig | None = None, seed: int = 0, test_views: int = 1,

@@ -58,6 +58,10 @@ def evenly_spread(n_total: int, n_keep: int) -> np.ndarray:
 class PointVideoDataset(Dataset):
     """Clips of point-cloud videos (abstract: see the module docstring).
 
+    ``FRAME_RATE_HZ``: the sensor's frame rate (None: unknown); with the
+    video lengths it gives :meth:`typical_video_s`, which training records in
+    the checkpoint so a live recognizer's window spans what the model saw.
+
     Args:
         video_ids: stable id of each video.
         labels: class index of each video.
@@ -73,6 +77,14 @@ class PointVideoDataset(Dataset):
         augment: training augmentation; ignored for the test split.
         seed: base of every item's random stream.
     """
+
+    FRAME_RATE_HZ: float | None = None
+
+    def typical_video_s(self) -> float | None:
+        """Median video duration in seconds (None when the frame rate is unknown)."""
+        if not self.FRAME_RATE_HZ or not len(self.video_lengths):
+            return None
+        return float(np.median(np.asarray(self.video_lengths, dtype=np.float64))) / float(self.FRAME_RATE_HZ)
 
     def __init__(self, *, video_ids: Sequence[str], labels: Sequence[int], video_lengths: Sequence[int],
                  class_names: Sequence[str], split: str, num_frames: int, points_per_frame: int,

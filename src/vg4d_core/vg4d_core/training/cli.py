@@ -119,7 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[vg4d train] stage {stage.name}: {stage.arch['model']} ({n_params:,} parameters), {data['name']}: "
                   f"{len(train_set)} train / {len(test_set)} test clips, {arch['num_classes']} classes, "
                   f"{env.world_size} process(es), run dir {run_dir}", flush=True)
+        typical_s = train_set.typical_video_s() if hasattr(train_set, "typical_video_s") else None
         meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", [])),
+                # median training-video duration: a live recognizer's default window length
+                **({"typical_video_s": typical_s} if typical_s is not None else {}),
                 # provenance for result files: how and where this checkpoint was trained
                 "train_command": shlex.join(["vg4d", "train", *argv]),
                 # JSON round trip: plain str/number values (torch.__version__ is a str subclass that

@@ -23,6 +23,8 @@ class SyntheticActions(PointVideoDataset):
     frames of ``rgb_size`` (~5 KB each).
     """
 
+    FRAME_RATE_HZ = 30.0  # rendered as a 30 Hz depth camera (written in NTU's layout)
+
     def __init__(self, split: str, cfg: SyntheticConfig | None = None, *, num_frames: int = 16,
                  points_per_frame: int = 512, sampling: str = "segment", frame_interval: int = 1,
                  clip_step: int = 1, augment: AugmentConfig | None = None, seed: int = 0, test_views: int = 1, rgb: bool = False,
