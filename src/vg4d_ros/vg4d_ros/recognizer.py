@@ -93,7 +93,7 @@ class LoadedModel:
 def load_model(config: RecognizerConfig) -> LoadedModel:
     """Load ``config.inference.checkpoint``; a missing or unfitting file is a :class:`RecognizerError`."""
     from vg4d_core.runtime.checkpoint import CheckpointError
-    from vg4d_core.runtime.predictor import predictor_from_checkpoint
+    from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
 
     inf = config.inference
     if not inf.checkpoint:
@@ -102,8 +102,14 @@ def load_model(config: RecognizerConfig) -> LoadedModel:
         import torch
         torch.set_num_threads(inf.threads)
     try:
-        predictor, ck = predictor_from_checkpoint(inf.checkpoint, device=inf.device, amp=inf.amp,
-                                                  scores=inf.score_list())
+        ck = read_checkpoint(inf.checkpoint)
+        wanted = inf.score_list()
+        if wanted is None and not config.topics.rgb:
+            # no camera: the point-cloud scores the checkpoint has (the VLM is then never loaded)
+            if ck.arch.get("model") == "VLMClassifier":
+                raise RecognizerError(f"{inf.checkpoint} is an RGB-only (vlm stage) checkpoint; set topics.rgb")
+            wanted = ["pc"] + (["pc_text"] if ck.state.get("class_text_features") is not None else [])
+        predictor, ck = predictor_from_checkpoint(ck, device=inf.device, amp=inf.amp, scores=wanted)
     except (CheckpointError, ValueError, KeyError, RuntimeError) as exc:
         raise RecognizerError(f"cannot load checkpoint {inf.checkpoint}: {exc}") from None
     state = {k: v for k, v in ck.state.items() if k not in ("model", "optimizer", "scheduler", "rng")}
