@@ -162,6 +162,25 @@ def write_video_bag(root: str | Path, name: str, out: str | Path, *, storage: st
             "notes": notes}
 
 
+def _class_names(spec: str) -> list[str]:
+    """``--class-names``: "ntu", "synthetic" or a file of names (one per line, blank lines ignored)."""
+    from vg4d_core.data import ntu
+
+    if spec == "ntu":
+        return list(ntu.CLASS_NAMES)
+    if spec == "synthetic":
+        from vg4d_core.data.synthetic import CLASS_NAMES
+
+        return list(CLASS_NAMES)
+    path = Path(spec)
+    if not path.is_file():
+        raise ValueError(f"--class-names {spec!r}: not 'ntu', 'synthetic' or an existing file")
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not names:
+        raise ValueError(f"--class-names {spec}: the file lists no names")
+    return names
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``vg4d ntu2bag``: write NTU RGB+D videos (raw layout) as ROS 2 bags, one per video."""
     from vg4d_core.data import ntu
@@ -175,11 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-rgb", action="store_true", help="depth, camera info and labels only")
     p.add_argument("--rgb-encoding", choices=("bgr8", "rgb8"), default="bgr8")
     p.add_argument("--start-s", type=int, default=DEFAULT_START_S, help="stamp of the first frame, seconds")
+    p.add_argument("--class-names", default="ntu",
+                   help="names of the action codes A001...: 'ntu' (NTU RGB+D 120's, default), 'synthetic' "
+                        "(`vg4d synth`'s 8 classes) or a text file with one name per line in code order")
     for role, topic in DEFAULT_TOPICS.items():
         p.add_argument(f"--{role.replace('_', '-')}-topic", default=topic, help=f"default {topic}")
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     topics = {role: getattr(args, f"{role}_topic") for role in DEFAULT_TOPICS}
     try:
+        class_names = _class_names(args.class_names)
         names = list(args.samples) if args.samples else ntu.list_depth_videos(args.root)
         if not names:
             raise ValueError(f"no NTU video folders under {args.root / ntu.DEPTH_DIR}")
@@ -193,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 rec = write_video_bag(args.root, name, bag, storage=args.storage, topics=topics,
                                       rgb=not args.no_rgb, rgb_encoding=args.rgb_encoding,
-                                      start_ns=args.start_s * 1_000_000_000)
+                                      start_ns=args.start_s * 1_000_000_000, class_names=class_names)
             except (ValueError, OSError) as exc:
                 failed += 1
                 print(f"FAILED {name}: {exc}", file=sys.stderr)
