@@ -146,18 +146,33 @@ def test_without_a_floor_nothing_is_removed():
         assert foreground_keep(cloud, cfg).all()
 
 
-def test_a_ramp_beyond_the_tilt_limit_is_kept():
+def ramp_and_person(deg: float) -> tuple[np.ndarray, int]:
+    """A 4 m wide, 3 m long ramp rising ``deg`` degrees away from a level camera, and the person."""
     pts, person = level_room()
     x, s = grid(np.linspace(-2, 2, 81), np.linspace(0, 3.0, 61))
-    a = np.deg2rad(50.0)  # ramp rising 50 degrees away from the camera, beyond floor_max_tilt_deg = 30
+    a = np.deg2rad(deg)
     ramp = np.stack([x, 1.0 - s * np.sin(a), 1.0 + s * np.cos(a)], 1)
-    cloud = camera(np.concatenate([ramp, pts[person]]), 0.0, 0.0)
+    return camera(np.concatenate([ramp, pts[person]]), 0.0, 0.0), len(ramp)
+
+
+@pytest.mark.parametrize("deg", [31.0, 35.0, 50.0])
+def test_a_ramp_beyond_the_tilt_limit_is_kept(deg):
+    """31-40 degrees is the hard case: a candidate plane at the 30 degree limit crosses the ramp at a
+    shallow angle and holds a wide band of it; the least-squares refit shows the band is steeper."""
+    cloud, n_ramp = ramp_and_person(deg)
     cfg = ForegroundConfig(min_depth=None, max_depth=None, remove_floor=True)
     assert fit_floor_plane(cloud, cfg) is None
     assert foreground_keep(cloud, cfg).all()
     # with the limit raised to 60 degrees the ramp is the floor
     steep = ForegroundConfig(min_depth=None, max_depth=None, remove_floor=True, floor_max_tilt_deg=60.0)
-    assert not foreground_keep(cloud, steep)[:len(ramp)].any()
+    assert not foreground_keep(cloud, steep)[:n_ramp].any()
+
+
+def test_a_ramp_within_the_tilt_limit_is_the_floor():
+    cloud, n_ramp = ramp_and_person(25.0)
+    plane = fit_floor_plane(cloud, ForegroundConfig(min_depth=None, max_depth=None, remove_floor=True))
+    np.testing.assert_allclose(np.degrees(np.arccos(-plane.normal[1])), 25.0, atol=0.2)
+    assert not foreground_keep(cloud, ForegroundConfig(min_depth=None, max_depth=None, remove_floor=True))[:n_ramp].any()
 
 
 def test_floor_removal_of_empty_input_and_determinism():

@@ -30,7 +30,10 @@ horizontal axis still finds the floor; a wall facing the camera (normal
 along z) never qualifies. The dominant such plane is the one with the most
 points within ``floor_distance_m``: in a robot's view that is the floor, but
 a large table top seen from above could win instead (everything below it
-would then go too).
+would then go too). Walls are not removed: a wall farther than
+``max_depth`` goes with the depth range, a side wall with the crop box; a
+wall just behind the person stays (no fixed setting separates the two).
+Cost: ~4-5 ms per 512 x 424 frame (~100k points in range) on one CPU core.
 """
 from __future__ import annotations
 
@@ -149,14 +152,17 @@ def fit_floor_plane(points: np.ndarray, config: ForegroundConfig) -> FloorPlane 
     ``floor_up``; all candidates are scored against the subsample with one
     (S, 3) x (3, K) product. The best one is accepted if its inlier fraction
     (within ``floor_distance_m``) is at least ``floor_min_inliers``; it is then
-    refitted once by total least squares (smallest principal axis) on all of
-    its inliers among the P points (kept only if still within the tilt limit).
+    refitted once by total least squares (smallest principal axis) on its
+    inliers among the P points (at most ~10 x ``floor_sample`` of them, a regular
+    stride). If the refitted normal is beyond the tilt limit, the inliers were a
+    band of a steeper surface, and there is no floor (None).
     Non-finite points are ignored.
     """
     points = np.asarray(points)
     if points.ndim != 2 or points.shape[1] != 3:
         raise ValueError(f"points must be (P, 3), got shape {points.shape}")
-    pts = points[np.all(np.isfinite(points), axis=1)]
+    finite = np.isfinite(points.sum(axis=1))  # a NaN / inf coordinate makes the row sum non-finite
+    pts = points if finite.all() else points[finite]  # no copy in the usual all-finite case
     n = pts.shape[0]
     if n < 3:
         return None
@@ -184,13 +190,19 @@ def fit_floor_plane(points: np.ndarray, config: ForegroundConfig) -> FloorPlane 
         return None
     normal, offset = normals[best], float(offsets[best])
     inliers = pts[np.abs(pts @ normal.astype(np.float32) + np.float32(offset)) <= config.floor_distance_m]
+    # the refit needs no more points than a few subsamples' worth: a regular stride keeps it cheap
+    # and deterministic (thousands of points already pin the normal to ~1e-4 rad)
+    inliers = inliers[::max(1, inliers.shape[0] // (10 * config.floor_sample))]
     if inliers.shape[0] >= 3:
         centre = inliers.mean(axis=0, dtype=np.float64)
         q = inliers.astype(np.float64) - centre
         _, vecs = np.linalg.eigh(q.T @ q)  # ascending eigenvalues: column 0 is the plane normal
         refit = _up_normal(vecs[:, :1].T, up)[0]
-        if refit @ up >= cos_tilt:
-            normal, offset = refit, float(-refit @ centre)
+        if refit @ up < cos_tilt:
+            # the inliers are a band cut out of a steeper surface (a ramp just past the limit, where a
+            # plane at the limit crosses it at a shallow angle), not a floor
+            return None
+        normal, offset = refit, float(-refit @ centre)
     fraction = float(np.count_nonzero(np.abs(pts @ normal.astype(np.float32) + np.float32(offset))
                                       <= config.floor_distance_m)) / n
     return FloorPlane(normal=normal, offset=offset, inlier_fraction=fraction)
