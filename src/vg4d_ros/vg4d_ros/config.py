@@ -65,13 +65,25 @@ class ForegroundSettings:
     crop_enabled: bool = False
     crop_min: list[float] = field(default_factory=lambda: [-1.5, -1.5, 0.0])
     crop_max: list[float] = field(default_factory=lambda: [1.5, 1.5, 5.0])
+    # dominant floor-plane removal (vg4d_ros.foreground.fit_floor_plane); off: NTU-style masked input has no floor
+    remove_floor: bool = False
+    floor_distance_m: float = 0.04
+    floor_max_tilt_deg: float = 30.0
+    floor_min_inliers: float = 0.1
+    floor_iterations: int = 200
+    floor_sample: int = 2000
+    floor_up: list[float] = field(default_factory=lambda: [0.0, -1.0, 0.0])
 
     def to_foreground(self, use_mask: bool) -> ForegroundConfig:
         try:
             return ForegroundConfig(
                 min_depth=self.min_depth or None, max_depth=self.max_depth or None,
                 crop_min=tuple(self.crop_min) if self.crop_enabled else None,
-                crop_max=tuple(self.crop_max) if self.crop_enabled else None, use_mask=use_mask)
+                crop_max=tuple(self.crop_max) if self.crop_enabled else None, use_mask=use_mask,
+                remove_floor=self.remove_floor, floor_distance_m=self.floor_distance_m,
+                floor_max_tilt_deg=self.floor_max_tilt_deg, floor_min_inliers=self.floor_min_inliers,
+                floor_iterations=self.floor_iterations, floor_sample=self.floor_sample,
+                floor_up=tuple(self.floor_up))
         except ValueError as exc:
             raise ConfigError(f"foreground: {exc}") from None
 
