@@ -13,9 +13,8 @@ study() { local name=$1; shift
           echo "[synthetic_vg4d_results] crossmodal $name: $((SECONDS - t0)) s"; }
 study no_pc_video crossmodal_loss.a=0   # without L_pc,video
 study no_pc_text crossmodal_loss.b=0    # without L_pc,text
-study no_pc crossmodal_loss.c=0         # without L_pc (cross-entropy)
 $VG4D evaluate --checkpoint runs/synthetic_crossmodal/last.pt --out runs/synthetic_crossmodal/eval --ablations \
   --no-progress --loss-study full=runs/synthetic_crossmodal/last.pt \
   no_pc_video=runs/synthetic_crossmodal_no_pc_video/last.pt \
-  no_pc_text=runs/synthetic_crossmodal_no_pc_text/last.pt no_pc=runs/synthetic_crossmodal_no_pc/last.pt
+  no_pc_text=runs/synthetic_crossmodal_no_pc_text/last.pt
 $PY -m vg4d_core.evaluation.synthetic_report runs/synthetic_crossmodal/eval results
