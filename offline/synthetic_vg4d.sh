@@ -5,9 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VG4D=${VG4D:-vg4d}
 PY=${PY:-python}
-[ -d runs/tiny_xclip ] || $PY -m vg4d_core.vlm.tiny runs/tiny_xclip
+# 64 px frames, 16 px patches, width 64, 32-d embeddings (embed_dim of every synthetic recipe)
+[ -d runs/tiny_xclip_64 ] || $PY -m vg4d_core.vlm.tiny runs/tiny_xclip_64 --image 64 --patch 16 --width 64 --dim 32 --frames 8
 stage() { local resume=(); [ -f "runs/$1/last.pt" ] && resume=(--resume)
-          $VG4D train --config "config/train/$1.yaml" --out "runs/$1" "${resume[@]}"; }
+          local t0=$SECONDS
+          $VG4D train --config "config/train/$1.yaml" --out "runs/$1" "${resume[@]}"
+          echo "[synthetic_vg4d] $1: $((SECONDS - t0)) s"; }
 stage synthetic_pretrain
 stage synthetic_vlm
 stage synthetic_crossmodal

@@ -9,6 +9,11 @@ as word ends): class names of the synthetic set and the prompt templates
 tokenise without unknown tokens apart from digits and punctuation.
 
     python -m vg4d_core.vlm.tiny OUT_DIR [--frames 4] [--image 32] [--dim 16]
+        [--patch 16] [--width 32] [--layers 2]
+
+The defaults are the smallest model the tests use; the synthetic VG4D chain
+(offline/synthetic_vg4d.sh) writes a larger one (finer patches, wider
+towers) that can see the few-pixel cup whose colour tells classes apart.
 """
 from __future__ import annotations
 
@@ -36,24 +41,31 @@ def _char_tokenizer(folder: Path):
 
 
 def write_tiny_xclip(folder: str | Path, *, frames: int = 4, image: int = 32, dim: int = 16, seed: int = 0,
+                     patch: int = 16, width: int = 32, layers: int = 2,
                      mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.25, 0.25, 0.25)) -> Path:
-    """Write a random X-CLIP (2-layer towers, width 32, ``dim``-d embeddings,
-    ``frames`` frames of ``image`` x ``image`` pixels, patch 16) to ``folder``.
+    """Write a random X-CLIP (``layers``-layer towers of width ``width``, MLP
+    2 x width, 2 heads; ``dim``-d embeddings; ``frames`` frames of ``image`` x
+    ``image`` pixels cut into ``patch`` x ``patch`` patches) to ``folder``.
 
     Deterministic in ``seed``. Returns the folder (usable as ``VLMConfig.model``).
     """
     from transformers import XCLIPConfig, XCLIPModel
 
-    if image % 16:
-        raise ValueError(f"write_tiny_xclip: image must be a multiple of the patch size 16, got {image}")
+    for name, value in (("patch", patch), ("width", width), ("layers", layers), ("dim", dim), ("frames", frames)):
+        if value < 1:
+            raise ValueError(f"write_tiny_xclip: {name} must be >= 1, got {value}")
+    if image % patch:
+        raise ValueError(f"write_tiny_xclip: image must be a multiple of the patch size {patch}, got {image}")
+    if width % 2 or dim % 2:
+        raise ValueError(f"write_tiny_xclip: width and dim must be even (2 attention heads), got {width}, {dim}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     cfg = XCLIPConfig(
-        text_config=dict(vocab_size=56, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        text_config=dict(vocab_size=56, hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers,
                          num_attention_heads=2, max_position_embeddings=64),
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=image, patch_size=16, num_frames=frames,
+        vision_config=dict(hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers,
+                           num_attention_heads=2, image_size=image, patch_size=patch, num_frames=frames,
                            # the MIT works in the projection space: mit_hidden_size == projection_dim
                            mit_hidden_size=dim, mit_intermediate_size=2 * dim, mit_num_hidden_layers=1,
                            mit_num_attention_heads=2),
@@ -76,9 +88,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=4)
     p.add_argument("--image", type=int, default=32)
     p.add_argument("--dim", type=int, default=16)
+    p.add_argument("--patch", type=int, default=16)
+    p.add_argument("--width", type=int, default=32)
+    p.add_argument("--layers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    print(write_tiny_xclip(a.out, frames=a.frames, image=a.image, dim=a.dim, seed=a.seed))
+    try:
+        out = write_tiny_xclip(a.out, frames=a.frames, image=a.image, dim=a.dim, seed=a.seed,
+                               patch=a.patch, width=a.width, layers=a.layers)
+    except ValueError as exc:
+        p.error(str(exc))
+    print(out)
     return 0
 
 
