@@ -49,9 +49,12 @@ SUMMARY_FILE = "summary.json"
 class TinyXClipSettings:
     """Arguments of :func:`vg4d_core.vlm.tiny.write_tiny_xclip`."""
 
-    frames: int = 4
-    image: int = 32
-    dim: int = 16
+    frames: int = 8
+    image: int = 64
+    dim: int = 32
+    patch: int = 16
+    width: int = 64
+    layers: int = 2
     seed: int = 0
 
 
