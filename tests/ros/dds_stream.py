@@ -2,8 +2,9 @@
 
 Usage: python dds_stream.py DOMAIN PREFIX FRAMES [--bad]
 Waits until the recogniser's readers match, then publishes FRAMES frames at
-30 Hz with stamps T0 + i * PERIOD (recognizer_helpers); with --bad, frame 5's
-depth is a short payload and after frame 10 a depth image says rgb8.
+30 Hz with stamps T0 + i * PERIOD (recognizer_helpers); with --bad, the depth
+of frames BAD_SHORT is a short payload and after frames BAD_ENCODING a depth
+image says rgb8.
 Prints "published N" and exits.
 """
 from __future__ import annotations
@@ -19,6 +20,10 @@ from vg4d_ros.dds import DdsPublisher, participant  # noqa: E402
 from vg4d_ros.typestore import ros_typestore  # noqa: E402
 
 T0, PERIOD = 5_000_000_000, 33_333_333
+# each malformed kind is sent three times: sensor topics are best-effort, so any one sample may be
+# lost on a busy machine (seen: 58 of 60 depth images arrived)
+BAD_SHORT = (5, 25, 45)  # frames whose depth payload is too short
+BAD_ENCODING = (10, 30, 50)  # frames followed by a depth image that says rgb8
 
 
 def main() -> int:
@@ -40,9 +45,9 @@ def main() -> int:
     for i in range(frames):
         stamp = T0 + i * PERIOD
         info.publish(camera_info_msg(ts, stamp))
-        depth.publish(bad_depth_msg(ts, stamp) if bad and i == 5 else depth_msg(ts, i, stamp))
+        depth.publish(bad_depth_msg(ts, stamp) if bad and i in BAD_SHORT else depth_msg(ts, i, stamp))
         rgb.publish(rgb_msg(ts, stamp))
-        if bad and i == 10:  # a depth image of a colour encoding
+        if bad and i in BAD_ENCODING:  # a depth image of a colour encoding
             wrong = depth_msg(ts, i, stamp + 1)
             wrong.encoding = "rgb8"
             depth.publish(wrong)

@@ -101,11 +101,15 @@ def test_recognizer_labels_a_live_stream(tmp_path, domain_id, bad):
     assert "no RGB score" in out  # the tiny checkpoint has no RGB head: one warning, RGB ignored
     assert out.count("RGB is ignored") == 1
     if bad:
-        assert stats["malformed"]["depth"] == {
-            "sensor_msgs/Image(depth) (sensor_msgs__msg__Image).data has 100 bytes, expected height*step=6144": 1,
+        # best-effort transport: each kind was sent three times (dds_stream.py); every one that arrived
+        # is counted under its reason, and processing went on
+        counts = stats["malformed"]["depth"]
+        assert set(counts) == {
+            "sensor_msgs/Image(depth) (sensor_msgs__msg__Image).data has 100 bytes, expected height*step=6144",
             "sensor_msgs/Image(depth) (sensor_msgs__msg__Image).encoding='rgb8' is not a depth encoding "
-            "['16UC1', '32FC1', 'mono16']": 1}, stats
-        assert stats["malformed_total"] == 2
+            "['16UC1', '32FC1', 'mono16']"}, stats
+        assert all(1 <= n <= 3 for n in counts.values()), stats
+        assert stats["malformed_total"] == sum(counts.values())
     else:
         assert stats["malformed_total"] == 0
     assert stats["windows_formed"] >= 3 and stats["windows_inferred"] >= 3
