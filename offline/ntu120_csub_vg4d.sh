@@ -1,17 +1,7 @@
 #!/usr/bin/env bash
-# The VG4D chain on ntu120_csub: pretrain -> vlm -> crossmodal -> evaluate (four scores + Table III).
-# Every stage resumes from its last.pt when re-run (a finished stage is skipped by its loop).
-#   CACHE=/path/to/ntu/cache bash offline/ntu120_csub_vg4d.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-CACHE=${CACHE:?set CACHE to the vg4d preprocess ntu output}
-VG4D=${VG4D:-vg4d}
-stage() {  # stage RECIPE RUN [overrides...]
-    local recipe=$1 run=$2; shift 2
-    local resume=(); [ -f "$run/last.pt" ] && resume=(--resume)
-    $VG4D train --config "$recipe" --out "$run" "${resume[@]}" "data_overrides.root=$CACHE" "$@"
-}
-stage config/train/ntu120_csub.yaml runs/ntu120_csub val_fraction=0.05
-stage config/train/ntu120_csub_vlm.yaml runs/ntu120_csub_vlm
-stage config/train/ntu120_csub_crossmodal.yaml runs/ntu120_csub_crossmodal
-$VG4D evaluate --checkpoint runs/ntu120_csub_crossmodal/last.pt --out runs/ntu120_csub_crossmodal/eval --ablations "root=$CACHE"
+# The VG4D chain on ntu120_csub: pretrain -> vlm -> crossmodal -> evaluate (four scores + Table III),
+# each stage resumed from its last.pt when re-run. X-CLIP weights must be local (hf download ...).
+#   RAW=/data/ntu NPROC=4 bash offline/ntu120_csub_vg4d.sh [key=value overrides for every stage...]
+# See offline/ntu_common.sh for the environment variables.
+source "$(dirname "$0")/ntu_common.sh"
+ntu_vg4d_chain ntu120_csub "$@"
