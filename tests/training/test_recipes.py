@@ -21,12 +21,17 @@ def test_recipe_resolves(name):
     arch = stage_arch(cfg, 20)
     data = resolved_data_dict(cfg)
     assert arch["model_config"]["layers"] and data["name"] in ("msr_action3d", "ntu", "synthetic")
-    assert cfg.out == f"runs/{name}"
+    if name.startswith("ntu") and cfg.stage in ("vlm", "crossmodal"):  # the VG4D chain's folders
+        protocol = name.rsplit("_", 1)[0]
+        assert cfg.out == f"runs/{protocol}_vg4d/{cfg.stage}"
+    else:
+        assert cfg.out == f"runs/{name}"
     if name.startswith("ntu") and cfg.stage == "vlm":  # the paper's VLM schedule: 30 epochs, 8 frames
         assert cfg.schedule.epochs == 30 and data["num_frames"] == 8 and data["rgb"]
     if name.startswith("ntu") and cfg.stage == "crossmodal":  # 30 epochs, lr 0.001 -> 0.0001
         assert (cfg.schedule.epochs, cfg.optimizer.lr, cfg.schedule.min_lr) == (30, 0.001, 0.0001)
-        assert cfg.pretrained == f"runs/{data['protocol']}/last.pt" and cfg.crossmodal_loss.d == 0
+        assert cfg.pretrained == f"runs/{data['protocol']}_vg4d/pretrain/last.pt" and cfg.crossmodal_loss.d == 0
+        assert cfg.vlm_checkpoint == f"runs/{data['protocol']}_vg4d/vlm/last.pt"
     if name.startswith("ntu") and cfg.stage == "pretrain":
         # the paper's schedule
         assert (cfg.schedule.epochs, cfg.optimizer.lr, cfg.optimizer.weight_decay, cfg.batch_size) == (120, 0.01, 0.1, 32)
