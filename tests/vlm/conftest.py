@@ -14,21 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from vg4d_core.vlm.tiny import char_tokenizer  # the same tokenizer the demo's tiny X-CLIP uses
 from tiny_vlm import OPEN_CLIP_MEAN, OPEN_CLIP_STD, TINY_DIM, TINY_FRAMES, TINY_IMAGE, XCLIP_MEAN, XCLIP_STD
-
-
-def _char_tokenizer(folder: Path):
-    from transformers import CLIPTokenizer
-
-    chars = list("abcdefghijklmnopqrstuvwxyz.")
-    vocab = {c: i for i, c in enumerate(chars)}
-    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
-    # highest ids last: X-CLIP's legacy pooling takes the argmax id as end-of-text
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
-    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +39,7 @@ def tiny_xclip_dir(tmp_path_factory) -> Path:
     with torch.no_grad():
         model.prompts_generator.alpha.fill_(1.0)
     model.save_pretrained(folder)
-    _char_tokenizer(folder).save_pretrained(folder)
+    char_tokenizer(folder).save_pretrained(folder)
     (folder / "preprocessor_config.json").write_text(json.dumps({
         "image_processor_type": "VideoMAEImageProcessor", "size": {"shortest_edge": TINY_IMAGE},
         "crop_size": {"height": TINY_IMAGE, "width": TINY_IMAGE}, "do_center_crop": True,

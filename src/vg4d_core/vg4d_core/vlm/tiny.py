@@ -26,7 +26,8 @@ from typing import Sequence
 import torch
 
 
-def _char_tokenizer(folder: Path):
+def char_tokenizer(folder: Path):
+    """A CLIP tokenizer over a 56-token character vocabulary, written to ``folder`` (nothing downloaded)."""
     from transformers import CLIPTokenizer
 
     chars = list("abcdefghijklmnopqrstuvwxyz.")
@@ -73,7 +74,7 @@ def write_tiny_xclip(folder: str | Path, *, frames: int = 4, image: int = 32, di
     )
     model = XCLIPModel(cfg).eval()
     model.save_pretrained(folder)
-    _char_tokenizer(folder).save_pretrained(folder)
+    char_tokenizer(folder).save_pretrained(folder)
     (folder / "preprocessor_config.json").write_text(json.dumps({
         "image_processor_type": "VideoMAEImageProcessor", "size": {"shortest_edge": image},
         "crop_size": {"height": image, "width": image}, "do_center_crop": True,
