@@ -60,19 +60,21 @@ class SyncConfig:
 class ForegroundSettings:
     """Which points are the actor (metres, sensor optical frame); 0 disables a depth bound."""
 
-    min_depth: float = 0.5
-    max_depth: float = 4.5
+    # ROS parameters cannot be None or tuples: 0 disables a depth bound, the box has its own switch, and
+    # every other default is ForegroundConfig's own (one place for each value)
+    min_depth: float = ForegroundConfig.min_depth
+    max_depth: float = ForegroundConfig.max_depth
     crop_enabled: bool = False
     crop_min: list[float] = field(default_factory=lambda: [-1.5, -1.5, 0.0])
     crop_max: list[float] = field(default_factory=lambda: [1.5, 1.5, 5.0])
     # dominant floor-plane removal (vg4d_ros.foreground.fit_floor_plane); off: NTU-style masked input has no floor
-    remove_floor: bool = False
-    floor_distance_m: float = 0.04
-    floor_max_tilt_deg: float = 30.0
-    floor_min_inliers: float = 0.1
-    floor_iterations: int = 200
-    floor_sample: int = 2000
-    floor_up: list[float] = field(default_factory=lambda: [0.0, -1.0, 0.0])
+    remove_floor: bool = ForegroundConfig.remove_floor
+    floor_distance_m: float = ForegroundConfig.floor_distance_m
+    floor_max_tilt_deg: float = ForegroundConfig.floor_max_tilt_deg
+    floor_min_inliers: float = ForegroundConfig.floor_min_inliers
+    floor_iterations: int = ForegroundConfig.floor_iterations
+    floor_sample: int = ForegroundConfig.floor_sample
+    floor_up: list[float] = field(default_factory=lambda: list(ForegroundConfig.floor_up))
 
     def to_foreground(self, use_mask: bool) -> ForegroundConfig:
         try:
