@@ -9,7 +9,8 @@ import torch
 from vg4d_core.data.config import SyntheticConfig
 from vg4d_core.data.depth import depth_to_points
 from vg4d_core.data.synthetic import (APPEARANCE_PAIRS, CLASS_NAMES, DEPTH_PAIRS, Renderer, SyntheticActions,
-                                      render_video, synthetic_intrinsics, video_nuisance)
+                                      colour_class, depth_mirror, pose, render_video, synthetic_intrinsics,
+                                      video_nuisance)
 
 CFG = SyntheticConfig(num_train=16, num_test=8, min_frames=16, max_frames=20, image_scale=0.5)
 INTR = synthetic_intrinsics(CFG.image_scale)
@@ -84,7 +85,7 @@ def _top_and_body_depth(video):
     return np.array(rows)
 
 
-def test_depth_pairs_separable_in_depth_weak_in_rgb(renderer):
+def test_depth_pairs_separable_in_depth_identical_in_rgb(renderer):
     # depth rule: the head moves towards (lean toward) or away from the camera relative to the body
     for label in (4, 5):
         for v in _videos(renderer, label, 6):
@@ -97,23 +98,42 @@ def test_depth_pairs_separable_in_depth_weak_in_rgb(renderer):
             f = _top_and_body_depth(v)
             moved = f[-3:, 1].mean() - f[:3, 1].mean()
             assert abs(moved) > 0.15 and (moved < 0) == (label == 6), (label, moved)
-    # RGB: with the same nuisance, the head of the two classes of a pair is 3-18x further apart in 3D
-    # than in the image plane (measured in metres at the subject's distance): the difference lies
-    # mainly along the depth axis. The lean silhouettes also overlap frame by frame.
+    # RGB: with the same nuisance the two classes of a depth pair are the same colour video, bit for
+    # bit (as an appearance pair's depth is), with the same silhouette in depth and the head's depth
+    # on opposite sides of the subject's plane
     for i in range(3):
         nu = video_nuisance(7, "test", i, CFG)
         for a, b in DEPTH_PAIRS:
             va, vb = render_video(a, nu, renderer=renderer), render_video(b, nu, renderer=renderer)
-            d3, d2 = [], []
-            for da, db in zip(va.depth, vb.depth):
-                (pa, ua), (pb, ub) = _head(da), _head(db)
-                d3.append(np.linalg.norm(pa - pb))
-                d2.append(np.linalg.norm(ua - ub) * pa[2] / INTR.fx)
-            k = int(np.argmax(d3))
-            assert d3[k] > 0.3 and d3[k] > 3 * d2[k], (a, b, d3[k], d2[k])
-            if (a, b) == (4, 5):
-                for mt, ma in zip(va.depth > 0, vb.depth > 0):
-                    assert (mt & ma).sum() / (mt | ma).sum() > 0.75
+            np.testing.assert_array_equal(va.rgb, vb.rgb)
+            assert not np.array_equal(va.depth, vb.depth)
+            d3 = [np.linalg.norm(_head(da)[0] - _head(db)[0]) for da, db in zip(va.depth, vb.depth)]
+            assert max(d3) > 0.3, (a, b, max(d3))
+            for ma, mb in zip(va.depth > 0, vb.depth > 0):  # outlines agree but for rounding at the rim
+                assert (ma & mb).sum() / (ma | mb).sum() > 0.97
+
+
+def test_depth_mirror_keeps_the_image_and_reflects_depth(renderer):
+    nu = video_nuisance(3, "train", 0, CFG)
+    scene = pose(4, nu, 0.5)  # peak lean: the head is ~0.3 m in front of the pelvis
+    mirrored = depth_mirror(scene, nu.z)
+    z0, rgb0 = renderer.render(scene, renderer.background(nu))
+    z1, rgb1 = renderer.render(mirrored, renderer.background(nu))
+    # each sphere keeps its image (outline and shading): only the order in which overlapping spheres
+    # occlude each other changes, so nearly every pixel's colour is the same
+    assert np.array_equal(np.isfinite(z0), np.isfinite(z1))
+    assert (np.abs(rgb0.astype(int) - rgb1.astype(int)).max(axis=2) <= 1).mean() > 0.97
+    # each centre went along its ray to the other side of z = nu.z, its radius scaled alike
+    c0, c1 = scene.spheres[:, :3], mirrored.spheres[:, :3]
+    np.testing.assert_allclose(c1[:, 2], 2 * nu.z - c0[:, 2], rtol=1e-12)
+    np.testing.assert_allclose(c1[:, :2] / c1[:, 2:3], c0[:, :2] / c0[:, 2:3], rtol=1e-12)
+    np.testing.assert_allclose(mirrored.spheres[:, 3] / scene.spheres[:, 3], c1[:, 2] / c0[:, 2], rtol=1e-12)
+    # mirroring twice is the identity; a plane that puts the scene behind the camera is refused
+    np.testing.assert_allclose(depth_mirror(mirrored, nu.z).spheres, scene.spheres, rtol=1e-12)
+    with pytest.raises(ValueError, match="behind the camera"):
+        depth_mirror(scene, 1.0)
+    # the mirrored class of a pair is seen in colour as its partner
+    assert [colour_class(c) for c in range(len(CLASS_NAMES))] == [0, 1, 2, 3, 4, 4, 6, 6]
 
 
 def _head(depth):

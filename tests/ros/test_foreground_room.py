@@ -43,7 +43,11 @@ def test_room_mode_floor_removal_matches_the_masked_twin(renderer, index, action
     assert pts.shape[0] == K.width * K.height  # unmasked: every pixel has depth
     keep = foreground_keep(pts, ROBOT)
     kept = set((px[keep] @ np.array([1, K.width])).tolist())
-    person = set(np.flatnonzero(masked.ravel()).tolist())
+    # the person's pixels that the room leaves visible: the mirrored step-away class is scaled about the
+    # camera (vg4d_core.data.synthetic.scene.depth_mirror), so its feet sink below the floor, which hides
+    # them; 30 mm allows for the two renders' independent 4 mm noise
+    visible = (masked > 0) & (masked.astype(np.int32) <= room.astype(np.int32) + 30)
+    person = set(np.flatnonzero(visible.ravel()).tolist())
     assert len(person) > 800
     both = len(kept & person)
     assert both >= 0.99 * len(kept)  # what survives is the person

@@ -8,11 +8,17 @@ The eight classes come in pairs built to need a particular modality:
   of the two classes is *bit-identical* for the same nuisance draw:
   (0) lift red cup / (1) lift blue cup; (2) wave plain board /
   (3) wave checkered board (same mean colour);
-* depth pairs - mirror images of each other about the body's frontal plane,
-  so the 2D silhouette barely changes (only perspective differs) while the
-  depth moves in opposite directions: (4) lean toward camera / (5) lean away
-  from camera; (6) step toward camera / (7) step away from camera (random
-  body size and distance hide the absolute scale in RGB).
+* depth pairs - the second class is the first mirrored through the subject's
+  depth plane (z = the pelvis's distance) along the camera rays
+  (:func:`depth_mirror`: each sphere keeps its image, its depth goes to the
+  other side of the plane), so the motion towards the camera becomes motion
+  away from it, and the RGB of the two classes is *bit-identical* for the same
+  nuisance draw (the colour camera sees both as the first class):
+  (4) lean toward camera / (5) lean away from camera; (6) step toward camera /
+  (7) step away from camera.
+
+So each modality alone has a ceiling of 75 % (it can tell only the pairs of
+the other kind apart) and only their fusion can reach 100 %.
 
 Everything else is nuisance, drawn per video from a seeded generator
 (:class:`Nuisance`): body size, position, distance, timing, amplitude,
@@ -56,7 +62,11 @@ _EXPORTS = {
     "NUM_CLASSES": "vg4d_core.data.synthetic.scene",
     "STEP_M": "vg4d_core.data.synthetic.scene",
     "Nuisance": "vg4d_core.data.synthetic.scene",
+    "BOARD_CELLS": "vg4d_core.data.synthetic.scene",
+    "BOARD_HALF_M": "vg4d_core.data.synthetic.scene",
     "Scene": "vg4d_core.data.synthetic.scene",
+    "colour_class": "vg4d_core.data.synthetic.scene",
+    "depth_mirror": "vg4d_core.data.synthetic.scene",
     "pose": "vg4d_core.data.synthetic.scene",
     "sample_nuisance": "vg4d_core.data.synthetic.scene",
     "video_nuisance": "vg4d_core.data.synthetic.scene",

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from vg4d_core.data.depth import KINECT_V2_DEPTH, CameraIntrinsics
-from vg4d_core.data.synthetic.scene import _LIGHT, Nuisance, Scene, pose
+from vg4d_core.data.synthetic.scene import _LIGHT, BOARD_CELLS, Nuisance, Scene, colour_class, pose
 
 @numba.njit(cache=True, nogil=True)
 def _raster_spheres(spheres, colours, du, dv, fx, fy, cx0, cy0, light, zbuf, rgb):  # pragma: no cover - compiled
@@ -178,8 +178,8 @@ class Renderer:
         return zbuf, rgb
 
     def _board(self, board: tuple, zbuf: np.ndarray, rgb: np.ndarray) -> None:
-        """A rectangle in the plane z = centre z, facing the camera; plain grey or a 4 x 3 checkerboard
-        of the same mean colour."""
+        """A rectangle in the plane z = centre z, facing the camera; plain grey or a checkerboard
+        of :data:`~vg4d_core.data.synthetic.scene.BOARD_CELLS` cells with the same mean colour."""
         centre, half_w, half_h, checkered = board
         cx, cy, cz = (float(c) for c in centre)
         box = self._box(cx, cy, cz, float(np.hypot(half_w, half_h)))
@@ -194,7 +194,8 @@ class Renderer:
         if not front.any():
             return
         if checkered:
-            cell = (np.floor((x + half_w) / (2 * half_w) * 4) + np.floor((y + half_h) / (2 * half_h) * 3)) % 2
+            cols, rows = BOARD_CELLS
+            cell = (np.floor((x + half_w) / (2 * half_w) * cols) + np.floor((y + half_h) / (2 * half_h) * rows)) % 2
             value = np.where(cell > 0, 245, 45).astype(np.uint8)
         else:
             value = np.full(np.broadcast_shapes(x.shape, y.shape), 145, np.uint8)
@@ -220,7 +221,13 @@ def render_video(action: int, nu: Nuisance, intrinsics: CameraIntrinsics | None 
 
     Depth noise (Gaussian, ``depth_noise_mm``, per frame) and the RGB
     background's fixed-pattern noise come from ``nu.noise_seed`` only, so the
-    two classes of an appearance pair get bit-identical depth.
+    two classes of an appearance pair get bit-identical depth. The mirrored
+    class of a depth pair (:func:`~vg4d_core.data.synthetic.scene.colour_class`)
+    takes its depth from its own (mirrored) scene and its colour from its
+    partner's, so the pair's RGB is bit-identical too: the mirror keeps every
+    sphere's image, and the one thing it would change in colour - which of two
+    overlapping spheres is in front, 1-3 % of the figure's pixels - is left as
+    the partner's.
     ``room``: None renders the masked figure only (depth 0 elsewhere); a
     :class:`Room` renders floor and walls into depth and RGB as well (every
     pixel valid, noise on all of them).
@@ -238,6 +245,8 @@ def render_video(action: int, nu: Nuisance, intrinsics: CameraIntrinsics | None 
     for t in range(f):
         phase = t / max(f - 1, 1)
         z, colour = renderer.render(pose(action, nu, phase), bg, bg_depth)
+        if colour_class(action) != action:  # a depth pair's mirrored class: colour as its partner's
+            _, colour = renderer.render(pose(colour_class(action), nu, phase), bg, bg_depth)
         valid = np.isfinite(z)
         mm = z[valid] * 1000.0
         if depth_noise_mm > 0:

@@ -19,10 +19,19 @@ CLASS_NAMES: tuple[str, ...] = (
     "lean toward camera", "lean away from camera", "step toward camera", "step away from camera",
 )
 APPEARANCE_PAIRS: tuple[tuple[int, int], ...] = ((0, 1), (2, 3))
+# (a, b): class b is class a mirrored through the subject's depth plane along the camera rays
+# (depth_mirror); both are seen by the colour camera as class a.
 DEPTH_PAIRS: tuple[tuple[int, int], ...] = ((4, 5), (6, 7))
+_MIRRORED_FROM = {b: a for a, b in DEPTH_PAIRS}
 NUM_CLASSES = len(CLASS_NAMES)
 STEP_M = 0.25  # step length of classes 6/7: ~7 % change of apparent size at 3.5 m
 LEAN_DEG = 28.0  # peak lean of classes 4/5
+# The board of classes 2/3 (0.44 x 0.32 m, held by its lower edge) and the checkerboard's cells
+# (columns, rows). Sized so that its cells are ~2.5 px wide in the 64 px frames the CPU recipes'
+# colour model sees at 3-4 m; the earlier 0.30 x 0.22 m board with 4 x 3 cells (~1.2 px cells)
+# was below that model's resolution, so neither modality could separate the pair.
+BOARD_HALF_M = (0.22, 0.16)
+BOARD_CELLS = (3, 2)
 
 _CUP_COLOURS = {0: (200, 30, 30), 1: (30, 60, 210)}  # RGB
 _LIGHT = np.array([0.35, -0.55, -0.76]) / np.linalg.norm([0.35, -0.55, -0.76])  # towards the light
@@ -130,6 +139,8 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
     """The scene of class ``action`` at video phase ``phase`` in [0, 1]."""
     if not 0 <= action < NUM_CLASSES:
         raise ValueError(f"synthetic action must be in [0, {NUM_CLASSES}), got {action!r}")
+    if action in _MIRRORED_FROM:
+        return depth_mirror(pose(_MIRRORED_FROM[action], nu, phase), nu.z)
     s = nu.scale
     p = (phase - nu.start) / nu.duration  # action progress, clipped inside the helpers
     amp = nu.amplitude
@@ -138,10 +149,8 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
     dz = 0.0
     if action == 4:
         lean = np.deg2rad(LEAN_DEG) * amp * _bump(p)
-    elif action == 5:
-        lean = -np.deg2rad(LEAN_DEG) * amp * _bump(p)
-    elif action in (6, 7):
-        dz = (-1.0 if action == 6 else 1.0) * STEP_M * amp * _smoothstep(p)
+    elif action == 6:
+        dz = -STEP_M * amp * _smoothstep(p)
     pelvis = np.array([nu.x + sway, nu.floor_y - 0.95 * s, nu.z + dz])
     rot = _rot_x(lean)
 
@@ -164,7 +173,8 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
         raised = shoulders[1] + np.array([0.18, -0.22, -0.10]) * s
         raised = raised + np.array([0.12 * amp * s * np.sin(2 * np.pi * nu.wave_cycles * np.clip(p, 0, 1)), 0, 0])
         hands[1] = rest[1] + (raised - rest[1]) * env
-        board = (hands[1] + np.array([0.0, -0.16, -0.04]) * s, 0.15 * s, 0.11 * s, action == 3)
+        board = (hands[1] + np.array([0.0, -0.03 - BOARD_HALF_M[1], -0.04]) * s,
+                 BOARD_HALF_M[0] * s, BOARD_HALF_M[1] * s, action == 3)
 
     segs: list[tuple[np.ndarray, np.ndarray, float, Sequence[int]]] = []
     # torso: two columns of spheres, hips to shoulders
@@ -181,8 +191,8 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
     # legs: feet on the floor; stepping classes move one foot then the other
     for side in (-1, 1):
         foot = np.array([hips[side][0], nu.floor_y - 0.05 * s, nu.z])
-        if action in (6, 7):
-            total = (-1.0 if action == 6 else 1.0) * STEP_M * amp
+        if action == 6:
+            total = -STEP_M * amp
             local = np.clip(2 * p - (0.0 if side == 1 else 1.0), 0.0, 1.0)
             foot = foot + np.array([0.0, -0.08 * np.sin(np.pi * local), total * _smoothstep(local)])
         knee, foot = _two_bone(hips[side], foot, 0.45 * s, 0.44 * s, np.array([0.0, 0.0, -1.0]))
@@ -195,6 +205,38 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
                      _CUP_COLOURS[action]))
     spheres, colours = _capsules(segs)
     return Scene(spheres, colours, board)
+
+
+def colour_class(action: int) -> int:
+    """The class whose scene the colour camera sees for class ``action``: itself, except that the
+    mirrored class of a depth pair is seen as its partner (see :func:`depth_mirror`)."""
+    return _MIRRORED_FROM.get(action, action)
+
+
+def depth_mirror(scene: Scene, z_ref: float) -> Scene:
+    """``scene`` reflected through the plane z = ``z_ref`` (metres) along the camera rays.
+
+    Each sphere's centre c moves along its own viewing ray to the mirrored distance,
+    c' = c k with k = (2 z_ref - c_z) / c_z, and its radius scales by the same k. A sphere
+    scaled about the camera centre has exactly the same image (outline and shading under a
+    directional light), so the colour camera cannot tell the two scenes apart, while every
+    depth moves to the other side of z_ref: motion towards the camera becomes motion away
+    from it. (A plain reflection z' = 2 z_ref - z would change sizes in the image by
+    perspective, up to ~20 % for a head leaning 0.3 m at 3 m, which a colour model learns;
+    the earlier generator's depth pairs leaked that way.) Body parts change metric size by k
+    (1 at the subject's plane, ~0.8-1.25 at the extremes of the motions).
+    """
+    c = scene.spheres[:, :3]
+    k = (2.0 * z_ref - c[:, 2]) / c[:, 2]
+    if np.any(k <= 0):
+        raise ValueError(f"depth_mirror: z_ref {z_ref!r} m puts part of the scene behind the camera")
+    board = scene.board
+    if board is not None:
+        centre, half_w, half_h, checkered = board
+        kb = (2.0 * z_ref - float(centre[2])) / float(centre[2])
+        board = (np.asarray(centre) * kb, half_w * kb, half_h * kb, checkered)
+    spheres = np.concatenate([c * k[:, None], scene.spheres[:, 3:4] * k[:, None]], axis=1)
+    return Scene(spheres, scene.colours.copy(), board)
 
 
 _Scene = Scene  # the name before the split into modules
