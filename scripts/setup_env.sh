@@ -4,6 +4,7 @@
 #   VG4D_TORCH_SPEC the torch/torchvision pair (default the one the tests use:
 #                   open_clip needs a torchvision built for the very same torch)
 #   PYTHON          the interpreter that creates it (default python3, 3.10+)
+#   VG4D_ROS        0 skips ROS 2 (rclpy + generated vision_msgs); default 1
 # A venv that already holds torch and torchvision keeps them.
 VENV=${VG4D_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
@@ -18,11 +19,46 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-"$PY" -m pip install --quiet --upgrade pip setuptools wheel
-# torch + torchvision first, so that the packages' "torch>=2.4" is already
-# satisfied and the resolver does not swap in another build (CPU vs CUDA, or a
-# torchvision for another torch) behind your back.
-# shellcheck disable=SC2086  # TORCH_SPEC is a list of requirements
-"$PY" -c "import torch, torchvision" 2>/dev/null || "$PY" -m pip install --quiet $TORCH_SPEC
-"$PY" -m pip install --quiet -e "src/vg4d_core[test,clip]" -e "src/vg4d_ros[test]"
+# The project's own install is redone only when its packaging files, this
+# checkout's path or TORCH_SPEC change (stamp in the venv), so that a rerun on
+# a ready venv takes seconds.
+_vg4d_stamp="$VENV/share/vg4d/project-install.sha256"
+_vg4d_sum=$( { echo "$PWD|$TORCH_SPEC"; cat src/vg4d_core/setup.py src/vg4d_core/setup.cfg src/vg4d_core/package.xml \
+    src/vg4d_ros/setup.py src/vg4d_ros/setup.cfg src/vg4d_ros/package.xml 2>/dev/null; } | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$_vg4d_stamp" 2>/dev/null)" != "$_vg4d_sum" ]; then
+    "$PY" -m pip install --quiet --upgrade pip setuptools wheel
+    # torch + torchvision first, so that the packages' "torch>=2.4" is already
+    # satisfied and the resolver does not swap in another build (CPU vs CUDA, or a
+    # torchvision for another torch) behind your back.
+    # shellcheck disable=SC2086  # TORCH_SPEC is a list of requirements
+    "$PY" -c "import torch, torchvision" 2>/dev/null || "$PY" -m pip install --quiet $TORCH_SPEC
+    "$PY" -m pip install --quiet -e "src/vg4d_core[test,clip]" -e "src/vg4d_ros[test]"
+    mkdir -p "$(dirname "$_vg4d_stamp")" && echo "$_vg4d_sum" > "$_vg4d_stamp"
+fi
+# ROS 2 Jazzy from PyPI wheels, every version pinned in
+# scripts/ros_interfaces/requirements.txt, then the interface packages that are
+# not on PyPI (vision_msgs) generated into the venv by
+# scripts/build_ros_interfaces.sh. Both keep a stamp in the venv, so a rerun
+# on a ready venv costs well under a second. No environment variable needed
+# afterwards: the wheels' own .pth (ros_wheels_bootstrapper) sets up the
+# library path whenever the venv's python starts.
+if [ "${VG4D_ROS:-1}" != 0 ]; then
+    _vg4d_t0=$SECONDS
+    _vg4d_req=scripts/ros_interfaces/requirements.txt
+    _vg4d_stamp="$VENV/share/vg4d/ros-requirements.sha256"
+    _vg4d_sum=$(sha256sum "$_vg4d_req" | cut -d' ' -f1)
+    if [ "$(cat "$_vg4d_stamp" 2>/dev/null)" = "$_vg4d_sum" ] && compgen -G "$VENV/lib/python3*/site-packages/rclpy" >/dev/null; then
+        _vg4d_wheels="already installed"
+    else
+        "$PY" -m pip install --quiet -r "$_vg4d_req" || {
+            echo "[vg4d] installing the ROS 2 wheels failed (VG4D_ROS=0 skips ROS 2)" >&2; exit 1; }
+        mkdir -p "$(dirname "$_vg4d_stamp")" && echo "$_vg4d_sum" > "$_vg4d_stamp"
+        _vg4d_wheels="installed"
+    fi
+    _vg4d_ifaces=$(bash scripts/build_ros_interfaces.sh --summary "$VENV") || {
+        echo "[vg4d] generating the ROS interface packages failed (VG4D_ROS=0 skips ROS 2)" >&2; exit 1; }
+    echo "[vg4d] ROS 2 Jazzy rclpy $(sed -n 's/^ros-jazzy-rclpy==//p' "$_vg4d_req") (pinned PyPI wheels, $_vg4d_wheels), interfaces: $_vg4d_ifaces [$((SECONDS - _vg4d_t0)) s]"
+    unset _vg4d_t0 _vg4d_req _vg4d_wheels _vg4d_ifaces
+fi
+unset _vg4d_stamp _vg4d_sum
 echo "[vg4d] $("$PY" -c 'import torch, sys; import torchvision; print(f"python {sys.version.split()[0]}, torch {torch.__version__}, torchvision {torchvision.__version__}, cuda {torch.cuda.is_available()}")')"
