@@ -5,15 +5,29 @@
   (``$VG4D_SHARED_DATA``, default ``<repo>/../shared/data``); tests that need
   them skip with a reason naming the path when it is absent, and fail
   instead under ``CI`` (see ``missing_data.py``).
+* ``rclpy`` tests need ROS 2's rclpy and the generated vision_msgs (both put
+  into the venv by ``scripts/setup_env.sh``); without them they skip with the
+  import error as reason, and fail instead under ``CI`` (same policy).
+  ``ROS_PYTHON_CHECK_FIELDS=1`` is set for the whole test process (and so for
+  its subprocesses) before anything imports a message module, so that a wrong
+  field type raises instead of being silently converted; DDS discovery is kept
+  on this machine (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` unless set).
 """
 from __future__ import annotations
 
+import functools
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from missing_data import skip_or_fail
+
+# Jazzy's generated message classes read these when first imported.
+os.environ["ROS_PYTHON_CHECK_FIELDS"] = "1"
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -36,6 +50,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_cuda)
 
 
+@functools.cache
+def _rclpy_missing() -> str | None:
+    """Why rclpy + vision_msgs cannot be used here, or None when they can."""
+    try:
+        import rclpy  # noqa: F401
+        from vision_msgs.msg import Classification  # noqa: F401
+    except Exception as exc:  # ImportError, or a shared library that does not load
+        return (f"needs ROS 2 rclpy + the generated vision_msgs (scripts/setup_env.sh installs them): "
+                f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("rclpy") is not None and (reason := _rclpy_missing()):
+        skip_or_fail(reason)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
@@ -48,3 +79,39 @@ def shared_data() -> Path:
     if not root.is_dir():
         skip_or_fail(f"real data not found at {root} (set VG4D_SHARED_DATA)")
     return root
+
+
+def _source_tree_state(repo_root: Path) -> set[str] | None:
+    """Untracked and ignored entries under src/ (None outside a git checkout)."""
+    proc = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all", "src"],
+                          cwd=repo_root, capture_output=True, text=True)
+    return set(proc.stdout.splitlines()) if proc.returncode == 0 else None
+
+
+@pytest.fixture(scope="session")
+def colcon_build(tmp_path_factory) -> dict:
+    """The workspace built once per session with colcon (no ROS needed), as on a robot.
+
+    Returns ``{"install": install space, "before" / "after": untracked files under src/ around the build}``.
+    """
+    import shutil
+
+    pytest.importorskip("colcon_core", reason="colcon-common-extensions not installed")
+    work = tmp_path_factory.mktemp("colcon")
+    before = _source_tree_state(REPO_ROOT)
+    # a workspace holding a copy of src/ only, as a robot's workspace does: whatever the packages
+    # install must come from inside their own folders
+    shutil.copytree(REPO_ROOT / "src", work / "src", symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache"))
+    cmd = [sys.executable, "-m", "colcon", "--log-base", str(work / "log"), "build",
+           "--base-paths", str(work / "src"),
+           "--build-base", str(work / "build"), "--install-base", str(work / "install")]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"colcon build failed:\n{proc.stdout}\n{proc.stderr}"
+    return {"install": work / "install", "before": before, "after": _source_tree_state(REPO_ROOT)}
+
+
+@pytest.fixture(scope="session")
+def colcon_install(colcon_build: dict) -> Path:
+    """The colcon install space (``<install>/vg4d_ros/lib/vg4d_ros/recognizer`` ...)."""
+    return colcon_build["install"]

@@ -13,19 +13,19 @@ from setuptools import find_packages, setup
 
 PACKAGE = "vg4d_core"
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 
 
 def tree(src_dir: str, dest_prefix: str):
-    """data_files entries mirroring ``REPO/src_dir`` under ``dest_prefix``.
+    """data_files entries mirroring this package's ``src_dir`` under ``dest_prefix``.
 
     Paths are relative to this file's folder, which is the working directory
-    of both colcon and pip builds.
+    of both colcon and pip builds; everything installed lives inside the
+    package folder, so a workspace holding only ``src/`` builds completely.
     """
     entries: dict[str, list[str]] = {}
-    for path in sorted((REPO / src_dir).rglob("*")):
+    for path in sorted((HERE / src_dir).rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            dest = Path(dest_prefix) / path.parent.relative_to(REPO / src_dir)
+            dest = Path(dest_prefix) / path.parent.relative_to(HERE / src_dir)
             entries.setdefault(str(dest), []).append(os.path.relpath(path, HERE))
     return sorted(entries.items())
 

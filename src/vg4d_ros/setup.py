@@ -1,9 +1,11 @@
 """vg4d_ros: the ROS 2 layer (ament_python), thin over vg4d_core.
 
-Installs the repository's top-level ``launch/`` and ``config/`` into
-``share/vg4d_ros/`` where ``ros2 launch vg4d_ros ...`` and the nodes find
-them. Node executables are added to ``lib/vg4d_ros`` as data-file scripts
-(see vg4d_core's setup.py for why not console scripts).
+Installs this package's ``launch/`` and the recogniser's configs (kept with
+the other configs in ``../vg4d_core/config``, the folder the repository's
+top-level ``config`` links to) into ``share/vg4d_ros/``, where ``ros2 launch
+vg4d_ros ...`` and the nodes find them; a workspace holding only ``src/``
+builds completely. Node executables are added to ``lib/vg4d_ros`` as
+data-file scripts (see vg4d_core's setup.py for why not console scripts).
 """
 import os
 from pathlib import Path
@@ -12,15 +14,15 @@ from setuptools import find_packages, setup
 
 PACKAGE = "vg4d_ros"
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+CONFIG = HERE.parent / "vg4d_core" / "config"
 
 
-def tree(src_dir: str, dest_prefix: str):
-    """data_files entries mirroring ``REPO/src_dir`` under ``dest_prefix``."""
+def tree(root: Path, dest_prefix: str):
+    """data_files entries mirroring the folder ``root`` under ``dest_prefix`` (paths relative to HERE)."""
     entries: dict[str, list[str]] = {}
-    for path in sorted((REPO / src_dir).rglob("*")):
+    for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            dest = Path(dest_prefix) / path.parent.relative_to(REPO / src_dir)
+            dest = Path(dest_prefix) / path.parent.relative_to(root)
             entries.setdefault(str(dest), []).append(os.path.relpath(path, HERE))
     return sorted(entries.items())
 
@@ -43,8 +45,8 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         *([(f"lib/{PACKAGE}", SCRIPTS)] if SCRIPTS else []),
-        *tree("launch", f"share/{PACKAGE}/launch"),
-        *tree("config", f"share/{PACKAGE}/config"),
+        *tree(HERE / "launch", f"share/{PACKAGE}/launch"),
+        *tree(CONFIG, f"share/{PACKAGE}/config"),
     ],
     zip_safe=False,
     license="Apache-2.0",

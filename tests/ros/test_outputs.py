@@ -19,10 +19,20 @@ def roundtrip(ts, msg, name):
 
 
 def test_classification_and_label(typestore):
-    msg = roundtrip(typestore, classification_msg(result(), typestore), "vision_msgs/msg/Classification")
+    msg = roundtrip(typestore, classification_msg(result(), ["sit", "bow", "wave"], typestore),
+                    "vision_msgs/msg/Classification")
     assert (msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id) == (12, 345, "cam")
-    assert [(h.class_id, h.score) for h in msg.results] == [("wave", 0.75), ("bow", 0.125)]
+    # class_id is the index that ~/label_info maps to the name (vision_msgs' convention)
+    assert [(h.class_id, h.score) for h in msg.results] == [("2", 0.75), ("1", 0.125)]
     assert roundtrip(typestore, label_msg(result(), typestore), "std_msgs/msg/String").data == "wave"
+
+
+def test_classification_class_ids_join_label_info(typestore):
+    names = ["sit", "bow", "wave"]
+    action = classification_msg(result(), names, typestore)
+    info = label_info_msg(names, typestore=typestore)
+    lookup = {str(c.class_id): c.class_name for c in info.class_map}
+    assert [lookup[h.class_id] for h in action.results] == ["wave", "bow"]
 
 
 def test_label_info_maps_indices_to_names(typestore):

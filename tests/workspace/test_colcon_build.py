@@ -12,30 +12,9 @@ import pytest
 colcon = pytest.importorskip("colcon_core", reason="colcon-common-extensions not installed")
 
 
-def _source_tree_state(repo_root: Path) -> set[str] | None:
-    """Untracked and ignored entries under src/ (None outside a git checkout)."""
-    proc = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all", "src"],
-                          cwd=repo_root, capture_output=True, text=True)
-    return set(proc.stdout.splitlines()) if proc.returncode == 0 else None
-
-
 @pytest.fixture(scope="module")
-def colcon_build(tmp_path_factory, repo_root: Path) -> dict:
-    work = tmp_path_factory.mktemp("colcon")
-    before = _source_tree_state(repo_root)
-    cmd = [
-        sys.executable, "-m", "colcon", "--log-base", str(work / "log"), "build",
-        "--base-paths", str(repo_root / "src"),
-        "--build-base", str(work / "build"), "--install-base", str(work / "install"),
-    ]
-    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"colcon build failed:\n{proc.stdout}\n{proc.stderr}"
-    return {"install": work / "install", "before": before, "after": _source_tree_state(repo_root)}
-
-
-@pytest.fixture(scope="module")
-def install_space(colcon_build: dict) -> Path:
-    return colcon_build["install"]
+def install_space(colcon_install: Path) -> Path:
+    return colcon_install
 
 
 def _site_packages(prefix: Path) -> Path:
@@ -87,3 +66,19 @@ def test_build_leaves_source_tree_clean(colcon_build: dict):
         pytest.skip("not a git checkout")
     new = sorted(colcon_build["after"] - colcon_build["before"])
     assert not new, f"colcon build wrote into the source tree: {new}"
+
+
+def test_colcon_test_runs_the_packages_tests(colcon_build: dict, tmp_path: Path):
+    """`colcon test` on a robot's workspace runs each package's own checks (it used to run none)."""
+    install = colcon_build["install"]
+    base = install.parent
+    test = subprocess.run([sys.executable, "-m", "colcon", "--log-base", str(tmp_path / "log"), "test",
+                           "--base-paths", str(base / "src"),
+                           "--build-base", str(base / "build"), "--install-base", str(install)],
+                          cwd=base, capture_output=True, text=True, timeout=600)
+    assert test.returncode == 0, test.stdout + test.stderr
+    result = subprocess.run([sys.executable, "-m", "colcon", "test-result", "--test-result-base",
+                             str(base / "build"), "--all"], capture_output=True, text=True, timeout=120)
+    summary = result.stdout.strip().splitlines()[-1]
+    counts = {k: int(v) for v, k in (part.split() for part in summary.removeprefix("Summary: ").split(", "))}
+    assert counts["tests"] >= 6 and counts["errors"] == 0 and counts["failures"] == 0, result.stdout

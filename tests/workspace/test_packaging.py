@@ -87,3 +87,31 @@ def test_resolve_config_accepts_name_or_path(repo_root: Path, monkeypatch, tmp_p
     assert paths.resolve_config(Path("config") / rel) == some
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         paths.resolve_config("nope.yaml")
+
+
+# what the packages import -> the rosdep key that brings it on a robot (package.xml must declare each)
+ROSDEP_KEYS = {
+    "vg4d_core": {"torch": "python3-torch", "numba": "python3-numba", "transformers": "python3-transformers-pip",
+                  "numpy": "python3-numpy", "scipy": "python3-scipy", "yaml": "python3-yaml"},
+    "vg4d_ros": {"rosbags": "python3-rosbags-pip", "rclpy": "rclpy", "vision_msgs": "vision_msgs",
+                 "sensor_msgs": "sensor_msgs", "diagnostic_msgs": "diagnostic_msgs", "std_msgs": "std_msgs",
+                 "rcl_interfaces": "rcl_interfaces", "vg4d_core": "vg4d_core"},
+}
+
+
+@pytest.mark.parametrize("pkg", sorted(ROSDEP_KEYS))
+def test_package_xml_declares_what_the_code_imports(repo_root: Path, pkg: str):
+    """rosdep installs exactly what package.xml names: an undeclared import is a robot's first failure."""
+    import ast
+
+    imported = set()
+    for path in (repo_root / "src" / pkg / pkg).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    deps = {e.text for e in ET.parse(repo_root / "src" / pkg / "package.xml").getroot().findall("exec_depend")}
+    for module, key in ROSDEP_KEYS[pkg].items():
+        assert module in imported, f"{pkg} no longer imports {module}: update ROSDEP_KEYS"
+        assert key in deps, f"{pkg} imports {module} but package.xml does not declare <exec_depend>{key}"

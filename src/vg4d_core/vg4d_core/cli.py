@@ -70,9 +70,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_subcommand(name, argv[1:])
 
 
-def train_entry() -> int:
-    """``ros2 run vg4d_core train`` (the same program as ``vg4d train``)."""
-    return run_subcommand("train", sys.argv[1:])
+def strip_ros_args(argv: Sequence[str]) -> list[str]:
+    """``argv`` without its ROS argument sections.
+
+    ``ros2 run`` and launch_ros append ``--ros-args -r __node:=NAME ...`` to
+    every executable they start. A section runs from ``--ros-args`` to the
+    next ``--`` (dropped too) or to the end, and there may be several: the
+    rule of ``rclpy.utilities.remove_ros_args``, restated here because this
+    package never imports rclpy.
+    """
+    out: list[str] = []
+    in_ros = False
+    for arg in argv:
+        if arg == "--ros-args":
+            in_ros = True
+        elif in_ros:
+            in_ros = arg != "--"
+        else:
+            out.append(arg)
+    return out
+
+
+def train_entry(argv: Sequence[str] | None = None) -> int:
+    """``ros2 run vg4d_core train`` (the same program as ``vg4d train``; ROS arguments are ignored)."""
+    return run_subcommand("train", strip_ros_args(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,30 +2,49 @@
 
 Everything that decides anything lives in the rclpy-free core
 (:mod:`vg4d_ros.recognizer`, :mod:`vg4d_ros.silence`, :mod:`vg4d_ros.outputs`,
-:mod:`vg4d_ros.config`); this module declares parameters, creates
-subscriptions and publishers, and forwards messages. Lifecycle:
+:mod:`vg4d_ros.config`, :mod:`vg4d_ros.warmup`); this module declares
+parameters, creates subscriptions and publishers, and forwards messages.
 
-* configure - read parameters, load the checkpoint (a bad path or a
-  checkpoint that does not fit fails the transition with the reason; no
-  hang), create the publishers, publish ``~/label_info`` (transient-local);
+Lifecycle (``ros2 lifecycle set <node> <transition>``):
+
+* configure - read the parameters, load the checkpoint and run one warm-up
+  inference (numba and torch compile here, not on the first real window);
+  any problem (bad parameter, missing or unfitting checkpoint, a message
+  package that does not import) fails the transition and the reason is
+  logged (``/rosout``); create the publishers, publish ``~/label_info``
+  (transient local: late subscribers get it);
 * activate - start the inference worker, subscribe (sensor QoS), start the
   silence watch and the diagnostics timer;
-* deactivate - unsubscribe, stop the worker and the timer;
-* cleanup - free the model and the publishers.
+* deactivate - unsubscribe, stop the worker and the timer (no output);
+* cleanup - free the model and the publishers; parameters may be changed
+  now and are read at the next configure;
+* shutdown (or SIGINT / SIGTERM) - stop the worker; the process exits 0.
 
-Run: ``ros2 run vg4d_ros recognizer --ros-args --params-file config/recognize.yaml``
-then ``ros2 lifecycle set /recognizer configure`` and ``... activate`` (the
-launch file ``recognize.launch.py`` does both).
+Parameters are read at configure: while configured, a change is refused
+with that reason (deactivate + cleanup, set, configure). ``use_sim_time``
+works as for any node: message stamps are the sensor's, and the silence
+watch and the diagnostics timer run on the node's clock (with sim time and
+no ``/clock`` publisher, no diagnostics are published).
+
+Input topics are relative names (``camera/depth/image_raw`` ...), resolved
+in the node's namespace and remappable:
+``ros2 run vg4d_ros recognizer --ros-args -r __ns:=/robot1 -r camera/depth/image_raw:=/cam/depth``.
 """
 from __future__ import annotations
 
+import array
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from vg4d_ros.config import NODE_NAME, RecognizerConfig, parameter_defaults, unflatten
 
 try:  # the module stays importable (docs, py_compile, tests) where ROS 2 is not installed
     import rclpy
+    from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+    from rclpy.event_handler import SubscriptionEventCallbacks
+    from rclpy.executors import ExternalShutdownException
     from rclpy.lifecycle import Node as LifecycleNode
     from rclpy.lifecycle import State, TransitionCallbackReturn
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -33,6 +52,10 @@ except ImportError:  # pragma: no cover - exercised only without ROS
     rclpy = None
     LifecycleNode = object
     State = TransitionCallbackReturn = None
+
+# What a missing message package means on a robot, and how to get it.
+_MISSING_PACKAGE_HINT = ("install it (e.g. `sudo apt install ros-$ROS_DISTRO-vision-msgs` or "
+                         "`rosdep install --from-paths src --ignore-src`) and source the workspace")
 
 
 def _qos(reliable: bool, depth: int, latched: bool = False):
@@ -47,46 +70,87 @@ def _describe(profile) -> str:
     return f"{name(profile.reliability)}, {name(profile.durability)}, {name(profile.history)} {profile.depth}"
 
 
+def _type_name(msg_class) -> str:
+    """``sensor_msgs.msg.Image`` -> ``sensor_msgs/msg/Image`` (how rclpy reports a topic's type)."""
+    return f"{msg_class.__module__.split('.')[0]}/msg/{msg_class.__name__}"
+
+
+def numba_cache_dir() -> Path:
+    """Where the node keeps numba's compiled kernels: ``$ROS_HOME/vg4d/numba`` (default ``~/.ros``).
+
+    numba writes its cache next to the module by default, which is read-only
+    in an installed (apt or root-owned colcon) package; a writable per-user
+    folder keeps the compiled kernels across restarts.
+    """
+    ros_home = os.environ.get("ROS_HOME") or os.path.join(os.path.expanduser("~"), ".ros")
+    return Path(ros_home) / "vg4d" / "numba"
+
+
 class RecognizerNode(LifecycleNode):
     """Lifecycle node around :class:`vg4d_ros.recognizer.Recognizer` (see the module docstring)."""
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        from rcl_interfaces.msg import ParameterDescriptor
-
         # dynamic typing: `window_s: 3` in a params file is a number, as the core reads it
         # (rclpy would otherwise reject an integer for a parameter declared with a float default)
         for name, default in parameter_defaults().items():
             self.declare_parameter(name, default, ParameterDescriptor(dynamic_typing=True))
+        self._own_parameters = set(parameter_defaults())
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self._core = None
+        self._model = None
         self._subs: list[Any] = []
         self._pubs: dict[str, Any] = {}
         self._timer = None
         self._watch = None
+        self._watch_started = False
         self._ros_types: dict[str, Any] = {}
 
     # -- helpers ------------------------------------------------------------
     def _log(self, level: str, text: str) -> None:
+        # one call site per severity: rclpy keys its logging context by the calling line and raises
+        # "Logger severity cannot be changed between calls" when one line logs at two severities
         logger = self.get_logger()
-        {"info": logger.info, "warn": logger.warning, "error": logger.error}.get(level, logger.info)(text)
+        if level == "error":
+            logger.error(text)
+        elif level == "warn":
+            logger.warning(text)
+        else:
+            logger.info(text)
+
+    def _now_s(self) -> float:
+        """The node's clock in seconds (ROS time: simulated under use_sim_time)."""
+        return self.get_clock().now().nanoseconds * 1e-9
 
     def _read_config(self) -> RecognizerConfig:
         from vg4d_core.config import from_dict
-
-        import array
 
         flat = {}
         for name in parameter_defaults():
             value = self.get_parameter(name).value
             # array parameters may come back as array.array; the core's loader takes lists
             flat[name] = list(value) if isinstance(value, (array.array, tuple)) else value
-        return from_dict(RecognizerConfig, unflatten(flat), where=f"{self.get_name()} parameters")
+        return from_dict(RecognizerConfig, unflatten(flat), where=f"{self.get_fully_qualified_name()} parameters")
+
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        """Parameters are read at configure: refuse changes while a configuration is in use."""
+        ours = sorted(p.name for p in params if p.name in self._own_parameters)
+        if ours and self._core is not None:
+            return SetParametersResult(successful=False, reason=(
+                f"{', '.join(ours)}: parameters are read at configure; deactivate and clean up the node, "
+                "set them, then configure again"))
+        return SetParametersResult(successful=True)
 
     def _publishers_of(self, topic: str):
         from vg4d_ros.silence import PublisherInfo
 
-        return [PublisherInfo(node=f"{i.node_namespace.rstrip('/')}/{i.node_name}", qos=_describe(i.qos_profile))
+        return [PublisherInfo(node=f"{i.node_namespace.rstrip('/')}/{i.node_name}", qos=_describe(i.qos_profile),
+                              type=i.topic_type)
                 for i in self.get_publishers_info_by_topic(topic)]
+
+    def _resolved(self, topic: str) -> str:
+        """A (relative, ``~/``) topic name as this node resolves it, remappings applied."""
+        return self.resolve_topic_name(topic)
 
     def _publish(self, key: str, msg: Any) -> None:
         from vg4d_ros.outputs import to_rclpy
@@ -95,25 +159,41 @@ class RecognizerNode(LifecycleNode):
 
     # -- lifecycle ------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
+        # Everything inside one try: rclpy turns an exception raised here into a failed transition whose
+        # cause is never logged, so every failure is logged here with its reason.
+        try:
+            return self._configure()
+        except Exception as exc:  # noqa: BLE001 - the transition must fail with the reason, never silently
+            self._release()
+            self.get_logger().error(f"configure failed: {self._reason(exc)}")
+            return TransitionCallbackReturn.FAILURE
+
+    @staticmethod
+    def _reason(exc: BaseException) -> str:
+        if isinstance(exc, ModuleNotFoundError):
+            return f"the Python package {exc.name!r} is not importable: {_MISSING_PACKAGE_HINT}"
+        return str(exc) if str(exc) else type(exc).__name__
+
+    def _configure(self) -> TransitionCallbackReturn:
         from diagnostic_msgs.msg import DiagnosticArray
         from std_msgs.msg import String
         from vision_msgs.msg import Classification, LabelInfo
 
         from vg4d_ros.outputs import classification_msg, label_info_msg, label_msg
-        from vg4d_ros.recognizer import Recognizer, RecognizerError, load_model
+        from vg4d_ros.recognizer import Recognizer, load_model
+        from vg4d_ros.validation import validate_recognizer_config
+        from vg4d_ros.warmup import warm_up
 
-        try:
-            config = self._read_config()
-            model = load_model(config)
+        config = self._read_config()
+        validate_recognizer_config(config)
+        model = load_model(config)
 
-            def on_result(result) -> None:
-                self._publish("action", classification_msg(result))
-                self._publish("label", label_msg(result))
+        def on_result(result) -> None:
+            self._publish("action", classification_msg(result, model.class_names))
+            self._publish("label", label_msg(result))
 
-            self._core = Recognizer(config, model, on_result, log=self._log)
-        except (RecognizerError, ValueError) as exc:
-            self.get_logger().error(f"configure failed: {exc}")
-            return TransitionCallbackReturn.FAILURE
+        core = Recognizer(config, model, on_result, log=self._log)
+        seconds = warm_up(model, core.settings)
         out, q = config.output, config.qos
         self._ros_types = {"action": Classification, "label": String, "label_info": LabelInfo,
                            "diagnostics": DiagnosticArray}
@@ -124,11 +204,14 @@ class RecognizerNode(LifecycleNode):
             "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, out.diagnostics,
                                                            _qos(True, q.results_depth)),
         }
-        self._publish("label_info", label_info_msg(model.class_names, self.get_clock().now().nanoseconds))
-        s = self._core.settings
+        self._core, self._model = core, model
+        self._publish("label_info", label_info_msg(model.class_names, self.get_clock().now().nanoseconds,
+                                                   threshold=core.threshold))
+        s = core.settings
         self.get_logger().info(f"{model.path}: {len(model.class_names)} classes, scores {', '.join(s.scores)}; "
                                f"windows {s.window.num_segments} x {s.window.points_per_frame} over "
-                               f"{s.window.window_s:g} s ({s.window_s_source})")
+                               f"{s.window.window_s:g} s ({s.window_s_source}); warm-up {seconds:.2f} s; inputs "
+                               + ", ".join(f"{role} {self._resolved(t)}" for role, t in core.topics().items()))
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -141,9 +224,14 @@ class RecognizerNode(LifecycleNode):
         handlers = {"depth": core.on_depth, "camera_info": core.on_camera_info, "cloud": core.on_cloud,
                     "rgb": core.on_rgb, "mask": core.on_mask}
         topics = core.topics()
-        self._watch = TopicWatch(topics, core.config.silence_timeout_s, publishers_of=self._publishers_of,
-                                 log=self._log)
         sensor = _qos(False, core.config.qos.sensor_depth)
+        # the silence watch runs on the node's clock (simulated under use_sim_time) and words the requested
+        # QoS and types as the publishers' are reported, to name a mismatch
+        self._watch = TopicWatch({role: self._resolved(t) for role, t in topics.items()},
+                                 core.config.silence_timeout_s, publishers_of=self._publishers_of,
+                                 log=self._log, clock=self._now_s, valid=core.input_valid,
+                                 requested={role: _describe(sensor) for role in topics},
+                                 types={role: _type_name(types[role]) for role in topics})
         core.start()
 
         def callback(role):
@@ -156,17 +244,33 @@ class RecognizerNode(LifecycleNode):
 
         self._subs = [self.create_subscription(types[role], topic, callback(role), sensor)
                       for role, topic in topics.items()]
-        self._watch.activate()
+        if "camera_info" in topics:
+            # drivers that publish camera_info once, latched: a transient-local reader receives that sample
+            # (a volatile reader never would); it matches transient-local writers only, the sensor-QoS
+            # subscription above takes the periodic ones
+            # A best-effort camera_info publisher does not match it; that is expected, so rclpy's
+            # "incompatible QoS" warning is silenced for this one subscription
+            quiet = SubscriptionEventCallbacks(incompatible_qos=lambda event: None)
+            self._subs.append(self.create_subscription(CameraInfo, topics["camera_info"], callback("camera_info"),
+                                                       _qos(True, 1, latched=True), event_callbacks=quiet))
+        # the silence watch starts at the first diagnostics tick: under use_sim_time the node's clock reads 0
+        # until /clock arrives, and silence measured from 0 would be reported as thousands of seconds
+        self._watch_started = False
         self._timer = self.create_timer(core.config.output.diagnostics_period_s, self._diagnostics)
         return super().on_activate(state)  # activates the lifecycle publishers
 
     def _diagnostics(self) -> None:
         from vg4d_ros.outputs import diagnostics_msg
 
-        self._publish("diagnostics", diagnostics_msg(self._core.stats(), self._watch.check(),
-                                                     self.get_clock().now().nanoseconds))
+        if not self._watch_started:
+            self._watch.activate()
+            self._watch_started = True
 
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._publish("diagnostics", diagnostics_msg(self._core.stats(), self._watch.check(),
+                                                     self.get_clock().now().nanoseconds,
+                                                     name=self.get_fully_qualified_name()))
+
+    def _stop_io(self) -> None:
         for sub in self._subs:
             self.destroy_subscription(sub)
         self._subs = []
@@ -177,37 +281,49 @@ class RecognizerNode(LifecycleNode):
             self._core.stop()
         if self._watch is not None:
             self._watch.deactivate()
-        return super().on_deactivate(state)
 
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+    def _release(self) -> None:
+        self._stop_io()
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs = {}
-        self._core = None  # frees the model
+        self._core = self._model = None  # frees the model
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._stop_io()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self._release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        if self._core is not None:
-            self._core.stop()
+        self._release()
         return TransitionCallbackReturn.SUCCESS
+
+    def release(self) -> None:
+        """Stop the worker and free the model (process exit without a shutdown transition)."""
+        self._release()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``ros2 run vg4d_ros recognizer``."""
+    """``ros2 run vg4d_ros recognizer``: spin until shutdown; SIGINT / SIGTERM end it with status 0."""
     if rclpy is None:
         print("vg4d_ros recognizer: rclpy is not importable (source a ROS 2 installation); without ROS use "
               "`vg4d recognize --transport dds`", file=sys.stderr)
         return 2
+    # before anything imports numba: compiled kernels go to a folder this user can write
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
     rclpy.init(args=argv if argv is not None else sys.argv)
     node = RecognizerNode()
     try:
         rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # rclpy's signal handler shut the context down: a normal stop
     finally:
+        node.release()
         node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        rclpy.try_shutdown()
     return 0
 
 

@@ -1,0 +1,406 @@
+"""The recogniser as a real rclpy lifecycle node, driven as on a robot.
+
+In-process: the node and a driver node (see :mod:`rclpy_helpers`) in one
+executor; every transition goes through the lifecycle services. The
+subprocess tests are in ``test_rclpy_node_process.py``. Field types are
+checked (``ROS_PYTHON_CHECK_FIELDS=1``), so a wrong type fails as on Humble.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from missing_data import in_ci
+
+try:
+    import rclpy_helpers as rx
+except ImportError as exc:  # rclpy or the generated vision_msgs missing: skip here, fail under CI
+    if in_ci():
+        raise
+    pytest.skip(f"needs ROS 2 rclpy and vision_msgs ({exc}); `bash tests/run.sh` installs them",
+                allow_module_level=True)
+
+import rclpy  # noqa: E402
+import rclpy.parameter  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+
+import recognizer_helpers as rh  # noqa: E402
+from vg4d_ros.recognizer_node import RecognizerNode  # noqa: E402
+
+pytestmark = pytest.mark.rclpy
+
+WINDOW = {"window.min_frames": 6, "window.hop_frames": 6, "window.window_s": 0.5, "inference.device": "cpu",
+          "silence_timeout_s": 1.0, "output.diagnostics_period_s": 0.2}
+
+
+@pytest.fixture
+def context():
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=rx.next_domain())
+    yield ctx
+    rclpy.try_shutdown(context=ctx)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    return rh.tiny_checkpoint(tmp_path_factory.mktemp("ck") / "tiny.pt")
+
+
+def make_node(context, checkpoint, name: str = "recognizer", namespace: str = "", **params) -> RecognizerNode:
+    values = {**WINDOW, "inference.checkpoint": str(checkpoint), **params}
+    return RecognizerNode(name, context=context, namespace=namespace,
+                          parameter_overrides=[Parameter(k, value=v) for k, v in values.items()])
+
+
+@pytest.fixture
+def running(context, checkpoint):
+    """(driver, node, spinner): a configured and active recogniser at the root namespace, no input yet."""
+    node = make_node(context, checkpoint)
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    assert driver.transition("configure") and driver.transition("activate")
+    yield driver, node, spin
+    spin.close()
+    node.release()
+    node.destroy_node()
+    driver.node.destroy_node()
+
+
+def test_depth_16uc1_gives_actions_and_labels_with_the_input_stamp_and_frame(running):
+    driver, node, _ = running
+    driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") >= 3 and driver.count("label") >= 3, "3 actions and labels")
+    sent = {rx.T0_NS + i * rx.PERIOD_NS for i in range(driver.frames_sent + 1)}
+    names = rh.CLASS_NAMES
+    for msg in driver.messages("action"):
+        assert rx.stamp_ns(msg) in sent and msg.header.frame_id == "camera_depth_optical_frame"
+        assert 1 <= len(msg.results) <= len(names)
+        scores = [h.score for h in msg.results]
+        assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    labels = [m.data for m in driver.messages("label")]
+    tops = [names[int(m.results[0].class_id)] for m in driver.messages("action")]
+    n = min(len(labels), len(tops))
+    assert labels[:n] == tops[:n]
+
+
+def test_depth_32fc1_metres_with_nan(running):
+    driver, _, _ = running
+    driver.stream(rx.depth_32fc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") >= 2, "actions from 32FC1 depth")
+
+
+def test_pointcloud2_input(context, checkpoint):
+    node = make_node(context, checkpoint, input="cloud")
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(rx.cloud, "/camera/depth/points")
+        rx.wait_until(lambda: driver.count("action") >= 2, "actions from PointCloud2")
+        assert all(m.header.frame_id == "camera_depth_optical_frame" for m in driver.messages("action"))
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
+
+
+def test_colour_stream_alongside_depth_is_accepted(running):
+    """A point-cloud checkpoint with a colour topic configured ignores the colour (said once) and labels."""
+    driver, _, _ = running
+    driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info",
+                  rgb_topic="/camera/color/image_raw")
+    rx.wait_until(lambda: driver.count("action") >= 2, "actions with a colour stream beside the depth")
+
+
+def test_label_info_is_latched_for_late_subscribers_and_joins_the_class_ids(running):
+    driver, _, _ = running
+    late = rx.Driver(driver.context, name="late_listener")  # subscribes after configure published it
+    running[2].add(late.node)
+    rx.wait_until(lambda: late.count("label_info") >= 1, "label_info on a late subscriber")
+    info = late.messages("label_info")[0]
+    assert [(c.class_id, c.class_name) for c in info.class_map] == list(enumerate(rh.CLASS_NAMES))
+    driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") >= 1, "an action")
+    lookup = {str(c.class_id): c.class_name for c in info.class_map}
+    assert all(h.class_id in lookup for h in driver.messages("action")[0].results)
+
+
+def test_diagnostics_levels_are_bytes_and_named_after_the_node(running):
+    driver, _, _ = running
+    rx.wait_until(lambda: driver.count("diagnostics") >= 3, "diagnostics")
+    for array in driver.messages("diagnostics"):
+        for status in array.status:
+            assert status.level in (b"\x00", b"\x01", b"\x02", b"\x03"), status.level
+            assert status.name.startswith("/recognizer"), status.name
+    # nothing is published on the inputs: the silence watch warns and names the topic
+    rx.wait_until(lambda: any(s.level == b"\x01" and "camera/depth/image_raw" in s.message
+                              for a in driver.messages("diagnostics") for s in a.status), "a silence warning")
+
+
+def test_deactivate_stops_the_output_and_activate_resumes_it(running):
+    driver, _, _ = running
+    driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") >= 1, "an action")
+    assert driver.transition("deactivate") and driver.state() == "inactive"
+    settled = driver.count("action")
+    sent_then = driver.frames_sent
+    rx.wait_until(lambda: driver.frames_sent >= sent_then + 30, "30 more input frames")
+    assert driver.count("action") == settled  # inputs keep coming, nothing is published
+    assert driver.transition("activate") and driver.state() == "active"
+    rx.wait_until(lambda: driver.count("action") > settled, "actions after re-activation")
+
+
+def test_cleanup_then_configure_again_and_shutdown(running):
+    driver, _, _ = running
+    assert driver.transition("deactivate") and driver.transition("cleanup")
+    assert driver.state() == "unconfigured"
+    assert driver.transition("configure") and driver.state() == "inactive"
+    assert driver.transition("cleanup") and driver.transition("shutdown")
+    assert driver.state() == "finalized"
+
+
+@pytest.mark.parametrize("problem", ["missing", "foreign", "class count"])
+def test_configure_fails_with_the_reason_on_rosout(context, checkpoint, tmp_path, problem):
+    import torch
+
+    path = tmp_path / "ck.pt"
+    if problem == "foreign":
+        torch.save({"state_dict": {}}, path)  # somebody else's checkpoint
+    elif problem == "class count":  # names that do not fit the classifier
+        rh.tiny_checkpoint(path, extra={"class_names": [*rh.CLASS_NAMES, "extra"]})
+    node = make_node(context, path if problem != "missing" else tmp_path / "nowhere.pt")
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure") is False
+        assert driver.state() == "unconfigured"
+        rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
+        text = driver.log_text()
+        assert ("nowhere.pt" in text) if problem == "missing" else (str(path) in text)
+        assert "weights_only=False" not in text
+    finally:
+        spin.close()
+        node.destroy_node()
+
+
+def test_configure_names_a_message_package_that_does_not_import(context, checkpoint, monkeypatch):
+    for name in [m for m in sys.modules if m == "vision_msgs" or m.startswith("vision_msgs.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "vision_msgs", None)  # import vision_msgs -> ModuleNotFoundError
+    node = make_node(context, checkpoint)
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure") is False
+        rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
+        assert "vision_msgs" in driver.log_text() and "install" in driver.log_text()
+    finally:
+        spin.close()
+        node.destroy_node()
+
+
+def test_parameter_changes_are_refused_while_configured_and_applied_at_the_next_configure(context, checkpoint):
+    node = make_node(context, checkpoint)
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure")
+        result = node.set_parameters([Parameter("inference.top_k", value=2)])[0]
+        assert not result.successful and "read at configure" in result.reason
+        assert node.get_parameter("inference.top_k").value == 5
+        assert driver.transition("cleanup")
+        assert node.set_parameters([Parameter("inference.top_k", value=2)])[0].successful
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+        rx.wait_until(lambda: driver.count("action") >= 1, "an action")
+        assert len(driver.messages("action")[0].results) == 2
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
+
+
+def test_two_instances_in_namespaces_do_not_collide(context, checkpoint):
+    a = make_node(context, checkpoint, name="recognizer", namespace="/left")
+    b = make_node(context, checkpoint, name="recognizer", namespace="/right")
+    da = rx.Driver(context, "/left/recognizer", name="driver_left")
+    db = rx.Driver(context, "/right/recognizer", name="driver_right")
+    spin = rx.Spinner(context, a, b, da.node, db.node)
+    try:
+        for d in (da, db):
+            assert d.transition("configure") and d.transition("activate")
+        # relative input topics resolve in each namespace: only the left camera publishes
+        da.stream(rx.depth_16uc1, "/left/camera/depth/image_raw", info_topic="/left/camera/depth/camera_info")
+        rx.wait_until(lambda: da.count("action") >= 2, "actions of the left recogniser")
+        assert db.count("action") == 0
+        rx.wait_until(lambda: {s.name.split(":")[0] for arr in da.messages("diagnostics") for s in arr.status}
+                      >= {"/left/recognizer", "/right/recognizer"}, "diagnostics of both instances")
+    finally:
+        spin.close()
+        for n in (a, b):
+            n.release()
+            n.destroy_node()
+
+
+def test_use_sim_time_follows_clock(context, checkpoint):
+    from builtin_interfaces.msg import Time
+    from rosgraph_msgs.msg import Clock
+
+    node = make_node(context, checkpoint, use_sim_time=True)
+    driver = rx.Driver(context)  # on the wall clock: it plays the simulator that publishes /clock
+    clock_pub = driver.node.create_publisher(Clock, "/clock", 10)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure") and driver.transition("activate")
+        sim = {"t": 5000.0}
+
+        def tick():
+            sim["t"] += 0.1
+            clock_pub.publish(Clock(clock=Time(sec=int(sim["t"]), nanosec=int(sim["t"] % 1 * 1e9))))
+        driver.node.create_timer(0.02, tick)
+        rx.wait_until(lambda: driver.count("diagnostics") >= 2, "diagnostics on simulated time")
+        stamps = [rx.stamp_ns(a) * 1e-9 for a in driver.messages("diagnostics")]
+        assert all(5000.0 <= s <= sim["t"] + 1 for s in stamps)  # the /clock time, not the wall clock
+        # silence is measured on that clock from the first tick, not from time 0 before /clock arrived
+        assert not any("5000" in st.message for a in driver.messages("diagnostics") for st in a.status)
+        driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+        rx.wait_until(lambda: driver.count("action") >= 1, "an action under sim time")
+        assert rx.stamp_ns(driver.messages("action")[0]) >= rx.T0_NS  # results keep the sensor's stamps
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
+
+
+def test_latched_camera_info_published_once_is_enough(context, checkpoint):
+    node = make_node(context, checkpoint)
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        info_pub = driver.node.create_publisher(type(rx.camera_info()), "/camera/depth/camera_info", rx.LATCHED_QOS)
+        info_pub.publish(rx.camera_info())  # once, before the node even subscribes
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(rx.depth_16uc1, "/camera/depth/image_raw")
+        rx.wait_until(lambda: driver.count("action") >= 2, "actions with a latched camera_info")
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
+
+
+def test_configure_warms_the_model_up(context, checkpoint):
+    """The numba kernels the model needs are compiled at configure, not on the first live window."""
+    from vg4d_core.ops import numba_cpu
+
+    node = make_node(context, checkpoint)
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure")
+        compiled = [f for f in vars(numba_cpu).values() if hasattr(f, "signatures") and f.signatures]
+        assert compiled, "configure ran no inference: the first live window would compile the kernels"
+        rx.wait_until(lambda: "warm-up" in driver.log_text(), "the warm-up in the log")
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
+
+
+def test_invalid_parameter_fails_configure_with_one_line(context, checkpoint):
+    node = make_node(context, checkpoint, **{"qos.sensor_depth": 0})
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure") is False
+        rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
+        assert "qos.sensor_depth" in driver.log_text()
+    finally:
+        spin.close()
+        node.destroy_node()
+
+
+def test_logging_at_every_severity_from_the_core(context, checkpoint):
+    """The core logs info, warn and error through one callback: rclpy must accept each (it keys its
+    logging context by calling line, and one line at two severities raised ValueError)."""
+    node = make_node(context, checkpoint)
+    try:
+        for level in ("info", "warn", "error", "info", "warn"):
+            node._log(level, f"a {level} line")
+    finally:
+        node.destroy_node()
+
+
+# -- faults through the node (the fault matrix of the DDS tests, here under rclpy) -----------------------
+def _empty_depth(i: int):
+    msg = rx.depth_16uc1(i)
+    msg.data = bytes(len(msg.data))  # all zero: no return anywhere, nobody in view
+    return msg
+
+
+def _diag_messages(driver) -> list[str]:
+    return [s.message for a in driver.messages("diagnostics") for s in a.status if s.name == driver.target]
+
+
+def test_an_empty_scene_gives_no_label_and_a_warning_then_a_person_clears_it(running):
+    driver, node, _ = running
+    driver.stream(_empty_depth, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: any("no person in view" in m for m in _diag_messages(driver)), "a no-person warning")
+    assert driver.count("action") == 0 and driver.count("label") == 0
+    driver.stop_stream()
+    driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") >= 1, "labels once a person is in view")
+    warned = len(driver.messages("diagnostics"))
+    rx.wait_until(lambda: len(driver.messages("diagnostics")) >= warned + 2, "two more diagnostics")
+    assert not any("no person" in m for m in _diag_messages(driver)[-1:])
+
+
+def test_malformed_depth_is_counted_and_the_node_carries_on(running):
+    driver, node, _ = running
+
+    def sometimes_truncated(i: int):
+        msg = rx.depth_16uc1(i)
+        if i % 3 == 0:
+            msg.data = msg.data[:100]  # shorter than height x step
+        return msg
+    driver.stream(sometimes_truncated, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") >= 2, "actions between malformed frames")
+    rx.wait_until(lambda: any(kv.key == "malformed_total" and kv.value not in ("", "0")
+                              for a in driver.messages("diagnostics") for s in a.status if s.name == driver.target
+                              for kv in s.values), "malformed messages counted in diagnostics")
+    malformed_lines = driver.log_text().count("malformed") + driver.log_text().count("MessageError")
+    assert malformed_lines <= 3, driver.log_text()  # named once, then rate-limited, not a line per message
+
+
+def test_a_publisher_that_leaves_and_comes_back(running):
+    driver, node, spin = running
+    camera = rx.Driver(driver.context, name="camera_driver", target="/nobody")
+    spin.add(camera.node)
+    camera.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") >= 1, "actions from the first camera")
+    camera.stop_stream()
+    spin.executor.remove_node(camera.node)
+    camera.node.destroy_node()  # the camera driver process is gone
+    rx.wait_until(lambda: any("no message for" in m or "no publisher" in m for m in _diag_messages(driver)),
+                  "the silence named")
+    before = driver.count("action")
+    again = rx.Driver(driver.context, name="camera_driver_restarted", target="/nobody")
+    spin.add(again.node)
+    again.stream(lambda i: rx.depth_16uc1(i + 10_000), "/camera/depth/image_raw",
+                 info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("action") > before, "actions after the camera came back")
+
+
+def test_stamps_jumping_back_reset_the_window_and_output_stamps_never_go_back(running):
+    driver, node, _ = running
+
+    def looped(i: int):  # a bag replayed in a loop: after 60 frames the stamps start again
+        return rx.depth_16uc1(i % 60)
+    driver.stream(looped, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.frames_sent >= 150, "two and a half loops")
+    rx.wait_until(lambda: any(kv.key == "stamp_resets" and '"back"' in kv.value
+                              for a in driver.messages("diagnostics") for st in a.status if st.name == driver.target
+                              for kv in st.values), "the reset counted in diagnostics")
+    stamps = [rx.stamp_ns(m) for m in driver.messages("action")]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
