@@ -79,7 +79,7 @@ def test_bad_checkpoints_fail_at_configure(tmp_path):
     with pytest.raises(RecognizerError, match="checkpoint not found"):
         load_model(config(tmp_path / "missing.pt"))
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(RecognizerError, match="cannot read"):
+    with pytest.raises(RecognizerError, match="is a text file, not a checkpoint"):
         load_model(config(tmp_path / "junk.pt"))
     with pytest.raises(RecognizerError, match="no checkpoint"):
         load_model(config(""))

@@ -101,5 +101,5 @@ def test_output_bag_reads_back_with_rosbags(setup):
     assert len(actions) == bag["num_windows"]
     for msg, row in zip(actions, bag["windows"]):
         assert msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec == row["stamp_ns"]
-        assert msg.results[0].class_id == row["top1"]
+        assert report["class_names"][int(msg.results[0].class_id)] == row["top1"]
         assert len(msg.results) == 60

@@ -1,6 +1,7 @@
 """Bad bags through `vg4d replay`: each one a clear error naming the problem or a counted warning."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ def _depth(i):
 
 def make_bag(path: Path, storage="mcap", n=12, *, info=True, info_from=0, stamps=None, label="wave",
              depth_topic="/camera/depth/image_raw", extra=None):
+    """A small depth bag; ``label``: the ground truth of every frame, or {frame: label} published at those only."""
+    labels = label if isinstance(label, dict) else dict.fromkeys(range(n), label)
     with BagWriter(path, storage) as w:
         ts = w.typestore
         for i in range(n):
@@ -40,7 +43,9 @@ def make_bag(path: Path, storage="mcap", n=12, *, info=True, info_from=0, stamps
             if info and i >= info_from:
                 w.write("/camera/depth/camera_info", "sensor_msgs/msg/CameraInfo", T0 + i * DT - 1000, _info(ts, stamp))
             w.write(depth_topic, "sensor_msgs/msg/Image", T0 + i * DT, depth_image_msg(ts, _depth(i), stamp, "cam"))
-            w.write("/vg4d/ground_truth", "std_msgs/msg/String", T0 + i * DT, ts.types["std_msgs/msg/String"](data=label))
+            if i in labels:
+                w.write("/vg4d/ground_truth", "std_msgs/msg/String", T0 + i * DT,
+                        ts.types["std_msgs/msg/String"](data=labels[i]))
         if extra:
             extra(w)
     return path
@@ -154,4 +159,63 @@ def test_stamps_going_backwards_are_counted(setup, tmp_path):
 def test_labels_that_are_not_classes_are_counted(setup, tmp_path):
     bag = _run(setup, make_bag(tmp_path / "typo", label="wvae"))["bags"][0]
     assert bag["warnings"]["unknown_labels"] == 1
-    assert bag["window_accuracy"] == 0.0
+    assert bag["window_accuracy"] is None  # no window the model could have got right: no accuracy, not 0 %
+    assert all(w["unknown_label"] and w["correct"] is None for w in bag["windows"])
+
+
+def _cli(setup, tmp_path, capsys, *inputs):
+    from vg4d_core.cli import main as vg4d
+
+    config, _ = setup
+    status = vg4d(["replay", *map(str, inputs), "--checkpoint", config.inference.checkpoint, "--out",
+                   str(tmp_path / "out"), "inference.device=cpu", "window.min_frames=4", "window.hop_frames=4"])
+    return status, json.loads((tmp_path / "out" / "report.json").read_text()), capsys.readouterr().out
+
+
+def test_a_folder_with_bad_members_is_replayed_with_them_skipped(setup, tmp_path, capsys):
+    folder = tmp_path / "session"
+    make_bag(folder / "a_good")
+    (folder / "b_notes.txt").write_text("recorded on Tuesday\n")
+    cut = make_bag(folder / "c_cut", n=30)
+    (data,) = cut.glob("*.mcap")
+    data.write_bytes(data.read_bytes()[:2000])
+    status, report, out = _cli(setup, tmp_path, capsys, folder)
+    assert status == 3  # finished, something skipped
+    skipped = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    assert set(skipped) == {"b_notes.txt", "c_cut"} and all(skipped.values())
+    s = report["summary"]
+    assert s["bags"] == 3 and s["bags_failed"] == 2 and s["windows"] == 4 and s["labelled_windows"] == 4
+    assert s["window_accuracy"] is not None
+    for name in skipped:
+        assert f"skipped {folder / name}: " in out
+    assert "3 bag(s) (2 skipped)" in out
+
+
+def test_the_exit_statuses_are_documented(capsys):
+    from vg4d_ros.replay import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "exit status:" in text and "3  finished, but some input was skipped" in text
+    assert "2  nothing was replayed" in text and "0  every bag was replayed" in text
+
+
+def test_unknown_labels_are_named_once_and_left_out_of_the_accuracy(setup, tmp_path, capsys):
+    status, report, out = _cli(setup, tmp_path, capsys, make_bag(tmp_path / "good"),
+                               make_bag(tmp_path / "typo", label="wvae"))
+    assert status == 0
+    s = report["summary"]
+    assert s["unknown_labels"] == {"labels": ["wvae"], "windows": 4, "videos": 1}
+    assert s["labelled_windows"] == 4 and s["videos"] == 1  # the good bag's only
+    assert s["window_accuracy"] == report["bags"][0]["window_accuracy"]
+    line = "labels the checkpoint has no class for, excluded from the accuracies: 'wvae' (4 window(s), 1 video(s))"
+    assert out.count(line) == 1
+
+
+def test_the_last_label_of_a_sparse_label_topic_holds_to_the_end_of_the_bag(setup, tmp_path):
+    # labels published on change only: "wave" at frame 0, "bow" at frame 6, then nothing to the end (14 frames)
+    bag = _run(setup, make_bag(tmp_path / "sparse", n=14, label={0: "wave", 6: "bow"}))["bags"][0]
+    labels = [(w["kind"], w["num_frames"], w["label"]) for w in bag["windows"]]
+    assert labels == [("window", 4, "wave"), ("window", 8, "bow"), ("window", 12, "bow"), ("end", 14, "bow")]
+    assert bag["warnings"]["unlabelled_windows"] == 0 and bag["video"]["label"] == "bow"

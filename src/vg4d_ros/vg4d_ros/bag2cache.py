@@ -48,10 +48,10 @@ def read_bag_frames(path: Path, config, label_topic: str = DEFAULT_LABEL_TOPIC):
     from vg4d_ros.convert import (MessageError, camera_intrinsics, depth_image_to_points, pointcloud2_to_xyz,
                                   stamp_ns)
     from vg4d_ros.foreground import foreground_keep
-    from vg4d_ros.replay import check_topics
+    from vg4d_ros.replay import check_topics, resolve_topic
 
-    roles = config.input_topics()
-    roles = {r: t for r, t in roles.items() if r in (config.input, "camera_info")}
+    # relative topic names resolve as replay resolves them (the bag's root namespace)
+    roles = {r: resolve_topic(t) for r, t in config.input_topics().items() if r in (config.input, "camera_info")}
     fg = config.foreground.to_foreground(False)
     stamps: list[int] = []
     frames: list[np.ndarray] = []

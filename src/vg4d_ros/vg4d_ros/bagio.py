@@ -61,8 +61,9 @@ def open_bag(path: str | Path, typestore=None):
     path = Path(path)
     if not path.exists():
         raise BagError(f"bag {path} does not exist")
-    reader = AnyReader([path], default_typestore=typestore or ros_typestore())
     try:
+        # the constructor already reads the storage format (a .txt file fails here, not in open())
+        reader = AnyReader([path], default_typestore=typestore or ros_typestore())
         reader.open()
     except (AnyReaderError, OSError, ValueError, KeyError) as exc:
         raise BagError(f"cannot open bag {path}: {type(exc).__name__}: {exc} "

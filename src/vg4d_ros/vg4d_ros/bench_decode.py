@@ -13,9 +13,18 @@
 Returns ``{case: {path: median_ms}}``; the median of ``repeats`` runs after
 one warm-up. No wall-clock assertion is made anywhere; the figures are for
 ``vg4d bench node`` and the README.
+
+:func:`bench_input_limits` times what ``config.input_limits`` saves: a
+3840x2160 ``16UC1`` depth image and a 10 MB ``PointCloud2`` (874k points of
+12 bytes) from the message to its foreground points (the recogniser's
+:func:`~vg4d_ros.recognizer.frame_points` + ``foreground_keep``), converted
+whole and reduced by the default limits::
+
+    python -m vg4d_ros.bench_decode --input-limits
 """
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import time
@@ -23,8 +32,13 @@ from typing import Callable
 
 import numpy as np
 
+from vg4d_core.data.depth import CameraIntrinsics
+from vg4d_ros.config import InputLimits
 from vg4d_ros.convert import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
+from vg4d_ros.foreground import ForegroundConfig, foreground_keep
+from vg4d_ros.recognizer import frame_points
 from vg4d_ros.typestore import ros_typestore
+from vg4d_ros.validation import MAX_INPUT_ELEMENTS
 
 
 def _messages(ts):
@@ -102,6 +116,69 @@ def bench_decode(repeats: int = 20, dds: bool = True, domain_id: int | None = No
     return results
 
 
-if __name__ == "__main__":  # python -m vg4d_ros.bench_decode
-    for name, figures in bench_decode().items():
-        print(name, " ".join(f"{k}={v:.3f}ms" for k, v in figures.items()))
+def _oversized_messages(ts) -> dict[str, tuple[str, object, CameraIntrinsics | None]]:
+    """case -> (msgtype, message, intrinsics or None for a cloud): a 4K depth image and a 10 MB cloud of a
+    room (0.3 - 6 m, some of it invalid), as a camera at 30 Hz would send them."""
+    T = ts.types
+    rng = np.random.default_rng(0)
+    header = T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="depth")
+    h, w = 2160, 3840
+    depth = rng.integers(300, 6000, size=(h, w), dtype=np.uint16)
+    depth[rng.random((h, w)) < 0.1] = 0  # holes
+    image = T["sensor_msgs/msg/Image"](header=header, height=h, width=w, encoding="16UC1", is_bigendian=0,
+                                       step=2 * w, data=depth.view(np.uint8).reshape(-1))
+    intr = CameraIntrinsics(fx=1800.0, fy=1800.0, cx=w / 2, cy=h / 2, width=w, height=h)
+    n = 10 * 2 ** 20 // 12  # 10 MB of 12-byte points
+    xyz = np.column_stack([rng.uniform(-3, 3, n), rng.uniform(-2, 2, n), rng.uniform(0.3, 6, n)]).astype(np.float32)
+    PF = T["sensor_msgs/msg/PointField"]
+    fields = [PF(name=c, offset=4 * i, datatype=7, count=1) for i, c in enumerate("xyz")]
+    cloud = T["sensor_msgs/msg/PointCloud2"](header=header, height=1, width=n, fields=fields, is_bigendian=False,
+                                             point_step=12, row_step=12 * n, data=xyz.view(np.uint8).reshape(-1),
+                                             is_dense=True)
+    return {f"depth_16uc1_{w}x{h}": ("sensor_msgs/msg/Image", image, intr),
+            f"pointcloud2_{n // 1000}k_12B": ("sensor_msgs/msg/PointCloud2", cloud, None)}
+
+
+def bench_input_limits(repeats: int = 10, limits: InputLimits | None = None) -> dict[str, dict[str, float]]:
+    """Median ms per oversized message, from the message to its foreground points (default depth range).
+
+    Returns ``{case: {"cdr": ms, "whole": ms, "reduced": ms, "stride": s}}``: ``cdr`` is rosbags'
+    deserialisation (paid either way), ``whole`` the conversion of every pixel / point, ``reduced`` the
+    same under ``limits`` (default :class:`InputLimits`), which read every ``stride``-th row and column.
+    """
+    limits = limits or InputLimits()
+    ts = ros_typestore()
+    foreground = ForegroundConfig()
+    results: dict[str, dict[str, float]] = {}
+    for case, (msgtype, msg, intr) in _oversized_messages(ts).items():
+        raw = ts.serialize_cdr(msg, msgtype).tobytes()
+        limit = limits.max_depth_pixels if intr is not None else limits.max_cloud_points
+
+        def cdr() -> float:
+            t0 = time.perf_counter()
+            ts.deserialize_cdr(raw, msgtype)
+            return time.perf_counter() - t0
+
+        def convert(max_elements: int) -> Callable[[], float]:
+            def run() -> float:
+                t0 = time.perf_counter()
+                points, pixels, _ = frame_points(msg, intr, max_elements)
+                points[foreground_keep(points, foreground, pixels=pixels)]
+                return time.perf_counter() - t0
+            return run
+
+        results[case] = {"cdr": _median_ms(cdr, repeats),
+                         "whole": _median_ms(convert(MAX_INPUT_ELEMENTS), repeats),  # stride 1 at any size
+                         "reduced": _median_ms(convert(limit), repeats),
+                         "stride": float(frame_points(msg, intr, limit)[2])}
+    return results
+
+
+if __name__ == "__main__":  # python -m vg4d_ros.bench_decode [--input-limits]
+    ap = argparse.ArgumentParser(prog="python -m vg4d_ros.bench_decode", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--input-limits", action="store_true", help="time oversized input whole vs reduced instead")
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args()
+    figures_of = bench_input_limits(args.repeats) if args.input_limits else bench_decode(args.repeats)
+    for name, figures in figures_of.items():
+        print(name, " ".join(f"{k}={v:g}" if k == "stride" else f"{k}={v:.3f}ms" for k, v in figures.items()))

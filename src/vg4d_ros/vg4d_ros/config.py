@@ -1,8 +1,10 @@
 """The recogniser's configuration: one dataclass, one YAML file, two readers.
 
-``config/recognize.yaml`` is a ROS 2 parameters file::
+``config/recognize.yaml`` is a ROS 2 parameters file, keyed ``/**`` so it
+applies to the node under any name and namespace (``-r __node:=recog2``,
+``-r __ns:=/robot1``)::
 
-    recognizer:
+    /**:
       ros__parameters:
         input: depth
         topics: {depth: ..., camera_info: ..., ...}
@@ -27,17 +29,24 @@ from typing import Any, Literal, Mapping, Sequence
 from vg4d_core.config import ConfigError, apply_overrides, from_dict, read_yaml, to_dict
 
 from vg4d_ros.foreground import ForegroundConfig
+from vg4d_ros.validation import validate_recognizer_config
 
 NODE_NAME = "recognizer"
 
 
 @dataclass
 class TopicsConfig:
-    """Input topics ("" = not used)."""
+    """Input topics ("" = not used).
 
-    depth: str = "/camera/depth/image_raw"  # sensor_msgs/Image 16UC1 (mm) or 32FC1 (m); input "depth"
-    camera_info: str = "/camera/depth/camera_info"  # sensor_msgs/CameraInfo of the depth camera
-    cloud: str = "/camera/depth/points"  # sensor_msgs/PointCloud2; input "cloud"
+    Relative names, as ROS nodes subscribe: resolved in the node's namespace
+    (``camera/depth/image_raw`` is ``/camera/depth/image_raw`` at the root,
+    ``/robot1/camera/depth/image_raw`` under ``__ns:=/robot1``) and remappable
+    (``-r camera/depth/image_raw:=/cam/depth``).
+    """
+
+    depth: str = "camera/depth/image_raw"  # sensor_msgs/Image 16UC1 (mm) or 32FC1 (m); input "depth"
+    camera_info: str = "camera/depth/camera_info"  # sensor_msgs/CameraInfo of the depth camera
+    cloud: str = "camera/depth/points"  # sensor_msgs/PointCloud2; input "cloud"
     rgb: str = ""  # optional sensor_msgs/Image colour stream
     mask: str = ""  # optional person mask aligned with the depth image (depth input only)
 
@@ -106,6 +115,24 @@ class WindowSettings:
 
 
 @dataclass
+class InputLimits:
+    """Input larger than this is reduced before conversion (convert.py, :func:`vg4d_ros.convert.raster_stride`).
+
+    The model takes only ``points_per_frame`` points per frame, drawn uniformly from the foreground, so
+    keeping every s-th pixel (or point) in both raster axes leaves what it sees the same in expectation while
+    the per-message cost falls by ~s^2. Sizes at or below these limits are converted whole, bit-identical.
+    """
+
+    # depth pixels (H x W) converted whole: 1280 x 720, the largest depth mode of common depth cameras
+    # (RealSense D4xx), so 512 x 424 (Kinect v2, NTU's training frames), 640 x 480 and 848 x 480 are never
+    # touched; a 3840 x 2160 image is strided by 3 (1280 x 720)
+    max_depth_pixels: int = 921_600
+    # PointCloud2 points converted whole: VGA-class organised clouds (640 x 480, 848 x 480 = 407k) pass; a
+    # 10 MB cloud of 12-byte points (~870k) is strided by 2 in both axes (by ceil(P / max) if unorganised)
+    max_cloud_points: int = 500_000
+
+
+@dataclass
 class InferenceConfig:
     """The model and how it runs."""
 
@@ -125,6 +152,36 @@ class InferenceConfig:
         if self.scores.strip() in ("", "auto"):
             return None
         return [s.strip() for s in self.scores.split(",") if s.strip()]
+
+
+@dataclass
+class GuardSettings:
+    """What the recogniser refuses to label, and how it reports faulty input (see recognizer.py).
+
+    Defaults are chosen so that a healthy camera watching a person never trips them.
+    """
+
+    # a person at 0.5-5 m covers hundreds of depth pixels even on a 160 x 120 sensor (thousands on a
+    # Kinect); fewer foreground points than this are flying pixels, an edge or an empty room
+    min_points_per_frame: int = 64
+    # share of a window's frames that must show a person (>= min_points_per_frame): a person walking in
+    # or out still gets labelled (empty frames are sampled from their neighbours, as in training), a
+    # window that mostly shows nobody does not; 0 disables the person check
+    min_person_frames_fraction: float = 0.5
+    # top-1 probability of the primary score below which the label is withheld; 0 = off: a softmax
+    # probability's scale depends on the class count and the score (60 NTU classes vs 4), so a useful
+    # value is read off a checkpoint's validation scores, not guessed here
+    confidence_threshold: float = 0.0
+    # depth frames in a row without a colour partner before labelling goes on from depth alone
+    # (30 = 1 s at 30 Hz: far beyond colour latency or a lower colour rate)
+    depth_only_after_frames: int = 30
+    # input stamps jumping back by at least this (bag loop, sim-time reset) restart the window buffer
+    stamp_jump_back_s: float = 1.0
+    # ... and so does a forward gap longer than max(this, the window length) (camera paused, time skip)
+    stamp_gap_s: float = 5.0
+    # a repeated warning (malformed message, stamp jump, no colour pair) is logged first at once, then at
+    # most once per this many seconds per topic, with the count since the last line
+    log_repeat_s: float = 10.0
 
 
 @dataclass
@@ -158,6 +215,8 @@ class RecognizerConfig:
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     qos: QosSettings = field(default_factory=QosSettings)
+    guards: GuardSettings = field(default_factory=GuardSettings)
+    input_limits: InputLimits = field(default_factory=InputLimits)
     silence_timeout_s: float = 3.0
 
     def __post_init__(self) -> None:
@@ -182,23 +241,42 @@ class RecognizerConfig:
         return roles
 
 
+# parameters every rclpy node has (rclpy declares them itself); a params file may set them for the
+# node, and the rclpy-free readers accept and ignore them
+ROS_NODE_PARAMETERS = ("use_sim_time",)
+
+
 def unwrap_params(data: Mapping[str, Any], node_name: str = NODE_NAME) -> dict[str, Any]:
-    """The ``ros__parameters`` mapping of a ROS params file (or the mapping itself if plain)."""
+    """The ``ros__parameters`` mapping of a ROS params file (or the mapping itself if plain).
+
+    The section is found under ``/**`` (what the shipped file uses: it applies
+    to the node under any name and namespace), the node's name, or
+    ``/<name>``. Parameters rclpy gives every node (``use_sim_time``) are
+    dropped: they are not the recogniser's.
+    """
     data = dict(data)
-    for key in (node_name, f"/{node_name}", "/**"):
+    params = None
+    for key in ("/**", node_name, f"/{node_name}"):
         if isinstance(data.get(key), Mapping) and "ros__parameters" in data[key]:
-            return dict(data[key]["ros__parameters"] or {})
-    if "ros__parameters" in data:
-        return dict(data["ros__parameters"] or {})
-    return data
+            params = dict(data[key]["ros__parameters"] or {})
+            break
+    if params is None:
+        params = dict(data["ros__parameters"] or {}) if "ros__parameters" in data else data
+    return {k: v for k, v in params.items() if k not in ROS_NODE_PARAMETERS}
 
 
 def load_recognizer_config(path: str | Path | None = None, overrides: Sequence[str] = (),
-                           node_name: str = NODE_NAME) -> RecognizerConfig:
-    """Read ``path`` (ROS params layout or plain), apply ``a.b=value`` overrides, validate strictly."""
+                           node_name: str = NODE_NAME, *, domain: int | None = None) -> RecognizerConfig:
+    """Read ``path`` (ROS params layout or plain), apply ``a.b=value`` overrides, validate strictly.
+
+    Every range is checked by :func:`~vg4d_ros.validation.validate_recognizer_config` (with the DDS
+    ``domain`` when given): a bad setting is one :class:`ConfigError` line, whichever program reads it.
+    """
     data = unwrap_params(read_yaml(path), node_name) if path is not None else {}
     data = apply_overrides(data, overrides)
-    return from_dict(RecognizerConfig, data, where=str(path) if path is not None else "recognizer")
+    config = from_dict(RecognizerConfig, data, where=str(path) if path is not None else "recognizer")
+    validate_recognizer_config(config, domain=domain)
+    return config
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

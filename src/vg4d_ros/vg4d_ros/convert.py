@@ -18,6 +18,12 @@ Functions:
 * :func:`depth_image_to_points` - depth image + camera info -> (P, 3) float32.
 * :func:`rgb_image_to_array` - colour ``sensor_msgs/Image`` -> (H, W, 3) uint8 RGB.
 * :func:`mask_image_to_array` - mask ``sensor_msgs/Image`` -> (H, W) bool.
+
+Input reduction: :func:`raster_stride` picks the integer stride ``s`` that
+keeps an image or an organised cloud within a pixel / point budget; the
+depth, mask and cloud converters then read only every s-th row and column
+of the payload (a strided view: the skipped bytes are never touched), and
+:func:`strided_intrinsics` gives the camera of such an image.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from vg4d_core.data.depth import CameraIntrinsics, depth_to_points
+from vg4d_core.data.depth import CameraIntrinsics, check_image_size, depth_to_points
 
 
 class MessageError(ValueError):
@@ -108,8 +114,55 @@ def stamp_ns(msg_or_stamp: Any) -> int:
     return sec * 1_000_000_000 + nanosec
 
 
+# -- input reduction -------------------------------------------------------------
+def stride_within(height: int, width: int, max_elements: int) -> int:
+    """The smallest integer ``s >= 1`` with ``ceil(height / s) * ceil(width / s) <= max_elements``.
+
+    1 when the raster fits already (it is then converted whole). Ends: at ``s = max(height, width)``
+    one element is left, and ``max_elements >= 1``.
+    """
+    if max_elements < 1:
+        raise ValueError(f"max_elements must be >= 1, got {max_elements!r}")
+    if height * width <= max_elements:
+        return 1
+    # (H/s)(W/s) <= max gives the first candidate; the ceilings may need a step or two more
+    s = max(2, int((height * width / max_elements) ** 0.5))
+    while -(-height // s) * -(-width // s) > max_elements:
+        s += 1
+    return s
+
+
+def raster_stride(msg: Any, max_elements: int) -> int:
+    """Stride (rows and columns) that keeps an Image's pixels or a PointCloud2's points within
+    ``max_elements`` (:func:`stride_within` of its ``height`` x ``width``; an unorganised cloud,
+    height 1, is strided along its one row)."""
+    what = type(msg).__name__
+    return stride_within(_uint(msg, "height", what), _uint(msg, "width", what), max_elements)
+
+
+def strided_intrinsics(intrinsics: CameraIntrinsics, stride: int) -> CameraIntrinsics:
+    """The camera of an image that keeps every ``stride``-th pixel of each row and column, from (0, 0).
+
+    Pixel ``(u', v')`` of the strided image is pixel ``(s u', s v')`` of the full one, so
+    ``x = (s u' - cx) z / fx = (u' - cx / s) z / (fx / s)``: focal lengths and principal point divide by
+    ``s`` (not :meth:`CameraIntrinsics.scaled`'s pixel-area rule, which is for resampled images).
+    """
+    s = int(stride)
+    if s == 1:
+        return intrinsics
+    return CameraIntrinsics(fx=intrinsics.fx / s, fy=intrinsics.fy / s, cx=intrinsics.cx / s, cy=intrinsics.cy / s,
+                            width=None if intrinsics.width is None else -(-intrinsics.width // s),
+                            height=None if intrinsics.height is None else -(-intrinsics.height // s))
+
+
+def _check_stride(stride: int) -> int:
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride must be a positive int, got {stride!r}")
+    return int(stride)
+
+
 # -- PointCloud2 ---------------------------------------------------------------
-def pointcloud2_to_xyz(msg: Any, *, allow_empty: bool = False) -> np.ndarray:
+def pointcloud2_to_xyz(msg: Any, *, allow_empty: bool = False, stride: int = 1) -> np.ndarray:
     """``sensor_msgs/PointCloud2`` -> (P, 3) float32 x, y, z (message units, metres).
 
     Honours ``fields`` (name, offset, datatype, count), ``point_step``,
@@ -121,7 +174,12 @@ def pointcloud2_to_xyz(msg: Any, *, allow_empty: bool = False) -> np.ndarray:
     Args:
         allow_empty: accept a cloud of 0 points (``width * height == 0``) and
             return (0, 3); by default an empty cloud is a :class:`MessageError`.
+        stride: read only every ``stride``-th row and column (points
+            ``[::stride, ::stride]`` of the (height, width) raster; see
+            :func:`raster_stride`): the other points' bytes are not read.
+            The payload's size is checked against the whole cloud all the same.
     """
+    stride = _check_stride(stride)
     what = "sensor_msgs/PointCloud2"
     height, width = _uint(msg, "height", what), _uint(msg, "width", what)
     point_step, row_step = _uint(msg, "point_step", what), _uint(msg, "row_step", what)
@@ -139,7 +197,8 @@ def pointcloud2_to_xyz(msg: Any, *, allow_empty: bool = False) -> np.ndarray:
     if buf.size != height * row_step:
         raise MessageError(f"{_where(msg, what)}.data has {buf.size} bytes, expected "
                            f"height*row_step={height * row_step}")
-    out = np.empty((height, width, 3), dtype=np.float32)
+    kept = (-(-height // stride), -(-width // stride))
+    out = np.empty(kept + (3,), dtype=np.float32)
     for axis, name in enumerate("xyz"):
         if name not in fields:
             raise MessageError(f"{_where(msg, what)}.fields has no {name!r} field (has {sorted(fields)})")
@@ -156,7 +215,7 @@ def pointcloud2_to_xyz(msg: Any, *, allow_empty: bool = False) -> np.ndarray:
         # a strided view over the payload: no per-point Python work and no
         # copy of the other fields (intensity, rgb, ...)
         view = np.ndarray((height, width), dtype=dtype, buffer=buf, offset=offset, strides=(row_step, point_step))
-        out[:, :, axis] = view
+        out[:, :, axis] = view[::stride, ::stride]
     out = out.reshape(-1, 3)
     finite = np.isfinite(out).all(axis=1)
     return out if finite.all() else out[finite]
@@ -183,21 +242,22 @@ def _encoding(msg: Any, what: str) -> str:
     return str(_get(msg, "encoding", what))
 
 
-def depth_image_to_array(img: Any) -> np.ndarray:
-    """Depth ``sensor_msgs/Image`` -> (H, W) native-endian array.
+def depth_image_to_array(img: Any, *, stride: int = 1) -> np.ndarray:
+    """Depth ``sensor_msgs/Image`` -> (H, W) native-endian array (a copy).
 
     ``16UC1`` (and ``mono16``) -> uint16 raw units (millimetres by the ROS
     convention), 0 = no data; ``32FC1`` -> float32 metres, NaN = no data. Row
-    padding (``step``) and ``is_bigendian`` are honoured. The result may be a
-    read-only view of the message payload.
+    padding (``step``) and ``is_bigendian`` are honoured. With ``stride`` > 1
+    only pixels ``[::stride, ::stride]`` are copied: (ceil(H/s), ceil(W/s)).
     """
+    stride = _check_stride(stride)
     what = "sensor_msgs/Image(depth)"
     enc = _encoding(img, what)
     if enc not in _DEPTH_ENCODINGS:
         raise MessageError(f"{_where(img, what)}.encoding={enc!r} is not a depth encoding "
                            f"{sorted(_DEPTH_ENCODINGS)}")
     base, bpp = _DEPTH_ENCODINGS[enc]
-    view = _image_view(img, what, base, bpp)[:, :, 0]
+    view = _image_view(img, what, base, bpp)[::stride, ::stride, 0]
     if not view.dtype.isnative:  # big-endian payload on a little-endian host (or the reverse)
         return view.astype(np.dtype(base))
     return np.ascontiguousarray(view)
@@ -237,7 +297,8 @@ def _backproject(depth: np.ndarray, intrinsics: CameraIntrinsics, *, min_depth: 
 
 
 def depth_image_to_points(img: Any, camera_info: Any, *, min_depth: float | None = None,
-                          max_depth: float | None = None, scale: float = 1.0, return_pixels: bool = False):
+                          max_depth: float | None = None, scale: float = 1.0, return_pixels: bool = False,
+                          stride: int = 1):
     """Depth ``sensor_msgs/Image`` -> (P, 3) float32 points in the optical frame.
 
     Args:
@@ -247,13 +308,20 @@ def depth_image_to_points(img: Any, camera_info: Any, *, min_depth: float | None
         min_depth, max_depth: optional inclusive valid range in metres.
         scale: output units per metre (1.0 = metres, the project default).
         return_pixels: also return the (P, 2) int64 ``(u, v)`` of each point.
+        stride: back-project only pixels ``[::stride, ::stride]`` (see
+            :func:`raster_stride`), as the image of :func:`strided_intrinsics`;
+            ``pixels`` are then that strided image's ``(u', v')`` (a mask must
+            be strided the same way: ``mask_image_to_array(stride=...)``).
     Returns:
         (P, 3) float32 x right, y down, z forward, valid pixels in raster
         order; with ``return_pixels`` a tuple ``(points, pixels)``.
     """
     intr = camera_info if isinstance(camera_info, CameraIntrinsics) else camera_intrinsics(camera_info)
-    depth = depth_image_to_array(img)
+    depth = depth_image_to_array(img, stride=stride)
     try:
+        if stride > 1:  # the full image must fit its camera (an error then names the sizes the camera gave)
+            check_image_size((_uint(img, "height", "Image"), _uint(img, "width", "Image")), intr)
+            intr = strided_intrinsics(intr, stride)
         return _backproject(depth, intr, min_depth=min_depth, max_depth=max_depth, scale=scale,
                             return_pixels=return_pixels)
     except ValueError as exc:  # e.g. image size != camera_info size
@@ -283,11 +351,15 @@ def rgb_image_to_array(img: Any) -> np.ndarray:
     return out
 
 
-def mask_image_to_array(img: Any) -> np.ndarray:
-    """Mask ``sensor_msgs/Image`` (mono8 / 8UC1 / 16UC1 / mono16) -> (H, W) bool, nonzero = True."""
+def mask_image_to_array(img: Any, *, stride: int = 1) -> np.ndarray:
+    """Mask ``sensor_msgs/Image`` (mono8 / 8UC1 / 16UC1 / mono16) -> (H, W) bool, nonzero = True.
+
+    ``stride``: only pixels ``[::stride, ::stride]``, aligned with a depth image strided the same way.
+    """
+    stride = _check_stride(stride)
     what = "sensor_msgs/Image(mask)"
     enc = _encoding(img, what)
     if enc not in _MASK_ENCODINGS:
         raise MessageError(f"{_where(img, what)}.encoding={enc!r} is not a mask encoding {sorted(_MASK_ENCODINGS)}")
     base, bpp = _MASK_ENCODINGS[enc]
-    return _image_view(img, what, base, bpp)[:, :, 0] != 0
+    return _image_view(img, what, base, bpp)[::stride, ::stride, 0] != 0

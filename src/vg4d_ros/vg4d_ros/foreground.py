@@ -44,6 +44,11 @@ import numpy as np
 
 from vg4d_ros.convert import MessageError, mask_image_to_array
 
+# RANSAC scores floor_iterations candidate planes against floor_sample points per frame (an S x K matrix):
+# ~5x the defaults each bounds that to ~10 M distances, so no setting can stall the frame callback
+MAX_FLOOR_ITERATIONS = 1000
+MAX_FLOOR_SAMPLE = 10000
+
 
 @dataclass
 class ForegroundConfig:
@@ -98,10 +103,12 @@ class ForegroundConfig:
         if not 0 < self.floor_min_inliers <= 1:
             raise ValueError(f"ForegroundConfig.floor_min_inliers must be a fraction in (0, 1], "
                              f"got {self.floor_min_inliers!r}")
-        if self.floor_iterations < 1:
-            raise ValueError(f"ForegroundConfig.floor_iterations must be >= 1, got {self.floor_iterations!r}")
-        if self.floor_sample < 3:
-            raise ValueError(f"ForegroundConfig.floor_sample must be >= 3 points, got {self.floor_sample!r}")
+        if not 1 <= self.floor_iterations <= MAX_FLOOR_ITERATIONS:
+            raise ValueError(f"ForegroundConfig.floor_iterations must be >= 1 and <= {MAX_FLOOR_ITERATIONS}, "
+                             f"got {self.floor_iterations!r}")
+        if not 3 <= self.floor_sample <= MAX_FLOOR_SAMPLE:
+            raise ValueError(f"ForegroundConfig.floor_sample must be >= 3 and <= {MAX_FLOOR_SAMPLE} points, "
+                             f"got {self.floor_sample!r}")
         up = np.asarray(self.floor_up, dtype=np.float64)
         if up.shape != (3,) or not np.all(np.isfinite(up)) or not np.linalg.norm(up) > 0:
             raise ValueError(f"ForegroundConfig.floor_up must be a nonzero [x, y, z], got {self.floor_up!r}")

@@ -36,8 +36,9 @@ Clocks:
 
 A label topic (``std_msgs/String``) gives segments too
 (:func:`segments_from_topic`): each run of equal non-empty strings is one
-segment from its first to its last message's recording time; an empty
-string means "no label".
+segment from its first message's recording time until just before the next
+different message (the last one: until the end of the bag); an empty string
+means "no label".
 """
 from __future__ import annotations
 
@@ -222,11 +223,19 @@ def _load_csv(path: Path) -> LabelsFile:
     return out
 
 
-def segments_from_topic(messages: Iterable[tuple[int, str]]) -> list[Segment]:
+def segments_from_topic(messages: Iterable[tuple[int, str]], end_ns: int | None = None) -> list[Segment]:
     """Runs of equal non-empty strings of a label topic -> segments.
+
+    A label topic states what is happening now, so a label holds until the
+    next message that differs (a change of label, or "" for none) - not only
+    until its own last message, which would leave the time between two
+    messages unlabelled whenever the topic is published more slowly than the
+    camera or only on change. The last label has no such message: it holds
+    until ``end_ns`` (the end of the recording), when given.
 
     Args:
         messages: (recording time ns, string) in time order.
+        end_ns: where the last label ends (None: at its last message).
     """
     out: list[Segment] = []
     current: tuple[int, int, str] | None = None
@@ -236,8 +245,8 @@ def segments_from_topic(messages: Iterable[tuple[int, str]]) -> list[Segment]:
             current = (current[0], t, text)
             continue
         if current is not None:
-            out.append(Segment(*current))
+            out.append(Segment(current[0], max(current[1], t - 1), current[2]))  # until just before the change
         current = (t, t, text) if text else None
     if current is not None:
-        out.append(Segment(*current))
+        out.append(Segment(current[0], max(current[1], end_ns if end_ns is not None else current[1]), current[2]))
     return out

@@ -5,8 +5,8 @@ copies their fields into rclpy messages (:func:`to_rclpy`), so both
 transports publish the same content:
 
 * ``vision_msgs/Classification`` - header (stamp of the window's newest
-  frame, the input's frame_id), top-k ``ObjectHypothesis(class_id = class
-  name, score float64)`` best first;
+  frame, the input's frame_id), top-k ``ObjectHypothesis(class_id = the
+  class index as a string, score float64)`` best first;
 * ``std_msgs/String`` - the top-1 class name;
 * ``vision_msgs/LabelInfo`` - class index -> name, published once (latched);
 * ``diagnostic_msgs/DiagnosticArray`` - latency, drops, error counts and
@@ -14,8 +14,11 @@ transports publish the same content:
 """
 from __future__ import annotations
 
+import array
 import json
 from typing import Any, Sequence
+
+import numpy as np
 
 from vg4d_ros.recognizer import Recognition
 from vg4d_ros.silence import OK, WAITING, TopicState
@@ -32,13 +35,19 @@ def _header(T, stamp_ns: int, frame_id: str):
                                     frame_id=frame_id)
 
 
-def classification_msg(result: Recognition, typestore=None):
-    """vision_msgs/Classification of a result (class_id = class name)."""
+def classification_msg(result: Recognition, class_names: Sequence[str], typestore=None):
+    """vision_msgs/Classification of a result.
+
+    ``class_id`` is the class's index as a decimal string, the key of
+    ``~/label_info``'s ``VisionClass.class_id`` (vision_msgs' convention: a
+    listener looks the name up there); ``~/label`` carries the top-1 name.
+    """
     T = (typestore or ros_typestore()).types
     H = T["vision_msgs/msg/ObjectHypothesis"]
+    index = {str(name): i for i, name in enumerate(class_names)}
     return T["vision_msgs/msg/Classification"](
         header=_header(T, result.stamp_ns, result.frame_id),
-        results=[H(class_id=name, score=float(score)) for name, score in result.top_k])
+        results=[H(class_id=str(index[name]), score=float(score)) for name, score in result.top_k])
 
 
 def label_msg(result: Recognition, typestore=None):
@@ -59,11 +68,20 @@ def label_info_msg(class_names: Sequence[str], stamp_ns: int = 0, frame_id: str 
 
 
 def diagnostics_msg(stats: dict[str, Any], topics: Sequence[TopicState], stamp_ns: int, typestore=None,
-                    hardware_id: str = "vg4d"):
+                    hardware_id: str = "vg4d", name: str = DIAG_NAME):
     """diagnostic_msgs/DiagnosticArray: one status for the recogniser, one per input topic.
 
-    The recogniser's level is WARN when windows were dropped, messages were
-    malformed or an input is silent; ERROR when inference failed.
+    The recogniser's status (``stats``: :meth:`~vg4d_ros.recognizer.Recognizer.stats`):
+
+    * ERROR when inference failed;
+    * WARN naming every current fault: silent inputs, no person in view
+      (windows not labelled), colour without a depth partner (labelling from
+      depth alone); else WARN with the counters of past faults (dropped
+      windows, malformed messages, stamp resets, results not newer than the
+      last published);
+    * OK otherwise - also when labels were withheld below the confidence
+      threshold: that is the model declining an ambiguous window, not a
+      fault; the message says how many.
     """
     T = (typestore or ros_typestore()).types
     KV, DS = T["diagnostic_msgs/msg/KeyValue"], T["diagnostic_msgs/msg/DiagnosticStatus"]
@@ -75,24 +93,35 @@ def diagnostics_msg(stats: dict[str, Any], topics: Sequence[TopicState], stamp_n
 
     keys = ("windows_formed", "windows_inferred", "windows_dropped", "latency_ms_p50", "latency_ms_p95",
             "malformed_total", "inference_errors", "waiting_for_camera_info", "frames_out_of_order", "messages",
-            "malformed")
+            "malformed", "no_person", "windows_no_person", "confidence_threshold", "windows_unsure", "depth_only",
+            "frames_depth_only", "stamp_resets", "last_stamp_reset", "results_not_newer")
     silent = [t for t in topics if t.state not in (OK, WAITING)]
+    current = [t.message for t in silent] + [stats[k] for k in ("no_person", "depth_only") if stats.get(k)]
+    resets = sum((stats.get("stamp_resets") or {}).values())
+    past = [f"{stats.get('windows_dropped', 0)} window(s) dropped, {stats.get('malformed_total', 0)} malformed "
+            f"message(s)"]
+    if resets:
+        past.append(f"{resets} stamp reset(s) (last: {stats.get('last_stamp_reset', '')})")
+    if stats.get("results_not_newer"):
+        past.append(f"{stats['results_not_newer']} result(s) not newer than the last published dropped")
     if stats.get("inference_errors"):
         level, message = DIAG_ERROR, f"{stats['inference_errors']} inference error(s)"
-    elif silent:
-        level, message = DIAG_WARN, "; ".join(t.message for t in silent)
-    elif stats.get("malformed_total") or stats.get("windows_dropped"):
-        level, message = DIAG_WARN, (f"{stats.get('windows_dropped', 0)} window(s) dropped, "
-                                     f"{stats.get('malformed_total', 0)} malformed message(s)")
+    elif current:
+        level, message = DIAG_WARN, "; ".join(current)
+    elif stats.get("malformed_total") or stats.get("windows_dropped") or len(past) > 1:
+        level, message = DIAG_WARN, ", ".join(past)
     else:
         level, message = DIAG_OK, "running"
-    status = [DS(level=level, name=DIAG_NAME, message=message, hardware_id=hardware_id,
+        if stats.get("windows_unsure"):
+            message += (f"; {stats['windows_unsure']} of {stats.get('windows_inferred', 0)} labelled window(s) "
+                        f"withheld below confidence {stats.get('confidence_threshold', 0.0):g}")
+    status = [DS(level=level, name=name, message=message, hardware_id=hardware_id,
                  values=[KV(key=k, value=fmt(stats.get(k))) for k in keys])]
     for t in topics:
         lvl = DIAG_OK if t.state in (OK, WAITING) else DIAG_WARN
         values = [KV(key="topic", value=t.topic), KV(key="state", value=t.state), KV(key="count", value=str(t.count))]
         values += [KV(key=f"publisher{i}", value=f"{p.node or '?'}: {p.qos}") for i, p in enumerate(t.publishers)]
-        status.append(DS(level=lvl, name=f"{DIAG_NAME}: input {t.role}", message=t.message, hardware_id=hardware_id,
+        status.append(DS(level=lvl, name=f"{name}: input {t.role}", message=t.message, hardware_id=hardware_id,
                          values=values))
     return T["diagnostic_msgs/msg/DiagnosticArray"](header=_header(T, stamp_ns, ""), status=status)
 
@@ -105,7 +134,7 @@ def to_rclpy(msg: Any, cls: Any) -> Any:
     through the instance's own field types.
     """
     out = cls()
-    for name in out.get_fields_and_field_types():
+    for name, slot in zip(out.get_fields_and_field_types(), type(out).SLOT_TYPES):
         value = getattr(msg, name)
         current = getattr(out, name)
         if hasattr(value, "__dataclass_fields__"):
@@ -114,8 +143,27 @@ def to_rclpy(msg: Any, cls: Any) -> Any:
             item_cls = _sequence_item_class(out, name)
             setattr(out, name, [to_rclpy(v, item_cls) for v in value])
         else:
-            setattr(out, name, value)
+            setattr(out, name, _rclpy_value(value, slot))
     return out
+
+
+def _rclpy_value(value: Any, slot: Any) -> Any:
+    """A plain field value in the form rclpy's generated setters take.
+
+    ``byte`` fields (IDL ``octet``, e.g. ``DiagnosticStatus.level``) must be
+    ``bytes`` of length 1: Humble's setter asserts it, and Jazzy without
+    ``ROS_PYTHON_CHECK_FIELDS=1`` converts an int as garbage. ``uint8[]``
+    payloads go as ``array.array('B')`` (rclpy's own type, no per-element copy).
+    """
+    if getattr(slot, "typename", None) == "octet" and isinstance(value, (int, np.integer)):
+        return bytes([int(value)])
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.uint8:
+            return array.array("B", value.tobytes())
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _sequence_item_class(msg: Any, field: str) -> Any:

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from vg4d_core.config import ConfigError
+
 from vg4d_ros.config import NODE_NAME, RecognizerConfig, load_recognizer_config
 from vg4d_ros.recognizer import Recognition, Recognizer, RecognizerError, load_model
 
@@ -81,8 +83,10 @@ class PublicationMonitor:
         self._own = participant.guid
         self._lock = threading.Lock()
         self._by_topic: dict[str, dict[Any, Any]] = {}
+        self._topic_of: dict[Any, str] = {}  # writer key -> ROS topic, to forget a writer by its key alone
 
     def poll(self) -> None:
+        """Take the publication announcements that arrived since the last poll (never raises)."""
         from cyclonedds.core import InstanceState
 
         try:
@@ -92,22 +96,31 @@ class PublicationMonitor:
         with self._lock:
             for s in samples:
                 info = getattr(s, "sample_info", None)
-                alive = info is None or info.instance_state == InstanceState.Alive
-                topic = "/" + s.topic_name[3:] if s.topic_name.startswith("rt/") else None
-                if topic is None:
+                alive = info is None or (info.valid_data and info.instance_state == InstanceState.Alive)
+                if not alive:
+                    # a writer that left arrives as a dispose / unregister sample: only its key is
+                    # filled in (topic_name is None), so it is found by the key recorded when it came
+                    self._forget(s.key)
                     continue
-                pubs = self._by_topic.setdefault(topic, {})
-                if alive and s.participant_key != self._own:
-                    pubs[s.key] = s
-                else:
-                    pubs.pop(s.key, None)
+                name = s.topic_name if isinstance(s.topic_name, str) else ""
+                if not name.startswith("rt/") or s.participant_key == self._own:
+                    continue  # not a ROS topic, or one of our own writers
+                topic = "/" + name[3:]
+                self._by_topic.setdefault(topic, {})[s.key] = s
+                self._topic_of[s.key] = topic
+
+    def _forget(self, key: Any) -> None:
+        topic = self._topic_of.pop(key, None)
+        if topic is not None:
+            self._by_topic.get(topic, {}).pop(key, None)
 
     def publishers_of(self, topic: str):
         from vg4d_ros.silence import PublisherInfo
 
         self.poll()
         with self._lock:
-            return [PublisherInfo(node=f"participant {str(s.participant_key)[:8]}", qos=describe_qos(s.qos))
+            return [PublisherInfo(node=f"participant {str(s.participant_key)[:8]}", qos=describe_qos(s.qos),
+                                  type=s.type_name if isinstance(s.type_name, str) else "")
                     for s in self._by_topic.get(topic, {}).values()]
 
 
@@ -123,8 +136,11 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
     from vg4d_ros.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg
     from vg4d_ros.silence import TopicWatch
     from vg4d_ros.typestore import ros_typestore
+    from vg4d_ros.warmup import warm_up
 
     model = load_model(config)  # fails here, before any topic exists, on a bad checkpoint
+    rec = Recognizer(config, model, lambda result: publish(result), log=_log)
+    warm_s = warm_up(model, rec.settings)  # numba / torch compile now, not on the first live window
     ts = ros_typestore()
     dp = participant(domain)
     out = config.output
@@ -138,28 +154,34 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
                             results_qos(config.qos.results_depth), ts)
 
     def publish(result: Recognition) -> None:
-        action_pub.publish(classification_msg(result, ts))
+        action_pub.publish(classification_msg(result, model.class_names, ts))
         label_pub.publish(label_msg(result, ts))
 
-    rec = Recognizer(config, model, publish, log=_log)
     monitor = PublicationMonitor(dp)
     topics = rec.topics()
-    watch = TopicWatch(topics, config.silence_timeout_s, publishers_of=monitor.publishers_of, log=_log)
+    sensor = sensor_qos(config.qos.sensor_depth)
+    watch = TopicWatch(topics, config.silence_timeout_s, publishers_of=monitor.publishers_of, log=_log,
+                       valid=rec.input_valid, requested={role: describe_qos(sensor) for role in topics},
+                       types={role: INPUT_TYPES[role] for role in topics})
     handlers = {"depth": rec.on_depth, "camera_info": rec.on_camera_info, "cloud": rec.on_cloud,
                 "rgb": rec.on_rgb, "mask": rec.on_mask}
-    subs = {role: DdsSubscriber(dp, topic, INPUT_TYPES[role], sensor_qos(config.qos.sensor_depth), ts)
-            for role, topic in topics.items()}
+    readers = [(role, DdsSubscriber(dp, topic, INPUT_TYPES[role], sensor, ts)) for role, topic in topics.items()]
+    if "camera_info" in topics:
+        # drivers that publish camera_info once, latched: only a transient-local reader receives that sample
+        # (it matches transient-local writers only; the sensor-QoS reader takes the periodic ones)
+        readers.append(("camera_info", DdsSubscriber(dp, topics["camera_info"], INPUT_TYPES["camera_info"],
+                                                     latched_qos(), ts)))
     from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
     from cyclonedds.util import duration
 
     waitset = WaitSet(dp)
-    for sub in subs.values():
+    for _, sub in readers:
         waitset.attach(ReadCondition(sub.reader, SampleState.Any | ViewState.Any | InstanceState.Alive))
-    info_pub.publish(label_info_msg(model.class_names, time.time_ns(), typestore=ts))
+    info_pub.publish(label_info_msg(model.class_names, time.time_ns(), threshold=rec.threshold, typestore=ts))
     s = rec.settings
     _log("info", f"{model.path}: {len(model.class_names)} classes, scores {', '.join(s.scores)}; windows of "
          f"{s.window.num_segments} x {s.window.points_per_frame} over {s.window.window_s:g} s "
-         f"({s.window_s_source}); inputs {topics}; domain {domain}")
+         f"({s.window_s_source}); warm-up {warm_s:.2f} s; inputs {topics}; domain {domain}")
     stop = stop or threading.Event()
     rec.start()
     watch.activate()
@@ -171,7 +193,7 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
             if duration_s and now - start >= duration_s:
                 break
             waitset.wait(duration(milliseconds=50))
-            for role, sub in subs.items():
+            for role, sub in readers:
                 for raw in sub.take_raw(64):
                     watch.on_message(role)
                     try:
@@ -183,7 +205,8 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
                     handlers[role](msg)
             if time.monotonic() >= next_diag:
                 next_diag += out.diagnostics_period_s
-                diag_pub.publish(diagnostics_msg(rec.stats(), watch.check(), time.time_ns(), ts))
+                diag_pub.publish(diagnostics_msg(rec.stats(), watch.check(), time.time_ns(), ts,
+                                                 name=resolve_topic("~", node_name)))
     finally:
         rec.stop()
         stats = rec.stats()
@@ -214,21 +237,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     overrides = list(args.overrides) + ([f"inference.checkpoint={args.checkpoint}"] if args.checkpoint else [])
     try:
-        config = load_recognizer_config(args.config, overrides, node_name=args.name)
-    except ValueError as exc:
-        print(f"vg4d recognize: error: {exc}", file=sys.stderr)
-        return 2
-    domain = args.domain if args.domain is not None else int(os.environ.get("ROS_DOMAIN_ID", "0"))
+        domain = args.domain if args.domain is not None else _env_domain()
+        config = load_recognizer_config(args.config, overrides, node_name=args.name, domain=domain)
+    except ValueError as exc:  # ConfigError: one line naming the field, its value and the allowed range
+        return _fail(exc)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         run(config, domain=domain, duration_s=args.duration, node_name=args.name, stats_json=args.stats_json,
             stop=stop)
-    except RecognizerError as exc:
-        print(f"vg4d recognize: error: {exc}", file=sys.stderr)
-        return 2
+    except (RecognizerError, ConfigError) as exc:
+        return _fail(exc)
     return 0
+
+
+def _env_domain() -> int:
+    """``$ROS_DOMAIN_ID`` (default 0); not an integer is a :class:`ConfigError` naming it."""
+    text = os.environ.get("ROS_DOMAIN_ID", "").strip() or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"ROS_DOMAIN_ID={text!r} is out of range: allowed an integer 0..232") from None
+
+
+def _fail(exc: Exception) -> int:
+    """Print the error as one line (never a traceback) and give the bad-configuration exit status 2."""
+    print(f"vg4d recognize: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,11 +16,14 @@ and predictor. Two pacings:
 
 Per bag, one recogniser (buffers and counters start empty, as a node started
 for that recording). After the bag's last message one more "end" window is
-made of everything still buffered (``Recognizer.buffer.window()`` +
-``Recognizer.infer``, the same calls the worker makes); with a window at
-least as long as the recording it covers the whole recording, which is how
-the replay's per-bag ("video") prediction equals ``vg4d evaluate`` on NTU
-bags (``--no-end-window`` turns it off).
+made of everything still buffered (:meth:`Recognizer.end_window`): it goes
+through the gates every live window goes through (no person in view: not
+classified; top-1 below ``guards.confidence_threshold``: withheld), and a
+refused end window is reported as such (``status`` and ``reason``, no
+``top1``), never as a label. With a window at least as long as the
+recording it covers the whole recording, which is how the replay's per-bag
+("video") prediction equals ``vg4d evaluate`` on NTU bags
+(``--no-end-window`` turns it off).
 
 Random stream of the clips: live, every window uses ``item_rng(seed, "test",
 0, 0)``; ``--index-by-bag-order`` gives the windows of the i-th bag index i,
@@ -39,16 +42,20 @@ Outputs under ``--out DIR``:
   ``output.action``, ``std_msgs/String`` top-1 on ``output.label``,
   ``vision_msgs/LabelInfo`` once on ``output.label_info`` (``~/`` resolved
   against the node name ``recognizer``);
-* ``DIR/report.json`` - every window (stamp, top-k, label, latency), per-bag
+* ``DIR/report.json`` - every window (stamp, top-k, label, latency, status), per-bag
   and total accuracy, latency p50/p95, throughput, and a count of every
   warning class (:data:`WARNING_CLASSES`), with command, commit and machine;
 * a printed table of the windows and a summary.
 
-Bad bags: a missing, empty, truncated or corrupt bag, or one without the
-configured topics (the error lists the topics and types the bag has), is an
-error for that bag (named in the report, exit status 1); undecodable
-messages, malformed messages, depth before any camera info, stamps going
-backwards, windows dropped and labels that are not class names are counted.
+A folder that is not itself a bag stands for its entries (a folder of bags).
+Bad bags: a missing, empty, truncated or corrupt bag, anything that is not a
+bag, or a bag without the configured topics (the error lists the topics and
+types the bag has) is skipped: its path and reason go into the report's
+``skipped`` list and the printed summary, the rest is evaluated, and the exit
+status is 3 (:data:`EXIT_STATUS_HELP`). Undecodable messages, malformed
+messages, depth before any camera info, stamps going backwards and windows
+dropped are counted; ground truth naming a class the checkpoint does not
+have is named in the summary, counted, and left out of the accuracies.
 """
 from __future__ import annotations
 
@@ -65,9 +72,21 @@ from typing import Any, Sequence
 import numpy as np
 
 from vg4d_ros.bagio import BagError, BagWriter, bag_topics, describe_topics, open_bag, read_messages
-from vg4d_ros.labels import LabelsFile, Segment, bag_key, label_at, load_labels, segments_from_topic
+from vg4d_ros.labels import BAG_SUFFIXES, LabelsFile, Segment, bag_key, label_at, load_labels, segments_from_topic
+from vg4d_ros.recognizer import Recognition, Recognizer, Verdict
 
 DEFAULT_LABEL_TOPIC = "/vg4d/ground_truth"
+
+# exit statuses of `vg4d replay` (EXIT_STATUS_HELP; 1 stays Python's own for an unexpected error)
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2  # nothing replayed: bad command line, configuration, checkpoint or labels file
+EXIT_SKIPPED = 3  # finished, but one or more inputs were skipped (report.json "skipped": path and reason)
+EXIT_STATUS_HELP = f"""exit status:
+  {EXIT_OK}  every bag was replayed
+  {EXIT_BAD_INPUT}  nothing was replayed: bad command line, configuration (one line naming the field), checkpoint
+     or labels file
+  {EXIT_SKIPPED}  finished, but some input was skipped (not a bag, corrupt, empty, or without the configured
+     topics): the evaluation covers the rest; report.json "skipped" and the summary give each path and reason"""
 STRING_TYPE = "std_msgs/msg/String"
 NODE_NAME = "recognizer"
 
@@ -163,8 +182,8 @@ class BagResult:
         end = [w for w in self.windows if w["kind"] == "end"]
         video = None
         if end:
-            video = {k: end[-1][k] for k in ("top1", "label", "correct")}
-        labelled = [w for w in self.windows if w["label"] is not None]
+            video = {k: end[-1][k] for k in ("top1", "label", "correct", "unknown_label", "status", "reason")}
+        labelled = [w for w in self.windows if w["correct"] is not None]
         return {"bag": self.bag, "name": self.name, "error": self.error or None, "topics": self.topics,
                 "label_source": self.label_source, "output_bag": self.output_bag or None, "frames": self.frames,
                 "wall_s": self.wall_s, "num_windows": len(self.windows),
@@ -181,25 +200,30 @@ def _accuracy(rows: list[dict]) -> float | None:
 def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir: Path | None, *,
                bag_index: int = 0, log=None) -> BagResult:
     """Replay one bag through a fresh :class:`Recognizer`; a bad bag gives a result with ``error`` set."""
-    from vg4d_ros.recognizer import Recognizer
-
     path = Path(path)
     result = BagResult(str(path), bag_key(path))
-    recognitions: list[tuple[str, Any]] = []
-    rec = Recognizer(config, model, lambda r: recognitions.append(("window", r)),
-                     log=log or (lambda level, text: None))
+    verdicts: list[tuple[str, Verdict]] = []  # (kind, verdict): the live labels, then the end window's verdict
+
+    def labelled(r: Recognition) -> None:
+        verdicts.append(("window", Verdict("labelled", "", r.stamp_ns, r.num_frames, r)))
+
+    rec = Recognizer(config, model, labelled, log=log or (lambda level, text: None))
     if options.index_by_bag_order:
         # the clip's random stream: item_rng(seed, "test", 0, index) as the index-th test item offline
         rec.buffer.config = dataclasses.replace(rec.buffer.config, index=int(bag_index))
-    roles = rec.topics()
+    # relative input names resolve in the root namespace, as a node started without a namespace does
+    roles = {role: resolve_topic(topic) for role, topic in rec.topics().items()}
     handlers = {"depth": rec.on_depth, "camera_info": rec.on_camera_info, "cloud": rec.on_cloud,
                 "rgb": rec.on_rgb, "mask": rec.on_mask}
     by_topic = {topic: role for role, topic in roles.items()}
     t0 = time.perf_counter()
     gt_messages: list[tuple[int, str]] = []
-    bag_start = 0
+    bag_start = bag_end = 0
     undecodable_inputs = 0
     try:
+        if path.exists() and not is_bag(path):
+            raise BagError(f"{path} is not a ROS 2 bag (neither a .mcap / .db3 file nor a folder holding "
+                           "metadata.yaml or one)")
         with open_bag(path) as reader:
             available = bag_topics(reader)
             result.topics = available
@@ -212,7 +236,7 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
             if sum(c.msgcount for c in reader.connections if c.topic in by_topic) == 0:
                 raise BagError(f"bag {path} has no messages on the recogniser's topics "
                                f"{sorted(by_topic)}; the bag has:\n{describe_topics(reader)}")
-            bag_start = int(reader.start_time)
+            bag_start, bag_end = int(reader.start_time), int(reader.end_time)
             last_stamp: dict[str, int] = {}
             first_log: int | None = None
             rec.start()
@@ -234,6 +258,7 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
                     if m.topic in last_stamp and stamp < last_stamp[m.topic]:
                         result.warnings["stamps_backwards"] += 1
                     last_stamp[m.topic] = stamp
+                    bag_end = max(bag_end, stamp)  # the last label holds until the newest frame too
                 if options.rate > 0:
                     first_log = m.log_time_ns if first_log is None else first_log
                     due = t0 + (m.log_time_ns - first_log) / 1e9 / options.rate
@@ -247,12 +272,9 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
                 if options.rate == 0 and rec.windows_formed != formed:
                     rec.wait_idle(timeout_s=600.0)  # every window inferred, in order
             rec.wait_idle(timeout_s=600.0)
-            if options.end_window and len(rec.buffer):
-                try:
-                    recognitions.append(("end", rec.infer(rec.buffer.window())))
-                except Exception as exc:  # counted like the worker's failures
-                    rec.inference_errors += 1
-                    (log or (lambda *_: None))("error", f"end window failed: {type(exc).__name__}: {exc}")
+            end = rec.end_window() if options.end_window else None  # the live gates decide it too
+            if end is not None:
+                verdicts.append(("end", end))
     except BagError as exc:
         result.error = str(exc)
     finally:
@@ -263,25 +285,32 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
         result.warnings[key] += int(result.stats.get(key) or 0)
     # the recogniser counted the undecodable input messages among its malformed ones: count them once
     result.warnings["malformed_messages"] += int(result.stats.get("malformed_total") or 0) - undecodable_inputs
-    segments, result.label_source = _ground_truth(options, path, gt_messages, bag_start)
+    segments, result.label_source = _ground_truth(options, path, gt_messages, bag_start, bag_end)
     class_names = set(model.class_names)
     unknown = {s.label for s in segments if s.label not in class_names}
     result.warnings["unknown_labels"] += len(unknown)
-    for kind, r in recognitions:
-        label = label_at(segments, r.stamp_ns) if segments else None
+    for kind, v in verdicts:
+        label = label_at(segments, v.stamp_ns) if segments else None
         if segments and label is None:
             result.warnings["unlabelled_windows"] += 1
-        top1 = r.top_k[0][0] if r.top_k else None
+        r = v.recognition
+        # only a label is a prediction: a withheld or refused window shows its status and reason instead
+        top_k = r.top_k if r is not None and v.status == "labelled" else []
+        top1 = top_k[0][0] if top_k else None
+        # a label the checkpoint cannot predict says nothing about the model: no right or wrong
+        scored = label is not None and label in class_names
         result.windows.append({
-            "kind": kind, "stamp_ns": int(r.stamp_ns),
-            "t_s": (r.stamp_ns - bag_start) / 1e9 if not result.error else None,
-            "top1": top1, "score": float(r.top_k[0][1]) if r.top_k else None,
-            "top_k": [[n, float(s)] for n, s in r.top_k], "label": label,
-            "correct": None if label is None else bool(top1 == label),
-            "latency_ms": float(r.latency_ms), "num_frames": int(r.num_frames)})
-    if out_dir is not None and recognitions:
+            "kind": kind, "stamp_ns": int(v.stamp_ns), "status": v.status, "reason": v.reason,
+            "t_s": (v.stamp_ns - bag_start) / 1e9 if not result.error else None,
+            "top1": top1, "score": float(top_k[0][1]) if top_k else None,
+            "top_k": [[n, float(s)] for n, s in top_k], "label": label,
+            "unknown_label": label is not None and not scored,
+            "correct": bool(top1 == label) if scored and top_k else None,
+            "latency_ms": float(r.latency_ms) if r is not None else None, "num_frames": int(v.num_frames)})
+    published = [v.recognition for _, v in verdicts if v.status == "labelled"]
+    if out_dir is not None and published:
         result.output_bag = str(write_outputs(out_dir / "bags" / result.name, config, model.class_names,
-                                              [r for _, r in recognitions], options.out_storage))
+                                              published, options.out_storage))
     return result
 
 
@@ -294,15 +323,16 @@ def _stamp_or_none(msg: Any) -> int | None:
         return None
 
 
-def _ground_truth(options: ReplayOptions, path: Path, gt_messages: list[tuple[int, str]], bag_start: int
-                  ) -> tuple[list[Segment], str | None]:
-    """Segments from the labels file (preferred: it is explicit) or the label topic."""
+def _ground_truth(options: ReplayOptions, path: Path, gt_messages: list[tuple[int, str]], bag_start: int,
+                  bag_end: int) -> tuple[list[Segment], str | None]:
+    """Segments from the labels file (preferred: it is explicit) or the label topic (its last label
+    holds until ``bag_end``)."""
     if options.labels is not None:
         entry = options.labels.for_bag(path)
         if entry is not None:
             return entry.resolve(bag_start), "labels file"
     if gt_messages:
-        return segments_from_topic(gt_messages), "topic"
+        return segments_from_topic(gt_messages, end_ns=bag_end), "topic"
     return [], None
 
 
@@ -322,7 +352,7 @@ def write_outputs(path: Path, config, class_names: Sequence[str], results: Seque
                 label_info_msg(class_names, first, results[0].frame_id, typestore=w.typestore))
         for r in results:
             w.write(resolve_topic(out.action), "vision_msgs/msg/Classification", int(r.stamp_ns),
-                    classification_msg(r, w.typestore))
+                    classification_msg(r, class_names, w.typestore))
             w.write(resolve_topic(out.label), STRING_TYPE, int(r.stamp_ns), label_msg(r, w.typestore))
     return path
 
@@ -330,10 +360,11 @@ def write_outputs(path: Path, config, class_names: Sequence[str], results: Seque
 def summarize_results(results: Sequence[BagResult], wall_s: float) -> dict:
     """Totals over bags: accuracies (percent), latency percentiles (ms), throughput, warning counts."""
     windows = [w for r in results for w in r.windows]
-    labelled = [w for w in windows if w["label"] is not None]
-    videos = [r.to_dict()["video"] for r in results]
-    videos = [v for v in videos if v is not None and v["label"] is not None]
-    lat = np.array([w["latency_ms"] for w in windows], dtype=np.float64)
+    labelled = [w for w in windows if w["correct"] is not None]
+    all_videos = [v for v in (r.to_dict()["video"] for r in results) if v is not None]
+    videos = [v for v in all_videos if v["correct"] is not None]
+    unknown_windows = [w for w in windows if w.get("unknown_label")]
+    lat = np.array([w["latency_ms"] for w in windows if w["latency_ms"] is not None], dtype=np.float64)
     frames = sum(r.frames for r in results)
     warnings = Counter()
     for r in results:
@@ -342,6 +373,13 @@ def summarize_results(results: Sequence[BagResult], wall_s: float) -> dict:
         "bags": len(results), "bags_failed": sum(1 for r in results if r.error),
         "windows": len(windows), "labelled_windows": len(labelled), "window_accuracy": _accuracy(labelled),
         "videos": len(videos), "video_accuracy": _accuracy(videos),
+        # ground truth naming classes the checkpoint does not have: excluded from both accuracies
+        "unknown_labels": {"labels": sorted({w["label"] for w in unknown_windows}),
+                           "windows": len(unknown_windows),
+                           "videos": sum(1 for v in all_videos if v["unknown_label"])},
+        # end windows not labelled (no person in view, below the confidence threshold, inference failed):
+        # no prediction, so neither right nor wrong; each bag's "video" says why
+        "videos_not_labelled": sum(1 for v in all_videos if v["status"] != "labelled"),
         "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else None,
         "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else None,
         "frames": frames, "wall_s": wall_s,
@@ -363,6 +401,8 @@ def replay(paths: Sequence[str | Path], config, options: ReplayOptions, out_dir:
     results = [replay_bag(p, config, model, options, out, bag_index=i, log=log) for i, p in enumerate(paths)]
     report = {
         "summary": summarize_results(results, time.perf_counter() - t0),
+        # every input not replayed, with why (its entry in "bags" has the same error)
+        "skipped": [{"path": r.bag, "reason": r.error} for r in results if r.error],
         "bags": [r.to_dict() for r in results],
         "class_names": list(model.class_names),
         "checkpoint": model.path,
@@ -384,7 +424,8 @@ def print_report(report: dict, file=None) -> None:
     from vg4d_core.runtime.tables import format_table
 
     file = file or sys.stdout
-    rows = [{"bag": b["name"], "kind": w["kind"], "t_s": w["t_s"], "top1": w["top1"], "score": w["score"],
+    rows = [{"bag": b["name"], "kind": w["kind"], "t_s": w["t_s"],
+             "top1": w["top1"] if w["status"] == "labelled" else f"({w['status']})", "score": w["score"],
              "label": w["label"] if w["label"] is not None else "-",
              "ok": "-" if w["correct"] is None else ("yes" if w["correct"] else "no"),
              "latency_ms": w["latency_ms"], "frames": w["num_frames"]}
@@ -392,9 +433,11 @@ def print_report(report: dict, file=None) -> None:
     if rows:
         print(format_table(rows, ["bag", "kind", "t_s", "top1", "score", "label", "ok", "latency_ms", "frames"]),
               file=file)
+    for skipped in report["skipped"]:
+        print(f"skipped {skipped['path']}: {skipped['reason']}", file=file)
     for b in report["bags"]:
-        if b["error"]:
-            print(f"ERROR {b['bag']}: {b['error']}", file=file)
+        if b["video"] is not None and b["video"]["status"] != "labelled":
+            print(f"{b['name']}: end window not labelled ({b['video']['status']}): {b['video']['reason']}", file=file)
     s = report["summary"]
 
     def pct(v):
@@ -403,11 +446,16 @@ def print_report(report: dict, file=None) -> None:
     def num(v, unit=""):
         return "-" if v is None else f"{v:.1f}{unit}"
 
-    print(f"\n{s['bags']} bag(s) ({s['bags_failed']} failed), {s['frames']} frames, {s['windows']} windows; "
+    print(f"\n{s['bags']} bag(s) ({s['bags_failed']} skipped), {s['frames']} frames, {s['windows']} windows; "
           f"window accuracy {pct(s['window_accuracy'])} over {s['labelled_windows']} labelled; video accuracy "
           f"{pct(s['video_accuracy'])} over {s['videos']}; latency p50 {num(s['latency_ms_p50'], ' ms')} p95 "
           f"{num(s['latency_ms_p95'], ' ms')}; {num(s['frames_per_s'])} frames/s, "
           f"{num(s['windows_per_s'])} windows/s", file=file)
+    unknown = s["unknown_labels"]
+    if unknown["windows"]:
+        print(f"labels the checkpoint has no class for, excluded from the accuracies: "
+              f"{', '.join(map(repr, unknown['labels']))} ({unknown['windows']} window(s), "
+              f"{unknown['videos']} video(s))", file=file)
     counted = {k: v for k, v in s["warnings"].items() if v}
     print("warnings: " + (", ".join(f"{k} {v}" for k, v in counted.items()) if counted else "none"), file=file)
 
@@ -420,12 +468,38 @@ def _split_args(items: Sequence[str]) -> tuple[list[str], list[str]]:
     return bags, overrides
 
 
+def is_bag(path: Path) -> bool:
+    """Whether ``path`` looks like one bag: a bag file, or a folder with metadata.yaml or bag files."""
+    if path.is_file():
+        return path.suffix in BAG_SUFFIXES
+    return path.is_dir() and ((path / "metadata.yaml").is_file()
+                              or any(p.suffix in BAG_SUFFIXES for p in path.iterdir()))
+
+
+def expand_bags(paths: Sequence[str | Path]) -> list[Path]:
+    """Bag arguments -> bags: a folder that is not itself a bag stands for its entries, in name order.
+
+    Every entry of such a folder is kept (hidden ones aside), bag or not: the replay then skips what
+    is not a bag with its reason instead of silently leaving it out.
+    """
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir() and not is_bag(path):
+            # an empty folder stays itself: skipped with its reason, not silently nothing
+            out += sorted(p for p in path.iterdir() if not p.name.startswith(".")) or [path]
+        else:
+            out.append(path)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``vg4d replay BAG... --checkpoint CK --out DIR``: recorded bags through the live recogniser."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog="vg4d replay", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="vg4d replay", description=main.__doc__, epilog=EXIT_STATUS_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="BAG_OR_KEY=VALUE",
-                   help="bag folders or .mcap/.db3 files, and recogniser overrides (window.hop_frames=10)")
+                   help="bag folders or .mcap/.db3 files, folders of bags, and recogniser overrides "
+                        "(window.hop_frames=10)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--config", default=None, help="recognize.yaml (ROS params layout or plain); default: built-in")
     p.add_argument("--out", required=True, type=Path, help="folder for report.json and bags/")
@@ -439,6 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true", help="no per-window table")
     args = p.parse_intermixed_args(argv)  # bags and key=value may come before or after the options
     bags, overrides = _split_args(args.inputs)
+    bags = expand_bags(bags)
     if not bags:
         p.error("no bag given")
     from vg4d_ros.config import load_recognizer_config
@@ -454,13 +529,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         log=lambda level, text: print(f"[{level}] {text}", file=sys.stderr)
                         if level != "info" else None)
     except (ValueError, LabelsError, RecognizerError, FileNotFoundError) as exc:
+        # ConfigError (one line naming field, value and allowed range), a bad labels file or checkpoint
         print(f"vg4d replay: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     if args.quiet:
         report = {**report, "bags": [{**b, "windows": []} for b in report["bags"]]}
     print_report(report)
     print(f"wrote {args.out / 'report.json'} and {args.out / 'bags'}")
-    return 1 if report["summary"]["bags_failed"] else 0
+    return EXIT_SKIPPED if report["skipped"] else EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,9 +101,11 @@ class ApproximateTimeSynchronizer:
                 return Synced(tuple(stamps), msgs)
         return None
 
-    def clear(self) -> None:
-        """Drop every queued message (e.g. after the clock jumped back in a bag replay)."""
-        for q in self.queues:
+    def clear(self, index: int | None = None) -> None:
+        """Drop every queued message (e.g. after the clock jumped back in a bag replay), or only those
+        of input ``index`` (e.g. an input whose clock changed: its old, larger stamps would otherwise
+        stay while every new message is the smallest stamp and evicted at once)."""
+        for q in self.queues if index is None else [self.queues[index]]:
             q.clear()
 
 
@@ -117,5 +119,5 @@ class PassThrough:
             raise IndexError(f"PassThrough has one input (0), got index {index}")
         return Synced((_check_stamp(stamp_ns),), (msg,))
 
-    def clear(self) -> None:
+    def clear(self, index: int | None = None) -> None:
         pass

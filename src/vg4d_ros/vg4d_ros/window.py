@@ -27,7 +27,7 @@ one video with that seed.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -89,6 +89,9 @@ class Window:
         frame_id: sensor frame of the points.
         num_frames: F frames the window covered.
         num_empty: how many of those F frames had no points.
+        point_counts: (F,) int64 points of each covered frame, oldest first (a frame with 0
+            points is sampled from its nearest non-empty neighbour; the recogniser's person
+            check reads the counts to refuse windows of an empty scene).
     """
 
     points: np.ndarray
@@ -98,6 +101,7 @@ class Window:
     frame_id: str
     num_frames: int
     num_empty: int
+    point_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 @dataclass
@@ -171,6 +175,11 @@ class WindowBuffer:
         """Bytes held by buffered points and images."""
         return sum(f.points.nbytes + (0 if f.rgb is None else f.rgb.nbytes) for f in self._frames)
 
+    @property
+    def newest_ns(self) -> int | None:
+        """Stamp (int ns) of the newest buffered frame, or None when empty."""
+        return self._frames[-1].stamp_ns if self._frames else None
+
     def clear(self) -> None:
         self._frames.clear()
         self._since_last = 0
@@ -214,6 +223,7 @@ class WindowBuffer:
             raise ValueError("no frames buffered")
         frames = list(self._frames)
         cfg = self.config
+        counts = np.array([f.points.shape[0] for f in frames], dtype=np.int64)
         points, idx = sample_clip([f.points for f in frames], cfg.num_segments, cfg.points_per_frame,
                                   seed=cfg.seed, index=cfg.index)
         rgb = None
@@ -221,4 +231,4 @@ class WindowBuffer:
             rgb = np.stack([frames[i].rgb for i in idx])
         return Window(points=points, rgb=rgb, stamps=np.array([frames[i].stamp_ns for i in idx], dtype=np.int64),
                       last_stamp_ns=frames[-1].stamp_ns, frame_id=self.frame_id, num_frames=len(frames),
-                      num_empty=sum(1 for f in frames if f.points.shape[0] == 0))
+                      num_empty=int((counts == 0).sum()), point_counts=counts)

@@ -139,6 +139,8 @@ def build_rgb_model(arch: Mapping[str, Any], state_dict: Mapping[str, Any]) -> R
         model.load_state_dict(dict(state_dict))
     except BackendMismatchError as exc:
         raise CheckpointError(str(exc)) from None
+    except FileNotFoundError as exc:  # ModelNotFoundError: names the directory and cache it looked in
+        raise CheckpointError(f"the vision-language model's pretrained files are missing: {exc}") from None
     except RuntimeError as exc:
         raise CheckpointError(f"VLM weights do not fit the architecture they record: {exc}") from None
     return model

@@ -230,13 +230,21 @@ def predictor_from_checkpoint(path: str | Path | LoadedCheckpoint, *, device: st
         need_rgb = want is None or any(n in ("rgb", "rgb_text") for n in want)
         if vlm_path and need_rgb:
             vlm_path = Path(vlm_path)
-            if vlm_checkpoint is not None and not vlm_path.is_file():
-                raise CheckpointError(f"VLM checkpoint not found: {vlm_path}")
+            # asked for explicitly (an argument, or RGB scores by name): a missing file is an error naming
+            # where it was looked for; otherwise the predictor is point-cloud only, as documented above
+            if not vlm_path.is_file() and (vlm_checkpoint is not None or want is not None):
+                raise CheckpointError(
+                    f"VLM checkpoint not found: {vlm_path}" + ("" if vlm_checkpoint is not None else
+                    f" (recorded by {path}); copy the `vg4d train` vlm stage's last.pt there, pass its path, "
+                    "or ask for the point-cloud scores only (pc, pc_text)"))
             if vlm_path.is_file():
                 vck = read_checkpoint(vlm_path)
                 if vck.class_names != ck.class_names:
                     raise CheckpointError(f"{vlm_path} was trained on other classes than {path}")
-                sources.append(RGBScores(build_rgb_model(vck.arch, vck.state["model"])))
+                try:
+                    sources.append(RGBScores(build_rgb_model(vck.arch, vck.state["model"])))
+                except CheckpointError as exc:
+                    raise CheckpointError(f"{path}: its VLM checkpoint {vlm_path}: {exc}") from None
     available = [n for s in sources for n in s.names]
     if want is not None:
         unknown = [n for n in want if n not in available]
