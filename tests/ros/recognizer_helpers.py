@@ -77,3 +77,52 @@ def rgb_msg(ts, stamp_ns: int):
     return ts.types["sensor_msgs/msg/Image"](header=header(ts, stamp_ns, "camera_color_optical_frame"),
                                              height=HEIGHT, width=WIDTH, encoding="bgr8", is_bigendian=0,
                                              step=WIDTH * 3, data=data)
+
+
+# -- clouds in another frame, and the TF that connects it (input_frame) ---------------------------
+OPTICAL = "camera_depth_optical_frame"
+# a camera 1.2 m up on a robot, looking forward along base_link's x: base_link -> camera_link (x forward,
+# z up, as base_link) -> camera_depth_optical_frame (z forward, x right, y down: the REP-103 optical rotation)
+CAMERA_LINK = ("base_link", "camera_link", (0.1, 0.0, 1.2), (0.0, 0.0, 0.0, 1.0))
+OPTICAL_LINK = ("camera_link", OPTICAL, (0.0, 0.02, 0.0), (-0.5, 0.5, -0.5, 0.5))
+
+
+def optical_points(i: int) -> np.ndarray:
+    """(P, 3) float32 metres: :func:`depth_frame` ``i`` as points of the optical frame."""
+    from vg4d_core.data.depth import CameraIntrinsics, depth_to_points
+
+    return depth_to_points(depth_frame(i).astype(np.float32) / 1000.0,
+                           CameraIntrinsics(FX, FX, CX, CY)).astype(np.float32)
+
+
+def cloud_msg(ts, points: np.ndarray, stamp_ns: int, frame_id: str = OPTICAL):
+    """An unorganised float32 x, y, z PointCloud2 of ``points`` (rosbags object)."""
+    pts = np.ascontiguousarray(points, dtype="<f4").reshape(-1, 3)
+    T = ts.types
+    fields = [T["sensor_msgs/msg/PointField"](name=n, offset=4 * k, datatype=7, count=1) for k, n in enumerate("xyz")]
+    return T["sensor_msgs/msg/PointCloud2"](header=header(ts, stamp_ns, frame_id), height=1, width=len(pts),
+                                            fields=fields, is_bigendian=False, point_step=12,
+                                            row_step=12 * len(pts), data=pts.view(np.uint8).reshape(-1),
+                                            is_dense=True)
+
+
+def tf_message(ts, links, stamp_ns: int = 0):
+    """A tf2_msgs/msg/TFMessage of ``links``: (parent, child, (x, y, z), (qx, qy, qz, qw)) each."""
+    T = ts.types
+    transforms = [T["geometry_msgs/msg/TransformStamped"](
+        header=header(ts, stamp_ns, parent), child_frame_id=child,
+        transform=T["geometry_msgs/msg/Transform"](translation=T["geometry_msgs/msg/Vector3"](x=t[0], y=t[1], z=t[2]),
+                                                   rotation=T["geometry_msgs/msg/Quaternion"](x=q[0], y=q[1], z=q[2],
+                                                                                              w=q[3])))
+        for parent, child, t, q in links]
+    return T["tf2_msgs/msg/TFMessage"](transforms=transforms)
+
+
+def in_base_link(points: np.ndarray) -> np.ndarray:
+    """Optical-frame points as the robot publishes them: in base_link (through CAMERA_LINK, OPTICAL_LINK)."""
+    from vg4d_ros.transforms import TransformBuffer
+
+    buf = TransformBuffer()
+    for parent, child, t, q in (CAMERA_LINK, OPTICAL_LINK):
+        buf.set_transform(parent, child, t, q, static=True)
+    return buf.transform_points(points, "base_link", OPTICAL)

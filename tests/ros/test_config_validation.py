@@ -65,6 +65,9 @@ RULES = [
     ("output.action", ["output.action=~/action"], ["output.action=~action"]),
     ("output.label", ["output.label=/robot/label"], ["output.label=/robot/~/label"]),
     ("output.diagnostics", ["output.diagnostics=/diagnostics"], ["output.diagnostics="]),
+    ("input_frame", ["input_frame=camera_depth_optical_frame"], ["input_frame=/camera_depth_optical_frame"]),
+    ("input_frame", ["input_frame=robot1/camera-2.optical"], ["input_frame=robot1//camera"]),
+    ("input_frame", ["input_frame="], ["input_frame='camera optical'"]),
 ]
 
 

@@ -57,6 +57,11 @@ def samples(ts):
         T["diagnostic_msgs/msg/DiagnosticArray"](header=header(ts), status=[
             T["diagnostic_msgs/msg/DiagnosticStatus"](level=1, name="vg4d: recognizer", message="slow",
                                                       hardware_id="", values=[KV(key="fps", value="9.5")])]),
+        T["tf2_msgs/msg/TFMessage"](transforms=[T["geometry_msgs/msg/TransformStamped"](
+            header=header(ts), child_frame_id="camera_depth_optical_frame",
+            transform=T["geometry_msgs/msg/Transform"](
+                translation=T["geometry_msgs/msg/Vector3"](x=0.1, y=-2.0, z=1.25),
+                rotation=T["geometry_msgs/msg/Quaternion"](x=-0.5, y=0.5, z=-0.5, w=0.5)))]),
     ]
 
 
@@ -70,7 +75,7 @@ def test_every_idl_type_serialises_as_rosbags(typestore):
         seen.add(msg.__msgtype__)
     top_level = {"std_msgs/msg/String", "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo",
                  "sensor_msgs/msg/PointCloud2", "vision_msgs/msg/Classification", "vision_msgs/msg/LabelInfo",
-                 "diagnostic_msgs/msg/DiagnosticArray"}
+                 "diagnostic_msgs/msg/DiagnosticArray", "tf2_msgs/msg/TFMessage"}
     assert seen == top_level
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from missing_data import in_ci
@@ -290,18 +291,25 @@ def test_latched_camera_info_published_once_is_enough(context, checkpoint):
         node.destroy_node()
 
 
-def test_configure_warms_the_model_up(context, checkpoint):
-    """The numba kernels the model needs are compiled at configure, not on the first live window."""
-    from vg4d_core.ops import numba_cpu
+def test_configure_warms_the_model_up(context, checkpoint, monkeypatch):
+    """configure runs one inference of the live windows' shape, so the first real window is not the one
+    that compiles the kernels."""
+    import vg4d_ros.warmup as warmup
 
+    seen = []
+
+    def recording_warm_up(model, settings):
+        batch = warmup.warm_up_batch(settings, model.data_config)
+        seen.append(tuple(batch["points"].shape))
+        return real(model, settings)
+    real = warmup.warm_up
+    monkeypatch.setattr(warmup, "warm_up", recording_warm_up)
     node = make_node(context, checkpoint)
     driver = rx.Driver(context)
     spin = rx.Spinner(context, node, driver.node)
     try:
         assert driver.transition("configure")
-        compiled = [f for f in vars(numba_cpu).values() if hasattr(f, "signatures") and f.signatures]
-        assert compiled, "configure ran no inference: the first live window would compile the kernels"
-        rx.wait_until(lambda: "warm-up" in driver.log_text(), "the warm-up in the log")
+        assert seen == [(1, rh.FRAMES, rh.POINTS, 3)]
     finally:
         spin.close()
         node.release()
@@ -404,3 +412,76 @@ def test_stamps_jumping_back_reset_the_window_and_output_stamps_never_go_back(ru
                               for kv in st.values), "the reset counted in diagnostics")
     stamps = [rx.stamp_ns(m) for m in driver.messages("action")]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+
+
+def test_foreground_cloud_shows_what_the_model_saw(context, checkpoint):
+    from sensor_msgs.msg import PointCloud2
+
+    from vg4d_ros.convert import pointcloud2_to_xyz
+
+    node = make_node(context, checkpoint, **{"output.foreground": "~/foreground"})
+    driver = rx.Driver(context)
+    driver.watch("/recognizer/foreground", PointCloud2, "foreground", rx.SENSOR_QOS)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+        rx.wait_until(lambda: driver.count("foreground") >= 1, "a foreground cloud")
+        cloud = driver.messages("foreground")[0]
+        pts = pointcloud2_to_xyz(cloud)
+        assert pts.shape == (rh.POINTS, 3) and cloud.header.frame_id == "camera_depth_optical_frame"
+        # the scene's person stands 1.5 m away (the depth image's blob): the cloud is in metres
+        assert 1.4 < float(np.median(pts[:, 2])) < 1.6
+        # the cloud belongs to a labelled window: an action with its stamp is published too
+        rx.wait_until(lambda: rx.stamp_ns(cloud) in {rx.stamp_ns(a) for a in driver.messages("action")},
+                      "the action of the window the cloud shows")
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
+
+
+# -- input_frame: clouds published in another frame, moved into the optical frame with /tf_static ----------
+def _base_link_cloud(i: int):
+    pts = rh.in_base_link(rh.optical_points(i))
+    return rx.to_rclpy(rh.cloud_msg(rx._TS, pts, rx.T0_NS + i * rx.PERIOD_NS, "base_link"), rx.PointCloud2)
+
+
+def test_a_cloud_in_base_link_is_moved_into_input_frame_with_tf_static(context, checkpoint):
+    from tf2_msgs.msg import TFMessage
+
+    node = make_node(context, checkpoint, input="cloud", input_frame=rh.OPTICAL)
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        # a robot_state_publisher / static_transform_publisher: latched, published before the node subscribes
+        tf_static = driver.node.create_publisher(TFMessage, "/tf_static", rx.LATCHED_QOS)
+        tf_static.publish(rx.to_rclpy(rh.tf_message(rx._TS, [rh.CAMERA_LINK, rh.OPTICAL_LINK]), TFMessage))
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(_base_link_cloud, "/camera/depth/points")
+        rx.wait_until(lambda: driver.count("action") >= 2, "actions from a base_link PointCloud2")
+        assert all(m.header.frame_id == rh.OPTICAL for m in driver.messages("action"))
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
+
+
+def test_no_transform_gives_no_label_names_the_missing_link_and_the_node_lives(context, checkpoint):
+    node = make_node(context, checkpoint, input="cloud", input_frame=rh.OPTICAL)
+    driver = rx.Driver(context)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(_base_link_cloud, "/camera/depth/points")  # and no /tf, no /tf_static
+        want = f"no transform from base_link to {rh.OPTICAL} yet"
+        rx.wait_until(lambda: any(want in m for m in _diag_messages(driver)), "the missing transform in diagnostics")
+        rx.wait_until(lambda: driver.frames_sent >= 30, "30 clouds")
+        assert driver.count("action") == 0 and driver.count("label") == 0
+        named = [line for line in driver.log_text().splitlines() if want in line and " in the last " not in line]
+        assert len(named) == 1  # named once (then summarised every guards.log_repeat_s)
+        assert driver.state() == "active"
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()

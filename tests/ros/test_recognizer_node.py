@@ -74,3 +74,13 @@ def test_the_rclpy_free_readers_take_a_node_params_file_with_use_sim_time(tmp_pa
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump({key: {"ros__parameters": {"use_sim_time": True, "inference": {"top_k": 3}}}}))
     assert load_recognizer_config(path).inference.top_k == 3
+
+
+def test_autostart_activates_only_after_the_start_up_configure():
+    """The launch file's activate handler matches configuring -> inactive only: a manual deactivate
+    (active -> deactivating -> inactive) must not be undone by it."""
+    tree = ast.parse(LAUNCH.read_text())
+    handlers = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "OnStateTransition"]
+    assert len(handlers) == 1
+    kw = {k.arg: ast.literal_eval(k.value) for k in handlers[0].keywords if isinstance(k.value, ast.Constant)}
+    assert kw == {"start_state": "configuring", "goal_state": "inactive"}

@@ -84,7 +84,7 @@ def test_load_checkpoint_errors(tmp_path):
     with pytest.raises(ck.CheckpointError, match="not found"):
         ck.load_checkpoint(tmp_path / "nope.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ck.CheckpointError, match="cannot read"):
+    with pytest.raises(ck.CheckpointError, match="is a text file, not a checkpoint"):
         ck.load_checkpoint(tmp_path / "junk.pt")
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ck.CheckpointError, match="not a vg4d training checkpoint"):

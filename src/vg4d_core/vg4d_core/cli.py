@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ntu2bag": ("vg4d_ros.ntu2bag:main", "write NTU RGB+D videos as ROS 2 bags (Kinect v2 topics)"),
     "bag2cache": ("vg4d_ros.bag2cache:main", "cut labelled bags into a training cache (`data.name: bag`)"),
     "demo": ("vg4d_ros.demo:main", "VG4D end to end on synthetic data in minutes on CPU (train, evaluate, replay)"),
+    "soak": ("vg4d_ros.soak:main", "the DDS recogniser for minutes at 30 Hz under camera faults: RSS, windows, latency"),
 }
 
 

@@ -193,6 +193,9 @@ class OutputConfig:
     label_info: str = "~/label_info"  # vision_msgs/LabelInfo, once, transient-local
     diagnostics: str = "/diagnostics"  # diagnostic_msgs/DiagnosticArray
     diagnostics_period_s: float = 1.0
+    # sensor_msgs/PointCloud2 of what the model saw (the newest frame of each labelled window), e.g.
+    # "~/foreground" to check the foreground selection in RViz; "" = off (it costs a message per label)
+    foreground: str = ""
 
 
 @dataclass
@@ -208,6 +211,11 @@ class RecognizerConfig:
     """Everything the recogniser reads (see ``config/recognize.yaml``)."""
 
     input: Literal["depth", "cloud"] = "depth"
+    # the frame the points must be expressed in: the camera optical frame the model was trained in (x right,
+    # y down, z forward), where the foreground settings apply. "" = use each frame in its own header.frame_id;
+    # set, a cloud (or depth image) in another frame is moved into it with the latest /tf + /tf_static
+    # transform (vg4d_ros.transforms) before foreground selection, and results carry this frame_id
+    input_frame: str = ""
     topics: TopicsConfig = field(default_factory=TopicsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     foreground: ForegroundSettings = field(default_factory=ForegroundSettings)

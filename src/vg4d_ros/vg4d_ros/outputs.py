@@ -67,6 +67,21 @@ def label_info_msg(class_names: Sequence[str], stamp_ns: int = 0, frame_id: str 
                                           threshold=float(threshold))
 
 
+def xyz_cloud_msg(points_m: np.ndarray, stamp_ns: int, frame_id: str, typestore=None):
+    """sensor_msgs/PointCloud2 of (P, 3) points: float32 x, y, z (metres), unorganised, dense.
+
+    The layout ``sensor_msgs_py.point_cloud2.create_cloud_xyz32`` makes, for
+    transports where that module is not installed (the DDS transport, replay).
+    """
+    T = (typestore or ros_typestore()).types
+    pts = np.ascontiguousarray(points_m, dtype="<f4").reshape(-1, 3)
+    PF = T["sensor_msgs/msg/PointField"]
+    fields = [PF(name=n, offset=4 * i, datatype=PF.FLOAT32, count=1) for i, n in enumerate("xyz")]
+    return T["sensor_msgs/msg/PointCloud2"](
+        header=_header(T, stamp_ns, frame_id), height=1, width=len(pts), fields=fields, is_bigendian=False,
+        point_step=12, row_step=12 * len(pts), data=pts.view(np.uint8).reshape(-1), is_dense=True)
+
+
 def diagnostics_msg(stats: dict[str, Any], topics: Sequence[TopicState], stamp_ns: int, typestore=None,
                     hardware_id: str = "vg4d", name: str = DIAG_NAME):
     """diagnostic_msgs/DiagnosticArray: one status for the recogniser, one per input topic.
@@ -76,7 +91,7 @@ def diagnostics_msg(stats: dict[str, Any], topics: Sequence[TopicState], stamp_n
     * ERROR when inference failed;
     * WARN naming every current fault: silent inputs, no person in view
       (windows not labelled), colour without a depth partner (labelling from
-      depth alone); else WARN with the counters of past faults (dropped
+      depth alone), no transform into ``input_frame`` (frames skipped); else WARN with the counters of past faults (dropped
       windows, malformed messages, stamp resets, results not newer than the
       last published);
     * OK otherwise - also when labels were withheld below the confidence
@@ -94,9 +109,10 @@ def diagnostics_msg(stats: dict[str, Any], topics: Sequence[TopicState], stamp_n
     keys = ("windows_formed", "windows_inferred", "windows_dropped", "latency_ms_p50", "latency_ms_p95",
             "malformed_total", "inference_errors", "waiting_for_camera_info", "frames_out_of_order", "messages",
             "malformed", "no_person", "windows_no_person", "confidence_threshold", "windows_unsure", "depth_only",
-            "frames_depth_only", "stamp_resets", "last_stamp_reset", "results_not_newer")
+            "frames_depth_only", "stamp_resets", "last_stamp_reset", "results_not_newer", "input_frame",
+            "no_transform", "frames_no_transform", "tf_refused")
     silent = [t for t in topics if t.state not in (OK, WAITING)]
-    current = [t.message for t in silent] + [stats[k] for k in ("no_person", "depth_only") if stats.get(k)]
+    current = [t.message for t in silent] + [stats[k] for k in ("no_person", "depth_only", "no_transform") if stats.get(k)]
     resets = sum((stats.get("stamp_resets") or {}).values())
     past = [f"{stats.get('windows_dropped', 0)} window(s) dropped, {stats.get('malformed_total', 0)} malformed "
             f"message(s)"]

@@ -32,6 +32,7 @@ from vg4d_core.config import ConfigError
 
 from vg4d_ros.config import NODE_NAME, RecognizerConfig, load_recognizer_config
 from vg4d_ros.recognizer import Recognition, Recognizer, RecognizerError, load_model
+from vg4d_ros.transforms import TF_TYPE
 
 INPUT_TYPES = {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
                "cloud": "sensor_msgs/msg/PointCloud2", "rgb": "sensor_msgs/msg/Image", "mask": "sensor_msgs/msg/Image"}
@@ -133,7 +134,7 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
     """Run the DDS recogniser until ``duration_s`` (0 = until ``stop`` / SIGINT); returns the final stats."""
     from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
     from vg4d_ros.dds.names import latched_qos, results_qos, sensor_qos
-    from vg4d_ros.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg
+    from vg4d_ros.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg, xyz_cloud_msg
     from vg4d_ros.silence import TopicWatch
     from vg4d_ros.typestore import ros_typestore
     from vg4d_ros.warmup import warm_up
@@ -153,9 +154,14 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
     diag_pub = DdsPublisher(dp, resolve_topic(out.diagnostics, node_name), "diagnostic_msgs/msg/DiagnosticArray",
                             results_qos(config.qos.results_depth), ts)
 
+    cloud_pub = (DdsPublisher(dp, resolve_topic(out.foreground, node_name), "sensor_msgs/msg/PointCloud2",
+                              sensor_qos(config.qos.results_depth), ts) if out.foreground else None)
+
     def publish(result: Recognition) -> None:
         action_pub.publish(classification_msg(result, model.class_names, ts))
         label_pub.publish(label_msg(result, ts))
+        if cloud_pub is not None and result.points_m is not None:
+            cloud_pub.publish(xyz_cloud_msg(result.points_m, result.stamp_ns, result.frame_id, ts))
 
     monitor = PublicationMonitor(dp)
     topics = rec.topics()
@@ -171,6 +177,13 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
         # (it matches transient-local writers only; the sensor-QoS reader takes the periodic ones)
         readers.append(("camera_info", DdsSubscriber(dp, topics["camera_info"], INPUT_TYPES["camera_info"],
                                                      latched_qos(), ts)))
+    # input_frame set: /tf and /tf_static feed the core's TF buffer (vg4d_ros.transforms), with tf2_ros's QoS
+    # (/tf_static reliable transient-local keep-last 100: what broadcasters latched; /tf best-effort); not
+    # watched for silence (a robot whose frames are all static publishes no /tf)
+    for role, topic in rec.tf_topics().items():
+        qos = latched_qos(100) if role == "tf_static" else sensor_qos(100)
+        readers.append((role, DdsSubscriber(dp, topic, TF_TYPE, qos, ts)))
+    handlers.update(tf=rec.on_tf, tf_static=rec.on_tf_static)
     from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
     from cyclonedds.util import duration
 

@@ -40,7 +40,11 @@ Faults never crash the recogniser and never become a confident label
   pixels or a PointCloud2 of more than ``max_cloud_points`` points is read at
   an integer stride in both raster axes (:func:`vg4d_ros.convert.raster_stride`)
   before anything else touches it, and the mask with it; counted
-  (``frames_reduced``) and logged once per topic, then summarised.
+  (``frames_reduced``) and logged once per topic, then summarised;
+* another frame: with ``config.input_frame`` set, a frame whose header.frame_id differs is moved into
+  it with the latest transform of :attr:`Recognizer.tf` (fed by :meth:`Recognizer.on_tf` /
+  :meth:`Recognizer.on_tf_static`) before foreground selection; with no transform (yet) the frame is
+  skipped, counted (``frames_no_transform``) and :attr:`Recognizer.no_transform` names the missing link.
 
 Every formed window is decided by the same rules, live (split over the
 callback thread and the worker) and at the end of a replay
@@ -72,6 +76,7 @@ from vg4d_ros.convert import (MessageError, camera_intrinsics, depth_image_to_po
                               pointcloud2_to_xyz, raster_stride, rgb_image_to_array, stamp_ns)
 from vg4d_ros.foreground import foreground_keep
 from vg4d_ros.sync import ApproximateTimeSynchronizer, PassThrough, Synced
+from vg4d_ros.transforms import TF_STATIC_TOPIC, TF_TOPIC, TransformBuffer, TransformError, strip_slash
 from vg4d_ros.window import Frame, Window, WindowBuffer, WindowConfig
 
 Log = Callable[[str, str], None]  # (level "info" | "warn" | "error", text)
@@ -93,7 +98,7 @@ class Recognition:
 
     Attributes:
         stamp_ns: header stamp of the window's newest frame (int ns).
-        frame_id: the input's header.frame_id.
+        frame_id: the input's header.frame_id (``config.input_frame`` when that is set).
         top_k: [(class_name, score)] best first, from the primary score table.
         scores: score name -> (K,) float32 probabilities (every table the predictor made).
         primary: name of the table ``top_k`` ranks.
@@ -102,6 +107,8 @@ class Recognition:
         unsure: the top-1 probability is below the confidence threshold: the label is withheld
             (``on_result`` is not called for it; transports publish nothing).
         depth_only: colour was unavailable for the window: ``scores`` are the point-cloud subset.
+        points_m: (N, 3) float32 metres in ``frame_id``: the newest sampled frame exactly as the model
+            saw it (foreground, N points, cache grid), for a debug cloud (``output.foreground``).
     """
 
     stamp_ns: int
@@ -113,6 +120,7 @@ class Recognition:
     num_frames: int
     unsure: bool = False
     depth_only: bool = False
+    points_m: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -452,6 +460,11 @@ class Recognizer:
         self.limits = config.input_limits
         self.frames_reduced = 0  # depth / cloud frames read at a stride (larger than input_limits)
         self.input_stride = 1  # the stride of the newest frame (1 = whole)
+        self.input_frame = strip_slash(config.input_frame)  # "" = frames stay in their own header.frame_id
+        self.tf = TransformBuffer()  # fed by on_tf / on_tf_static (subscribed when input_frame is set)
+        self.frames_no_transform = 0  # depth / cloud frames skipped: no transform into input_frame (yet)
+        self.no_transform = ""  # why the newest frame could not be moved into input_frame ("" = it could)
+        self.tf_refused = 0  # transforms the TF tree refused (second parent, cycle, bad quaternion)
         self._reset_stream_state()
         self._intrinsics = None
         self._camera_info_key = None
@@ -580,6 +593,29 @@ class Recognizer:
     def on_mask(self, msg: Any) -> None:
         self._guard("mask", lambda: self._arrive("mask", msg))
 
+    def tf_topics(self) -> dict[str, str]:
+        """role -> topic of the ``tf2_msgs/msg/TFMessage`` inputs to subscribe ({} when ``input_frame`` is
+        unset). Not watched for silence: a robot whose frames are all static publishes no /tf."""
+        return {"tf": TF_TOPIC, "tf_static": TF_STATIC_TOPIC} if self.input_frame else {}
+
+    def on_tf(self, msg: Any) -> None:
+        """A ``tf2_msgs/msg/TFMessage`` of /tf (dynamic: the latest per child frame is kept)."""
+        self._add_tf("tf", msg)
+
+    def on_tf_static(self, msg: Any) -> None:
+        """A ``tf2_msgs/msg/TFMessage`` of /tf_static (latched: kept until replaced)."""
+        self._add_tf("tf_static", msg)
+
+    def _add_tf(self, role: str, msg: Any) -> None:
+        self.messages[role] += 1
+        problems = self.tf.add_message(msg, static=role == "tf_static")
+        if problems:
+            topic = self.tf_topics().get(role, role)
+            with self._sync_lock:
+                for problem in problems:
+                    self.tf_refused += 1
+                    self.repeat_log("warn", "tf", problem, f"{topic}: transform refused: {problem}")
+
     def _arrive(self, role: str, msg: Any) -> None:
         if role not in self.sync_roles:
             return
@@ -690,6 +726,12 @@ class Recognizer:
         self.input_stride = stride
         if stride > 1:
             self._note_reduced(role, main, stride, limit)
+        frame_id = str(getattr(getattr(main, "header", None), "frame_id", "") or "")
+        if self.input_frame:  # the foreground settings are in the model's optical frame: move the points there
+            points = self._into_input_frame(role, points, frame_id)
+            if points is None:
+                return
+            frame_id = self.input_frame
         mask = parts.get("mask")
         try:
             if mask is not None and stride > 1:  # aligned with the strided depth image's pixels
@@ -710,13 +752,38 @@ class Recognizer:
             except MessageError as exc:
                 self.record_malformed("rgb", str(exc)[:160])
                 return
-        self.buffer.frame_id = str(getattr(getattr(main, "header", None), "frame_id", "") or "")
+        self.buffer.frame_id = frame_id
         window = self.buffer.push(Frame(synced.stamp, points.astype(np.float32, copy=False), rgb))
         if window is None:
             return
         self.windows_formed += 1
         if not self._refusal(window):  # the gate runs here, cheaply: a refused window never takes the mailbox
             self._post(window)
+
+    def _into_input_frame(self, role: str, points: np.ndarray, frame_id: str) -> np.ndarray | None:
+        """``points`` of a frame in ``frame_id`` -> in ``input_frame`` (the same array when it is already
+        there); None when no transform connects the two (yet): the frame is skipped, counted and the
+        missing link named once (then summarised), until the TF tree connects them."""
+        source = strip_slash(frame_id)
+        if source == self.input_frame:
+            rigid = None
+        else:
+            topic = self.config.input_topics().get(role, role)
+            try:
+                if not source:
+                    raise TransformError(f"{topic} frames carry no header.frame_id: no transform to "
+                                         f"{self.input_frame}")
+                rigid = self.tf.lookup(self.input_frame, source)
+            except TransformError as exc:
+                self.frames_no_transform += 1
+                self.no_transform = str(exc)
+                self.repeat_log("warn", "tf", self.no_transform, f"{exc}: {topic} frames are skipped until "
+                                f"{TF_STATIC_TOPIC} or {TF_TOPIC} connects them (input_frame={self.input_frame})")
+                return None
+        if self.no_transform:
+            self.repeat_log("info", "tf", "found", f"{source} frames reach {self.input_frame} now: labelling")
+            self.no_transform = ""
+        return points if rigid is None else rigid.apply(points)
 
     def _note_reduced(self, role: str, msg: Any, stride: int, limit: int) -> None:
         """Count a frame read at ``stride``; say so once per topic, then in the periodic summaries."""
@@ -877,7 +944,8 @@ class Recognizer:
         self.latency.add(latency)
         return Recognition(window.last_stamp_ns, window.frame_id, [(names[i], float(p[i])) for i in order],
                            tables, primary, latency, window.num_frames,
-                           unsure=bool(p[order[0]] < self.threshold), depth_only=depth_only)
+                           unsure=bool(p[order[0]] < self.threshold), depth_only=depth_only,
+                           points_m=window.points[-1] / np.float32(self.settings.point_scale))
 
     # -- counters -----------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -911,5 +979,9 @@ class Recognizer:
             "results_not_newer": self.results_not_newer,
             "frames_reduced": self.frames_reduced,
             "input_stride": self.input_stride,
+            "input_frame": self.input_frame,
+            "no_transform": self.no_transform,
+            "frames_no_transform": self.frames_no_transform,
+            "tf_refused": self.tf_refused,
         }
 

@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - exercised only without ROS
     State = TransitionCallbackReturn = None
 
 # What a missing message package means on a robot, and how to get it.
-_MISSING_PACKAGE_HINT = ("install it (e.g. `sudo apt install ros-$ROS_DISTRO-vision-msgs` or "
+_MISSING_PACKAGE_HINT = ("install it (e.g. `sudo apt install ros-$ROS_DISTRO-{apt}` or "
                          "`rosdep install --from-paths src --ignore-src`) and source the workspace")
 
 
@@ -84,6 +84,29 @@ def numba_cache_dir() -> Path:
     """
     ros_home = os.environ.get("ROS_HOME") or os.path.join(os.path.expanduser("~"), ".ros")
     return Path(ros_home) / "vg4d" / "numba"
+
+
+def foreground_cloud(result) -> Any:
+    """The rclpy PointCloud2 of ``result.points_m`` (metres, the result's stamp and frame).
+
+    Built with ``sensor_msgs_py.point_cloud2`` where ROS provides it (what
+    users of rclpy perception nodes expect), else with the package's own
+    encoder of the same layout (float32 x, y, z, dense).
+    """
+    from sensor_msgs.msg import PointCloud2
+
+    from vg4d_ros.outputs import to_rclpy, xyz_cloud_msg
+
+    try:
+        from sensor_msgs_py import point_cloud2
+    except ImportError:  # not on PyPI, so absent from pip-only environments
+        return to_rclpy(xyz_cloud_msg(result.points_m, result.stamp_ns, result.frame_id), PointCloud2)
+    from builtin_interfaces.msg import Time
+    from std_msgs.msg import Header
+
+    sec, nanosec = divmod(int(result.stamp_ns), 1_000_000_000)
+    return point_cloud2.create_cloud_xyz32(Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=result.frame_id),
+                                           result.points_m.tolist())
 
 
 class RecognizerNode(LifecycleNode):
@@ -171,11 +194,13 @@ class RecognizerNode(LifecycleNode):
     @staticmethod
     def _reason(exc: BaseException) -> str:
         if isinstance(exc, ModuleNotFoundError):
-            return f"the Python package {exc.name!r} is not importable: {_MISSING_PACKAGE_HINT}"
+            apt = str(exc.name or "vision_msgs").split(".")[0].replace("_", "-")
+            return f"the Python package {exc.name!r} is not importable: {_MISSING_PACKAGE_HINT.format(apt=apt)}"
         return str(exc) if str(exc) else type(exc).__name__
 
     def _configure(self) -> TransitionCallbackReturn:
         from diagnostic_msgs.msg import DiagnosticArray
+        from sensor_msgs.msg import PointCloud2
         from std_msgs.msg import String
         from vision_msgs.msg import Classification, LabelInfo
 
@@ -186,11 +211,15 @@ class RecognizerNode(LifecycleNode):
 
         config = self._read_config()
         validate_recognizer_config(config)
+        if config.input_frame:  # /tf and /tf_static are subscribed at activate: a missing package fails here
+            import tf2_msgs.msg  # noqa: F401
         model = load_model(config)
 
         def on_result(result) -> None:
             self._publish("action", classification_msg(result, model.class_names))
             self._publish("label", label_msg(result))
+            if "foreground" in self._pubs and result.points_m is not None:
+                self._pubs["foreground"].publish(foreground_cloud(result))
 
         core = Recognizer(config, model, on_result, log=self._log)
         seconds = warm_up(model, core.settings)
@@ -204,6 +233,9 @@ class RecognizerNode(LifecycleNode):
             "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, out.diagnostics,
                                                            _qos(True, q.results_depth)),
         }
+        if out.foreground:
+            self._pubs["foreground"] = self.create_lifecycle_publisher(PointCloud2, out.foreground,
+                                                                       _qos(False, q.results_depth))
         self._core, self._model = core, model
         self._publish("label_info", label_info_msg(model.class_names, self.get_clock().now().nanoseconds,
                                                    threshold=core.threshold))
@@ -253,6 +285,17 @@ class RecognizerNode(LifecycleNode):
             quiet = SubscriptionEventCallbacks(incompatible_qos=lambda event: None)
             self._subs.append(self.create_subscription(CameraInfo, topics["camera_info"], callback("camera_info"),
                                                        _qos(True, 1, latched=True), event_callbacks=quiet))
+        if core.tf_topics():  # input_frame set: the TF tree that moves the points into it
+            from tf2_msgs.msg import TFMessage
+
+            # the core's pure-Python buffer (vg4d_ros.transforms), not tf2_ros: the same code serves the DDS
+            # transport (no rclpy node there) and the tests; tf2_ros's QoS: /tf_static reliable transient-local
+            # (the static transforms every broadcaster latched before this node came up), /tf best-effort
+            # (matches reliable and best-effort broadcasters), keep-last 100 each
+            tf_qos = {"tf": _qos(False, 100), "tf_static": _qos(True, 100, latched=True)}
+            tf_handlers = {"tf": core.on_tf, "tf_static": core.on_tf_static}
+            self._subs += [self.create_subscription(TFMessage, topic, tf_handlers[role], tf_qos[role])
+                           for role, topic in core.tf_topics().items()]
         # the silence watch starts at the first diagnostics tick: under use_sim_time the node's clock reads 0
         # until /clock arrives, and silence measured from 0 would be reported as thousands of seconds
         self._watch_started = False

@@ -133,7 +133,8 @@ RANGES: dict[str, Range] = {
                                             MAX_INPUT_ELEMENTS),
 }
 TOPIC_FIELDS = ("topics.depth", "topics.camera_info", "topics.cloud", "topics.rgb", "topics.mask",
-                "output.action", "output.label", "output.label_info", "output.diagnostics")
+                "output.action", "output.label", "output.label_info", "output.diagnostics", "output.foreground")
+OPTIONAL_OUTPUTS = ("output.foreground",)  # "" = not published
 DOMAIN_RANGE = _count(0, "the ROS_DOMAIN_ID", MAX_DOMAIN_ID)
 FINITE = Range()  # any finite number (a crop corner's coordinate)
 
@@ -190,6 +191,37 @@ def check_topic(field: str, name: str) -> None:
         raise ConfigError(f"{field}={name!r} is not a valid ROS 2 topic name: {problem}")
 
 
+# one token of a TF frame id (REP-105 names: base_link, odom, camera_depth_optical_frame, robot1/base_link)
+_FRAME_TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def frame_id_problem(name: str) -> str | None:
+    """Why ``name`` is not a usable TF frame id, or None when it is.
+
+    tf2 in ROS 2 refuses frame ids with a leading ``/`` (REP-105 names are
+    relative: ``base_link``, ``camera_depth_optical_frame``); a prefixed id
+    (``robot1/base_link``) is ``/``-separated tokens of letters, digits,
+    ``_``, ``-`` and ``.``, none empty, with no spaces.
+    """
+    if not isinstance(name, str) or not name:
+        return "a frame id must not be empty"
+    if name.startswith("/"):
+        return f"frame ids have no leading '/' (tf2 refuses it): write {name.lstrip('/')!r}"
+    if name.endswith("/") or "//" in name:
+        return "a frame id must not end with '/' or contain '//'"
+    for token in name.split("/"):
+        if not _FRAME_TOKEN.fullmatch(token):
+            return f"token {token!r} must be letters, digits, '_', '-' and '.', starting with a letter, digit or '_'"
+    return None
+
+
+def check_frame_id(field: str, name: str) -> None:
+    """Raise :class:`ConfigError` when ``name`` is not a usable TF frame id."""
+    problem = frame_id_problem(name)
+    if problem:
+        raise ConfigError(f"{field}={name!r} is not a valid frame id: {problem}")
+
+
 def check_domain(domain: Any) -> None:
     """Raise :class:`ConfigError` unless ``domain`` is a DDS domain id 0..232."""
     check_range("domain", domain, DOMAIN_RANGE)
@@ -244,8 +276,10 @@ def validate_recognizer_config(config: RecognizerConfig, *, domain: int | None =
     for field in TOPIC_FIELDS:
         name = _get(config, field)
         # an unused input is "" (ROS parameters cannot be None); outputs always have a name
-        if name or field.startswith("output."):
+        if name or (field.startswith("output.") and field not in OPTIONAL_OUTPUTS):
             check_topic(field, name)
+    if config.input_frame:  # "" = use each frame in its own header.frame_id
+        check_frame_id("input_frame", config.input_frame)
     _check_scores(config.inference)
     _check_foreground(config.foreground)
     if domain is not None:

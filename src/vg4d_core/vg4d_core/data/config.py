@@ -108,6 +108,10 @@ class DataConfig:
     max_cached_points: int = 0  # MSR: keep at most this many points per frame in memory (0 = all)
     preload: bool = False  # MSR: convert the split when the dataset is built (shared by forked workers)
     max_videos: int = 0  # use an evenly spread subset of this many videos (0 = all)
+    # class subset (e.g. an open-set study: train without some classes): keep the videos of ``classes``
+    # (class names; empty = all) minus ``exclude_classes``; kept classes are renumbered in the dataset's order
+    classes: list[str] = field(default_factory=list)
+    exclude_classes: list[str] = field(default_factory=list)
     rgb: bool = False  # NTU / synthetic: also return "rgb" frames
     rgb_size: int = 224  # side of the square RGB frames
     rgb_fit: Literal["crop", "stretch", "pad"] = "crop"  # how frames become square (vg4d_core.data.rgb)
@@ -127,6 +131,10 @@ class DataConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"data.{name} must be a non-negative integer, got {value!r}")
+        for name in ("classes", "exclude_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)) or not all(isinstance(c, str) and c for c in value):
+                raise ConfigError(f"data.{name} must be a list of class names, got {value!r}")
         if 0 < self.max_cached_points < self.points_per_frame:
             raise ConfigError(
                 f"data.max_cached_points ({self.max_cached_points}) must be 0 or >= points_per_frame "

@@ -11,11 +11,22 @@ from vg4d_core.paths import shared_data_dir
 
 
 def build_dataset(cfg: DataConfig, split: str) -> Dataset:
-    """Dataset of ``cfg.name`` for ``split`` ("train" or "test").
+    """Dataset of ``cfg.name`` for ``split`` ("train" or "test"), restricted to ``cfg.classes`` minus
+    ``cfg.exclude_classes`` when either is set (renumbered; see ``PointVideoDataset.restrict_classes``).
 
     The dataset has ``num_classes``, ``class_names`` and ``set_epoch(epoch)``;
     items are described in :mod:`vg4d_core.data.point_video`.
     """
+    ds = _build_dataset(cfg, split)
+    if cfg.classes or cfg.exclude_classes:
+        try:
+            ds.restrict_classes(cfg.classes, cfg.exclude_classes)
+        except ValueError as exc:
+            raise ValueError(f"data.classes / data.exclude_classes: {exc}") from None
+    return ds
+
+
+def _build_dataset(cfg: DataConfig, split: str) -> Dataset:
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     clip_step = cfg.train_clip_step if split == "train" else cfg.test_clip_step

@@ -82,9 +82,10 @@ class PointVideoDataset(Dataset):
 
     def typical_video_s(self) -> float | None:
         """Median video duration in seconds (None when the frame rate is unknown)."""
-        if not self.FRAME_RATE_HZ or not len(self.video_lengths):
+        lengths = [n for n, label in zip(self.video_lengths, self.labels) if label >= 0]
+        if not self.FRAME_RATE_HZ or not lengths:
             return None
-        return float(np.median(np.asarray(self.video_lengths, dtype=np.float64))) / float(self.FRAME_RATE_HZ)
+        return float(np.median(np.asarray(lengths, dtype=np.float64))) / float(self.FRAME_RATE_HZ)
 
     def __init__(self, *, video_ids: Sequence[str], labels: Sequence[int], video_lengths: Sequence[int],
                  class_names: Sequence[str], split: str, num_frames: int, points_per_frame: int,
@@ -125,16 +126,50 @@ class PointVideoDataset(Dataset):
         self.epoch = 0
         self._items = self._build_items()
 
+    # -- class subset ---------------------------------------------------------
+    def restrict_classes(self, classes: Sequence[str] = (), exclude: Sequence[str] = ()) -> None:
+        """Keep only the videos of some classes (``data.classes`` / ``data.exclude_classes``).
+
+        The kept classes are ``classes`` (all when empty) minus ``exclude``, in the
+        dataset's own order; they become ``class_names`` and are renumbered 0..K'-1.
+        Videos of other classes get label -1 and yield no items (they stay in
+        ``video_ids`` so that subclasses' per-video data keeps its indices; use
+        :meth:`kept_video_ids` for the videos served). Unknown names are an error.
+        """
+        names = list(self.class_names)
+        unknown = [c for c in list(classes) + list(exclude) if c not in names]
+        if unknown:
+            raise ValueError(f"unknown class names {unknown}; this dataset's classes are {names}")
+        wanted = set(classes) if len(classes) else set(names)
+        keep = [c for c in names if c in wanted and c not in set(exclude)]
+        if not keep:
+            raise ValueError(f"classes={list(classes)} exclude_classes={list(exclude)} leave no class")
+        if keep == names:
+            return
+        new_index = {names.index(c): i for i, c in enumerate(keep)}
+        self.labels = [new_index.get(label, -1) if label >= 0 else -1 for label in self.labels]
+        self.class_names = keep
+        self.num_classes = len(keep)
+        self._items = self._build_items()
+
+    def kept_video_ids(self) -> list[str]:
+        """Ids of the videos this dataset serves (all, unless :meth:`restrict_classes` dropped some)."""
+        return [vid for vid, label in zip(self.video_ids, self.labels) if label >= 0]
+
     # -- indexing -------------------------------------------------------------
     def _build_items(self) -> np.ndarray:
         """(items, 2) int64 rows ``(video, clip)``; in segment mode clip is
-        ``-1 - view`` (view 0 .. views - 1)."""
+        ``-1 - view`` (view 0 .. views - 1). Videos with label -1 (classes left
+        out by :meth:`restrict_classes`) have no items."""
+        kept = np.array([v for v, label in enumerate(self.labels) if label >= 0], dtype=np.int64)
         if self.sampling == "segment":
-            videos = np.repeat(np.arange(len(self.video_ids)), self.views)
-            views = np.tile(np.arange(self.views), len(self.video_ids))
+            videos = np.repeat(kept, self.views)
+            views = np.tile(np.arange(self.views), len(kept))
             return np.stack([videos, -1 - views], axis=1).astype(np.int64)
         rows = []
         for v, n in enumerate(self.video_lengths):
+            if self.labels[v] < 0:
+                continue
             c = num_dense_clips(n, self.num_frames, self.frame_interval, self.clip_step)
             rows.append(np.stack([np.full(c, v), np.arange(c)], axis=1))
         return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
@@ -217,4 +252,8 @@ def literature_video_ids(dataset) -> list[str] | None:
     numbers comparable with published ones.
     """
     method = getattr(dataset, "literature_videos", None)
-    return None if method is None else [str(v) for v in method()]
+    if method is None:
+        return None
+    kept = getattr(dataset, "kept_video_ids", None)
+    served = None if kept is None else set(kept())  # a class subset serves fewer videos
+    return [str(v) for v in method() if served is None or v in served]

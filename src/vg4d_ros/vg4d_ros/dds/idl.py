@@ -135,6 +135,39 @@ class DiagnosticArray(IdlStruct, typename="diagnostic_msgs::msg::dds_::Diagnosti
     status: sequence[DiagnosticStatus] = field(default_factory=list)
 
 
+@dataclass
+class Vector3(IdlStruct, typename="geometry_msgs::msg::dds_::Vector3_"):
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+
+
+@dataclass
+class Quaternion(IdlStruct, typename="geometry_msgs::msg::dds_::Quaternion_"):
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+    w: float64 = 1.0
+
+
+@dataclass
+class Transform(IdlStruct, typename="geometry_msgs::msg::dds_::Transform_"):
+    translation: Vector3 = field(default_factory=Vector3)
+    rotation: Quaternion = field(default_factory=Quaternion)
+
+
+@dataclass
+class TransformStamped(IdlStruct, typename="geometry_msgs::msg::dds_::TransformStamped_"):
+    header: Header = field(default_factory=Header)
+    child_frame_id: str = ""
+    transform: Transform = field(default_factory=Transform)
+
+
+@dataclass
+class TFMessage(IdlStruct, typename="tf2_msgs::msg::dds_::TFMessage_"):
+    transforms: sequence[TransformStamped] = field(default_factory=list)
+
+
 # ROS type name (rosbags spelling) -> IdlStruct
 IDL_TYPES: dict[str, type[IdlStruct]] = {
     "builtin_interfaces/msg/Time": Time,
@@ -152,6 +185,11 @@ IDL_TYPES: dict[str, type[IdlStruct]] = {
     "diagnostic_msgs/msg/KeyValue": KeyValue,
     "diagnostic_msgs/msg/DiagnosticStatus": DiagnosticStatus,
     "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray,
+    "geometry_msgs/msg/Vector3": Vector3,
+    "geometry_msgs/msg/Quaternion": Quaternion,
+    "geometry_msgs/msg/Transform": Transform,
+    "geometry_msgs/msg/TransformStamped": TransformStamped,
+    "tf2_msgs/msg/TFMessage": TFMessage,
 }
 
 

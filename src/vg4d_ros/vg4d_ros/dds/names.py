@@ -54,10 +54,11 @@ def results_qos(depth: int = 10) -> Qos:
                Policy.History.KeepLast(depth))
 
 
-def latched_qos() -> Qos:
-    """Reliable, transient-local, keep-last 1: late joiners get the last sample (label_info)."""
+def latched_qos(depth: int = 1) -> Qos:
+    """Reliable, transient-local, keep-last ``depth``: late joiners get the last samples (label_info;
+    /tf_static with 100, as tf2_ros)."""
     return Qos(Policy.Reliability.Reliable(duration(milliseconds=100)), Policy.Durability.TransientLocal,
-               Policy.History.KeepLast(1))
+               Policy.History.KeepLast(depth))
 
 
 QOS_PROFILES = {"sensor": sensor_qos, "results": results_qos, "latched": latched_qos}

@@ -40,6 +40,7 @@ class SyntheticActions(PointVideoDataset):
         self.rgb_fit = rgb_fit
         self._cache: dict[int, tuple[SparseDepthVideo, tuple[np.ndarray, np.ndarray] | None]] = {}
         self._renderer: Renderer | None = None
+        self._actions = [i % NUM_CLASSES for i in range(count)]  # the scene's class (labels may be renumbered)
         super().__init__(
             video_ids=[f"synthetic_{split}_{i:05d}" for i in range(count)],
             labels=[i % NUM_CLASSES for i in range(count)],
@@ -51,7 +52,7 @@ class SyntheticActions(PointVideoDataset):
         """Render video ``v`` (not cached)."""
         if self._renderer is None:
             self._renderer = Renderer(self.intrinsics)
-        return render_video(self.labels[v], self._nuisance[v], depth_noise_mm=self.cfg.depth_noise_mm,
+        return render_video(self._actions[v], self._nuisance[v], depth_noise_mm=self.cfg.depth_noise_mm,
                             renderer=self._renderer, room=room_from_config(self.cfg))
 
     def _entry(self, v: int):
