@@ -22,3 +22,20 @@ def skip_or_fail(reason: str) -> None:
     if in_ci():
         pytest.fail(f"{reason} (CI is set: this is a failure, not a skip)", pytrace=False)
     pytest.skip(reason)
+
+
+def import_ros(module: str):
+    """Import a test module that needs ROS 2 (rclpy and the generated interface packages).
+
+    Where they are missing the calling test module is skipped, with the import
+    error as the reason; under CI the ImportError propagates and fails it.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if in_ci():
+            raise
+        pytest.skip(f"needs ROS 2 rclpy and the generated interfaces ({exc}); `bash tests/run.sh` installs them",
+                    allow_module_level=True)

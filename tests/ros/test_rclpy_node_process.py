@@ -16,15 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from missing_data import in_ci
+from missing_data import import_ros
 
-try:
-    import rclpy_helpers as rx
-except ImportError as exc:  # rclpy or the generated vision_msgs missing: skip here, fail under CI
-    if in_ci():
-        raise
-    pytest.skip(f"needs ROS 2 rclpy and vision_msgs ({exc}); `bash tests/run.sh` installs them",
-                allow_module_level=True)
+rx = import_ros("rclpy_helpers")  # rclpy + vision_msgs: skipped without them, a failure under CI
 
 import rclpy  # noqa: E402
 

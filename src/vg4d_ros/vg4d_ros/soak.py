@@ -264,7 +264,9 @@ class Player:
         self.camera: Camera | None = Camera(domain, topics, ts)
         self.start_ns = DEFAULT_START_S * 1_000_000_000
         self.published: Counter[str] = Counter()
-        self.rejoin_s: list[float] = []  # seconds from a camera's return until its writers matched again
+        # seconds from a camera's return until its writers matched again (0 when this process's domain
+        # already knew the recogniser's readers: cyclonedds keeps discovery per domain, not per participant)
+        self.rejoin_s: list[float] = []
         self._rejoined_at: float | None = None
 
     def leave(self) -> None:

@@ -105,16 +105,31 @@ def score_videos(checkpoint: str, *, batch_size: int = 32, progress: bool = Fals
     data["classes"], data["exclude_classes"] = [], []
     dataset = build_split(data, "test")
     predictor, _ = predictor_from_checkpoint(ck, device="cpu", amp="off")
-    scores = score_dataset(predictor, dataset, batch_size=batch_size, progress=progress)
+    # the scorer checks labels against the model's K classes: the true class goes aside, by video id
+    truth_of = {vid: dataset.class_names[y] for vid, y in zip(dataset.video_ids, dataset.labels)}
+    scores = score_dataset(predictor, _NoLabels(dataset), batch_size=batch_size, progress=progress)
     primary = primary_score(list(scores.tables))
     table = scores.tables[primary]
     names = list(ck.class_names)
-    truth = [dataset.class_names[int(y)] for y in scores.labels]
+    truth = [truth_of[v] for v in scores.videos]
     pred = [names[int(i)] for i in table.argmax(axis=1)]
     return {"checkpoint": str(checkpoint), "score": primary, "known_classes": names,
             "held_out_classes": sorted(set(dataset.class_names) - set(names), key=dataset.class_names.index),
             "restriction": held_out, "videos": scores.videos, "truth": truth, "pred": pred,
             "top1_prob": table.max(axis=1).astype(float).tolist(), "known": [t in names for t in truth]}
+
+
+class _NoLabels:
+    """A dataset's items with ``label`` 0 (the held-out classes have no index in the model)."""
+
+    def __init__(self, base) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int) -> dict:
+        return {**self.base[i], "label": 0}
 
 
 def replay_windows(report_path: str) -> dict[str, Any]:
