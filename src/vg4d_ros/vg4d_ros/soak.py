@@ -18,6 +18,12 @@ schedule, each kind once per round in a shuffled order:
 * ``writer_leaves``: the camera's DDS participant (all three writers) is
   deleted, and a new one comes back 2-5 s later.
 
+The camera (:class:`Scene`, :class:`Camera`, :class:`Player`, :func:`play`)
+is reused by tests/ros/test_dds_faults.py, which plays short hand-made
+schedules; :class:`Player` also knows two kinds the schedule never draws:
+``no_person_nan`` (all-NaN ``32FC1`` depth) and, with ``info_latched``, a
+driver that publishes camera_info once on a latched writer.
+
 Every second it samples the recogniser's resident memory (``VmRSS`` of
 ``/proc/<pid>/status``) and counts what arrives on ``~/action``,
 ``~/label`` and ``/diagnostics``; at the end it stops the recogniser with
@@ -139,23 +145,25 @@ class Scene:
             frame[body] = (2000 + 500 * ((u[body] - cu) / (0.09 * w)) ** 2).astype(np.uint16)
             self.depth.append(frame)
         self.empty = np.zeros((h, w), np.uint16)
+        self.empty_nan = np.full((h, w), np.nan, "<f4")  # 32FC1 metres: no return anywhere
         self.colour = np.full((rgb_size[1], rgb_size[0], 3), 128, np.uint8)
 
 
 class Camera:
     """One DDS participant with the depth, camera_info and colour writers (sensor QoS, as drivers use).
 
-    Dropping the object and collecting it deletes the participant: its writers leave the domain,
-    exactly as when a camera driver process exits.
+    ``info_latched``: camera_info on a reliable transient-local writer instead (drivers that publish
+    it once). Dropping the object and collecting it deletes the participant: its writers leave the
+    domain, exactly as when a camera driver process exits.
     """
 
-    def __init__(self, domain: int, topics: dict[str, str], ts) -> None:
-        from vg4d_ros.dds import DdsPublisher, participant, sensor_qos
+    def __init__(self, domain: int, topics: dict[str, str], ts, info_latched: bool = False) -> None:
+        from vg4d_ros.dds import DdsPublisher, latched_qos, participant, sensor_qos
 
         self.participant = participant(domain)
         self.depth = DdsPublisher(self.participant, topics["depth"], "sensor_msgs/msg/Image", sensor_qos(), ts)
         self.info = DdsPublisher(self.participant, topics["camera_info"], "sensor_msgs/msg/CameraInfo",
-                                 sensor_qos(), ts)
+                                 latched_qos() if info_latched else sensor_qos(), ts)
         self.rgb = DdsPublisher(self.participant, topics["rgb"], "sensor_msgs/msg/Image", sensor_qos(), ts)
 
     def matched(self) -> bool:
@@ -257,13 +265,15 @@ class Player:
     deliver); stamp jumps shift it for good.
     """
 
-    def __init__(self, scene: Scene, domain: int, topics: dict[str, str], ts, rate_hz: float) -> None:
+    def __init__(self, scene: Scene, domain: int, topics: dict[str, str], ts, rate_hz: float,
+                 info_latched: bool = False) -> None:
         from vg4d_ros.ntu2bag import DEFAULT_START_S
 
         self.scene, self.domain, self.topics, self.ts, self.rate_hz = scene, domain, topics, ts, rate_hz
-        self.camera: Camera | None = Camera(domain, topics, ts)
+        self.info_latched = info_latched  # camera_info once per camera, latched, instead of with every frame
         self.start_ns = DEFAULT_START_S * 1_000_000_000
         self.published: Counter[str] = Counter()
+        self.camera: Camera | None = self._new_camera()
         # seconds from a camera's return until its writers matched again (0 when this process's domain
         # already knew the recogniser's readers: cyclonedds keeps discovery per domain, not per participant)
         self.rejoin_s: list[float] = []
@@ -276,8 +286,17 @@ class Player:
 
     def come_back(self) -> None:
         """A new camera participant joins; frames sent before its writers match are lost (best effort)."""
-        self.camera = Camera(self.domain, self.topics, self.ts)
+        self.camera = self._new_camera()
         self._rejoined_at = time.monotonic()
+
+    def _new_camera(self) -> Camera:
+        from vg4d_ros.ntu2bag import camera_info_msg
+
+        cam = Camera(self.domain, self.topics, self.ts, self.info_latched)
+        if self.info_latched:  # once, at once: the writer keeps it for readers that match later
+            cam.info.publish(camera_info_msg(self.ts, self.scene.intrinsics, self.start_ns))
+            self.published["camera_info"] += 1
+        return cam
 
     def tick(self, i: int, active: set[str]) -> None:
         """Publish frame ``i`` (camera_info, depth, colour) as the ``active`` fault kinds make it."""
@@ -292,17 +311,21 @@ class Player:
             self._rejoined_at = None
         stamp = frame_stamp_ns(self.start_ns, i, self.rate_hz)
         ts, scene = self.ts, self.scene
-        cam.info.publish(camera_info_msg(ts, scene.intrinsics, stamp))
-        self.published["camera_info"] += 1
+        if not self.info_latched:
+            cam.info.publish(camera_info_msg(ts, scene.intrinsics, stamp))
+            self.published["camera_info"] += 1
         malformed = next((k for k in active if k.startswith("malformed")), None)
         depth = scene.empty if "no_person" in active else scene.depth[i % Scene.CYCLE]
         msg = depth_image_msg(ts, depth, stamp)
+        if "no_person_nan" in active:  # a float driver's "nothing": 32FC1 metres, every pixel NaN
+            msg.encoding, msg.step = "32FC1", 4 * msg.width
+            msg.data = scene.empty_nan.view(np.uint8).reshape(-1)
         if malformed == "malformed_short":
             msg.data = msg.data[: msg.step]  # one row of height rows
         elif malformed == "malformed_encoding":
             msg.encoding = "rgb8"
         cam.depth.publish(msg)
-        self.published[malformed or ("depth_empty" if "no_person" in active else "depth")] += 1
+        self.published[malformed or ("depth_empty" if {"no_person", "no_person_nan"} & active else "depth")] += 1
         colour_stamp = stamp + (COLOUR_CLOCK_OFFSET_NS if "colour_clock" in active else 0)
         cam.rgb.publish(color_image_msg(ts, scene.colour, colour_stamp))
         self.published["rgb_other_clock" if "colour_clock" in active else "rgb"] += 1
