@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
 # Open-set study of guards.confidence_threshold on the synthetic RGB-D dataset (issue "Live recognition
 # under faults", item 1). For each fold, im-PSTNet lite (pretrain stage, point clouds only) is trained
-# WITHOUT one pair of classes (config/train/synthetic_pretrain_openset_<fold>.yaml, data.exclude_classes);
-# then all 400 test videos (300 known, 100 held out) are scored with the recogniser's predictor, and 80
+# WITHOUT some classes (config/train/synthetic_pretrain_openset_<fold>.yaml, data.exclude_classes: steps =
+# the step pair, boards = the board pair, arms = both appearance pairs, i.e. all four arm actions);
+# then all 400 test videos are scored with the recogniser's predictor, and 80
 # held-out room-mode recordings (all 8 classes, as a depth camera in a room sees them) are replayed
 # through the recogniser with the threshold off, so that every window's top-1 probability is known.
 # python -m vg4d_core.evaluation.open_set sweeps the threshold 0.00..0.95 over both and writes
 # results/open_set_synthetic.json. Resumable: re-running skips what exists (training resumes).
-#   bash offline/open_set.sh                 # ~10-15 min on a 2-core CPU
+#   bash offline/open_set.sh                 # ~15 min on an idle 2-core CPU (25 min on a busy one)
 #   FOLDS="steps" bash offline/open_set.sh   # one fold
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG4D=${VG4D:-vg4d}
 PY=${PY:-python}
-FOLDS=${FOLDS:-"steps boards"}
+FOLDS=${FOLDS:-"steps boards arms"}
 RUN=${RUN:-runs/open_set}
 OUT_JSON=${OUT_JSON:-results/open_set_synthetic.json}
 mkdir -p "$RUN"
-CMDS="$RUN/commands.txt"
-: > "$CMDS"
-run() { echo "$*" >> "$CMDS"; echo "+ $*" >&2; "$@"; }
+CMDS="$RUN/commands.txt"   # every command run, appended over resumed invocations (kept in the results JSON)
+run() { local q; q=$(printf '%q ' "$@"); echo "${q% }" >> "$CMDS"; echo "+ ${q% }" >&2; "$@"; }
 
 for fold in $FOLDS; do
   resume=(); [ -f "$RUN/synthetic_$fold/last.pt" ] && resume=(--resume)
@@ -48,6 +48,5 @@ for fold in $FOLDS; do
   fi
   args+=(--fold "$fold=$RUN/synthetic_$fold/last.pt" --replay "$fold=$RUN/synthetic_$fold/replay/report.json")
 done
-echo "$PY -m vg4d_core.evaluation.open_set ${args[*]} --commands $CMDS --out $OUT_JSON" >> "$CMDS"
-$PY -m vg4d_core.evaluation.open_set "${args[@]}" --commands "$CMDS" --out "$OUT_JSON" \
+run $PY -m vg4d_core.evaluation.open_set "${args[@]}" --commands "$CMDS" --out "$OUT_JSON" \
     --note "recipe: bash offline/open_set.sh (FOLDS='$FOLDS')"

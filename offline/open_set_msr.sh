@@ -11,11 +11,9 @@ PY=${PY:-python}
 RUN=${RUN:-runs/open_set/msr_lite_15}
 OUT_JSON=${OUT_JSON:-results/open_set_msr.json}
 mkdir -p "$RUN"
-CMDS="$RUN/commands.txt"
-: > "$CMDS"
+CMDS="$RUN/commands.txt"   # every command run, appended over resumed invocations (kept in the results JSON)
+run() { local q; q=$(printf '%q ' "$@"); echo "${q% }" >> "$CMDS"; echo "+ ${q% }" >&2; "$@"; }
 resume=(); [ -f "$RUN/last.pt" ] && resume=(--resume)
-echo "$VG4D train --config config/train/msr_action3d_lite_openset.yaml --out $RUN ${resume[*]}" >> "$CMDS"
-$VG4D train --config config/train/msr_action3d_lite_openset.yaml --out "$RUN" "${resume[@]}"
-echo "$PY -m vg4d_core.evaluation.open_set --fold msr15=$RUN/last.pt --commands $CMDS --out $OUT_JSON" >> "$CMDS"
-$PY -m vg4d_core.evaluation.open_set --fold "msr15=$RUN/last.pt" --commands "$CMDS" --out "$OUT_JSON" \
+run $VG4D train --config config/train/msr_action3d_lite_openset.yaml --out "$RUN" "${resume[@]}"
+run $PY -m vg4d_core.evaluation.open_set --fold "msr15=$RUN/last.pt" --commands "$CMDS" --out "$OUT_JSON" \
     --note "recipe: bash offline/open_set_msr.sh; 25 epochs, not the lite recipe's 100"

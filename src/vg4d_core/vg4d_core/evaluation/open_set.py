@@ -214,6 +214,34 @@ def format_sweep(rows: Sequence[dict[str, Any]], title: str) -> str:
     return "\n".join(lines)
 
 
+def payload_command(argv: Sequence[str]) -> str:
+    return shlex.join(["python", "-m", "vg4d_core.evaluation.open_set", *argv])
+
+
+def markdown(folds: Sequence[dict[str, Any]], thresholds: Sequence[float] = (0.0, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 0.95)
+             ) -> str:
+    """The sweep of every fold and level as markdown tables (a subset of the thresholds)."""
+    out = []
+    for f in folds:
+        levels = [("videos", f["videos"])]
+        if "replay" in f:
+            levels += [("replay windows", f["replay"]["windows"]), ("replay end windows (per bag)",
+                                                                    f["replay"]["end_windows"])]
+        for title, lv in levels:
+            out += [f"**{f['fold']}** - held out {', '.join(f['held_out_classes'])}; {title}: "
+                    f"{lv['known']['count']} known / {lv['unknown']['count']} unknown, score {f['score']}, "
+                    f"AUROC known vs unknown {lv['auroc_known_vs_unknown']}", "",
+                    "| threshold | unknown withheld % | known withheld % | known accuracy among labelled % |",
+                    "|---|---|---|---|"]
+            for r in lv["sweep"]:
+                if any(abs(r["threshold"] - t) < 1e-9 for t in thresholds):
+                    cells = ["-" if r[k] is None else f"{r[k]:.1f}" for k in
+                             ("unknown_withheld", "known_withheld", "known_accuracy_labelled")]
+                    out.append(f"| {r['threshold']:.2f} | " + " | ".join(cells) + " |")
+            out.append("")
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m vg4d_core.evaluation.open_set", description=__doc__.split("\n\n")[0])
@@ -248,8 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     payload = {"study": "open-set: confidence threshold on held-out classes", "rule": "withheld iff top-1 p < threshold",
                "thresholds": list(THRESHOLDS), "units": "percent", "commands": commands, "notes": args.note,
                "folds": folds}
-    save_json(args.out, payload, command=shlex.join(["python", "-m", "vg4d_core.evaluation.open_set", *argv]))
-    print(f"\nwrote {args.out}")
+    save_json(args.out, payload, command=payload_command(argv))
+    md = Path(args.out).with_suffix(".md")
+    md.write_text(f"Open-set sweep (written by `{payload_command(argv)}`; figures in {Path(args.out).name})\n\n"
+                  + markdown(folds), encoding="utf-8")
+    print(f"\nwrote {args.out} and {md}")
     return 0
 
 
