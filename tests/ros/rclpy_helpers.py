@@ -58,6 +58,15 @@ LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=Dura
 _domains = itertools.count(100 + os.getpid() % 50)
 
 
+_names = itertools.count()
+
+
+def unique_name(base: str = "recognizer") -> str:
+    """A node name no other node of this process used: rcl sends a node's log to /rosout through one
+    publisher per logger name per process, so a test that reads /rosout needs a name of its own."""
+    return f"{base}_{os.getpid()}_{next(_names)}"
+
+
 def next_domain() -> int:
     """A domain id no other test of this session uses (100-232 is free of the usual defaults)."""
     return 100 + (next(_domains) - 100) % 130
