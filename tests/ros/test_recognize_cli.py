@@ -36,8 +36,8 @@ def test_topic_resolution():
 
 def test_bench_node_row_on_a_short_run(tmp_path):
     from vg4d_core.bench.cli import BENCHMARKS
-    from vg4d_core.bench.node import bench_config
-    assert BENCHMARKS["node"][0] == "vg4d_core.bench.node"
+    from vg4d_ros.bench_node import bench_config
+    assert BENCHMARKS["node"][0] == "vg4d_ros.bench_node"
     row = bench_config("lite", seconds=0.6, rate_hz=30.0, threads=1, workdir=tmp_path)
     assert (row["config"], row["frames"], row["points"], row["paced_frames"]) == ("lite", 12, 256, 18)
     assert row["windows"] == 1  # min_frames 8 then a hop of 15: frame 8 only

@@ -120,3 +120,15 @@ def test_runtime_and_ros_pure_modules_run_without_the_programs():
                           env={**__import__("os").environ, "NUMBA_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().startswith("OK")
+
+
+def test_vg4d_core_never_imports_vg4d_ros():
+    """vg4d_core is the lower package: no import statement of it names vg4d_ros (the command tables may
+    name vg4d_ros modules as strings; they load them only when asked and say so when it is missing)."""
+    bad = []
+    for path in sorted(CORE.rglob("*.py")):
+        rel = path.relative_to(CORE.parent).with_suffix("")
+        for name in _imported_modules(path, ".".join(rel.parts[:-1])):
+            if name == "vg4d_ros" or name.startswith("vg4d_ros."):
+                bad.append(f"{path.relative_to(REPO)} imports {name}")
+    assert not bad, "\n".join(bad)

@@ -40,6 +40,11 @@ from vg4d_core.paths import SOURCE_ROOT
 from vg4d_core.provenance import save_json
 from vg4d_core.runtime.tables import print_table
 
+from vg4d_ros.bench_decode import bench_decode
+from vg4d_ros.config import load_recognizer_config
+from vg4d_ros.recognizer import Recognizer, load_model
+from vg4d_ros.typestore import ros_typestore
+
 WIDTH, HEIGHT = 512, 424
 KINECT_K = (365.0, 0.0, 256.0, 0.0, 365.0, 212.0, 0.0, 0.0, 1.0)
 COLUMNS = ["config", "frames", "points", "threads", "callback_ms", "infer_ms", "paced_hz", "windows", "labelled",
@@ -93,9 +98,6 @@ def _restamp(ts, msg, i: int):
 
 
 def bench_config(name: str, *, seconds: float, rate_hz: float, threads: int, workdir: Path) -> dict[str, Any]:
-    from vg4d_ros.config import load_recognizer_config
-    from vg4d_ros.recognizer import Recognizer, load_model
-    from vg4d_ros.typestore import ros_typestore
 
     ts = ros_typestore()
     ckpt = _checkpoint(name, workdir / f"{name}.pt")
@@ -191,12 +193,6 @@ def main(argv: Sequence[str]) -> int:
     ap.add_argument("--no-dds", action="store_true", help="decode figures over rosbags CDR only")
     ap.add_argument("--out", default=str(SOURCE_ROOT / "results" / "bench" / "node_cpu.json"))
     args = ap.parse_args(list(argv))
-    try:
-        import vg4d_ros  # noqa: F401
-    except ModuleNotFoundError:
-        print("vg4d bench node: needs the vg4d_ros package, which is not installed", file=sys.stderr)
-        return 2
-    from vg4d_ros.bench_decode import bench_decode
 
     os.environ.setdefault("CYCLONEDDS_URI", '<CycloneDDS><Domain Id="any"><General><Interfaces>'
                           '<NetworkInterface name="lo"/></Interfaces></General></Domain></CycloneDDS>')
