@@ -7,6 +7,7 @@ checked (``ROS_PYTHON_CHECK_FIELDS=1``), so a wrong type fails as on Humble.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -47,6 +48,19 @@ def make_node(context, checkpoint, name: str = "recognizer", namespace: str = ""
     values = {**WINDOW, "inference.checkpoint": str(checkpoint), **params}
     return RecognizerNode(name, context=context, namespace=namespace,
                           parameter_overrides=[Parameter(k, value=v) for k, v in values.items()])
+
+
+@contextlib.contextmanager
+def session(context, node: RecognizerNode, target: str = "/recognizer"):
+    """(driver, node, spinner) spinning while the body runs; the node is released and destroyed after."""
+    driver = rx.Driver(context, target)
+    spin = rx.Spinner(context, node, driver.node)
+    try:
+        yield driver, node, spin
+    finally:
+        spin.close()
+        node.release()
+        node.destroy_node()
 
 
 @pytest.fixture
@@ -90,18 +104,11 @@ def test_depth_32fc1_metres_with_nan(running):
 
 
 def test_pointcloud2_input(context, checkpoint):
-    node = make_node(context, checkpoint, input="cloud")
-    driver = rx.Driver(context)
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint, input="cloud")) as (driver, node, spin):
         assert driver.transition("configure") and driver.transition("activate")
         driver.stream(rx.cloud, "/camera/depth/points")
         rx.wait_until(lambda: driver.count("action") >= 2, "actions from PointCloud2")
         assert all(m.header.frame_id == "camera_depth_optical_frame" for m in driver.messages("action"))
-    finally:
-        spin.close()
-        node.release()
-        node.destroy_node()
 
 
 def test_colour_stream_alongside_depth_is_accepted(running):
@@ -169,19 +176,13 @@ def test_configure_fails_with_the_reason_on_rosout(context, checkpoint, tmp_path
     elif problem == "class count":  # names that do not fit the classifier
         rh.tiny_checkpoint(path, extra={"class_names": [*rh.CLASS_NAMES, "extra"]})
     name = rx.unique_name()  # a logger of its own: the test reads /rosout
-    node = make_node(context, path if problem != "missing" else tmp_path / "nowhere.pt", name=name)
-    driver = rx.Driver(context, f"/{name}")
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, path if problem != "missing" else tmp_path / "nowhere.pt", name=name), f"/{name}") as (driver, node, spin):
         assert driver.transition("configure") is False
         assert driver.state() == "unconfigured"
         rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
         text = driver.log_text()
         assert ("nowhere.pt" in text) if problem == "missing" else (str(path) in text)
         assert "weights_only=False" not in text
-    finally:
-        spin.close()
-        node.destroy_node()
 
 
 def test_configure_names_a_message_package_that_does_not_import(context, checkpoint, monkeypatch):
@@ -189,23 +190,14 @@ def test_configure_names_a_message_package_that_does_not_import(context, checkpo
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "vision_msgs", None)  # import vision_msgs -> ModuleNotFoundError
     name = rx.unique_name()  # a logger of its own: the test reads /rosout
-    node = make_node(context, checkpoint, name=name)
-    driver = rx.Driver(context, f"/{name}")
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint, name=name), f"/{name}") as (driver, node, spin):
         assert driver.transition("configure") is False
         rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
         assert "vision_msgs" in driver.log_text() and "install" in driver.log_text()
-    finally:
-        spin.close()
-        node.destroy_node()
 
 
 def test_parameter_changes_are_refused_while_configured_and_applied_at_the_next_configure(context, checkpoint):
-    node = make_node(context, checkpoint)
-    driver = rx.Driver(context)
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint)) as (driver, node, spin):
         assert driver.transition("configure")
         result = node.set_parameters([Parameter("inference.top_k", value=2)])[0]
         assert not result.successful and "read at configure" in result.reason
@@ -216,10 +208,6 @@ def test_parameter_changes_are_refused_while_configured_and_applied_at_the_next_
         driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
         rx.wait_until(lambda: driver.count("action") >= 1, "an action")
         assert len(driver.messages("action")[0].results) == 2
-    finally:
-        spin.close()
-        node.release()
-        node.destroy_node()
 
 
 def test_two_instances_in_namespaces_do_not_collide(context, checkpoint):
@@ -275,19 +263,12 @@ def test_use_sim_time_follows_clock(context, checkpoint):
 
 
 def test_latched_camera_info_published_once_is_enough(context, checkpoint):
-    node = make_node(context, checkpoint)
-    driver = rx.Driver(context)
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint)) as (driver, node, spin):
         info_pub = driver.node.create_publisher(type(rx.camera_info()), "/camera/depth/camera_info", rx.LATCHED_QOS)
         info_pub.publish(rx.camera_info())  # once, before the node even subscribes
         assert driver.transition("configure") and driver.transition("activate")
         driver.stream(rx.depth_16uc1, "/camera/depth/image_raw")
         rx.wait_until(lambda: driver.count("action") >= 2, "actions with a latched camera_info")
-    finally:
-        spin.close()
-        node.release()
-        node.destroy_node()
 
 
 def test_configure_warms_the_model_up(context, checkpoint, monkeypatch):
@@ -303,30 +284,17 @@ def test_configure_warms_the_model_up(context, checkpoint, monkeypatch):
         return real(model, settings)
     real = warmup.warm_up
     monkeypatch.setattr(warmup, "warm_up", recording_warm_up)
-    node = make_node(context, checkpoint)
-    driver = rx.Driver(context)
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint)) as (driver, node, spin):
         assert driver.transition("configure")
         assert seen == [(1, rh.FRAMES, rh.POINTS, 3)]
-    finally:
-        spin.close()
-        node.release()
-        node.destroy_node()
 
 
 def test_invalid_parameter_fails_configure_with_one_line(context, checkpoint):
     name = rx.unique_name()  # a logger of its own: the test reads /rosout
-    node = make_node(context, checkpoint, name=name, **{"qos.sensor_depth": 0})
-    driver = rx.Driver(context, f"/{name}")
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint, name=name, **{"qos.sensor_depth": 0}), f"/{name}") as (driver, node, spin):
         assert driver.transition("configure") is False
         rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
         assert "qos.sensor_depth" in driver.log_text()
-    finally:
-        spin.close()
-        node.destroy_node()
 
 
 def test_logging_at_every_severity_from_the_core(context, checkpoint):
@@ -453,10 +421,7 @@ def _base_link_cloud(i: int):
 def test_a_cloud_in_base_link_is_moved_into_input_frame_with_tf_static(context, checkpoint):
     from tf2_msgs.msg import TFMessage
 
-    node = make_node(context, checkpoint, input="cloud", input_frame=rh.OPTICAL)
-    driver = rx.Driver(context)
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint, input="cloud", input_frame=rh.OPTICAL)) as (driver, node, spin):
         # a robot_state_publisher / static_transform_publisher: latched, published before the node subscribes
         tf_static = driver.node.create_publisher(TFMessage, "/tf_static", rx.LATCHED_QOS)
         tf_static.publish(rx.to_rclpy(rh.tf_message(rx._TS, [rh.CAMERA_LINK, rh.OPTICAL_LINK]), TFMessage))
@@ -464,18 +429,11 @@ def test_a_cloud_in_base_link_is_moved_into_input_frame_with_tf_static(context, 
         driver.stream(_base_link_cloud, "/camera/depth/points")
         rx.wait_until(lambda: driver.count("action") >= 2, "actions from a base_link PointCloud2")
         assert all(m.header.frame_id == rh.OPTICAL for m in driver.messages("action"))
-    finally:
-        spin.close()
-        node.release()
-        node.destroy_node()
 
 
 def test_no_transform_gives_no_label_names_the_missing_link_and_the_node_lives(context, checkpoint):
     name = rx.unique_name()  # a logger of its own: the test reads /rosout
-    node = make_node(context, checkpoint, name=name, input="cloud", input_frame=rh.OPTICAL)
-    driver = rx.Driver(context, f"/{name}")
-    spin = rx.Spinner(context, node, driver.node)
-    try:
+    with session(context, make_node(context, checkpoint, name=name, input="cloud", input_frame=rh.OPTICAL), f"/{name}") as (driver, node, spin):
         assert driver.transition("configure") and driver.transition("activate")
         driver.stream(_base_link_cloud, "/camera/depth/points")  # and no /tf, no /tf_static
         want = f"no transform from base_link to {rh.OPTICAL} yet"
@@ -485,7 +443,3 @@ def test_no_transform_gives_no_label_names_the_missing_link_and_the_node_lives(c
         named = [line for line in driver.log_text().splitlines() if want in line and " in the last " not in line]
         assert len(named) == 1  # named once (then summarised every guards.log_repeat_s)
         assert driver.state() == "active"
-    finally:
-        spin.close()
-        node.release()
-        node.destroy_node()

@@ -7,6 +7,7 @@ and stops it with a signal.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,6 +48,22 @@ def start_node(install: Path, domain: int, ros_home: Path, *ros_args: str) -> su
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@contextlib.contextmanager
+def driving(ctx, proc: subprocess.Popen, target: str):
+    """A driver of ``target`` spinning while the body runs; afterwards the driver is gone and the node
+    process has ended (killed only if the body left it running)."""
+    driver = rx.Driver(ctx, target)
+    spin = rx.Spinner(ctx, driver.node)
+    try:
+        yield driver
+    finally:
+        spin.close()
+        driver.node.destroy_node()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 @pytest.fixture
 def context_and_domain():
     domain = rx.next_domain()
@@ -82,9 +99,7 @@ def test_installed_node_namespaced_renamed_remapped_then_stopped_by_a_signal(
         "window.min_frames": 6, "window.hop_frames": 6, "window.window_s": 0.5})
     proc = start_node(colcon_install, domain, tmp_path / "ros_home", "--params-file", str(params),
                       "-r", "__ns:=/robot1", "-r", "__node:=recog2", "-r", "camera/depth/image_raw:=/cam/depth")
-    driver = rx.Driver(ctx, "/robot1/recog2")
-    spin = rx.Spinner(ctx, driver.node)
-    try:
+    with driving(ctx, proc, "/robot1/recog2") as driver:
         assert driver.transition("configure"), proc.stderr.read() if proc.poll() is not None else ""
         assert driver.transition("activate")
         driver.stream(rx.depth_16uc1, "/cam/depth", info_topic="/robot1/camera/depth/camera_info")
@@ -96,12 +111,6 @@ def test_installed_node_namespaced_renamed_remapped_then_stopped_by_a_signal(
         assert any((tmp_path / "ros_home" / "vg4d" / "numba").rglob("*.nbi"))
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=rx.HANG_GUARD_S)
-    finally:
-        spin.close()
-        driver.node.destroy_node()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Exception" not in err, err
 
@@ -111,19 +120,11 @@ def test_installed_node_reports_a_bad_checkpoint_and_keeps_serving(colcon_instal
     bad = tmp_path / "empty.pt"
     bad.write_bytes(b"")
     proc = start_node(colcon_install, domain, tmp_path / "ros_home", "-p", f"inference.checkpoint:={bad}")
-    driver = rx.Driver(ctx, "/recognizer")
-    spin = rx.Spinner(ctx, driver.node)
-    try:
+    with driving(ctx, proc, "/recognizer") as driver:
         assert driver.transition("configure") is False
         rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
         assert str(bad) in driver.log_text()
         assert driver.state() == "unconfigured" and proc.poll() is None  # still there, ready for a fix
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=rx.HANG_GUARD_S)
-    finally:
-        spin.close()
-        driver.node.destroy_node()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0
