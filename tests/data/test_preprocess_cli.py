@@ -9,7 +9,7 @@ import pytest
 
 from vg4d_core.data import ntu
 from vg4d_core.data.cache import read_index
-from vg4d_core.data.preprocess import main
+from vg4d_core.data.preprocess_cli import main
 
 
 def _run(*args):

@@ -16,7 +16,7 @@ from vg4d_core.data import ntu
 from vg4d_core.data.cache import CachedVideo, read_index, video_path
 from vg4d_core.data.depth import KINECT_V2_DEPTH, depth_to_points
 from vg4d_core.data.ntu_dataset import NtuDataset
-from vg4d_core.data.preprocess import main
+from vg4d_core.data.preprocess_cli import main
 from vg4d_core.data.rgb import align_to_depth, read_video
 
 SAMPLE = "S001C001P001R001A058"

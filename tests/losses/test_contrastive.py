@@ -124,3 +124,15 @@ def test_video_text_objective_by_hand():
     assert out["loss"].item() == pytest.approx(0.3777789597 + 0.5 * 1.1065568519, rel=1e-6)
     only_vt = VideoTextObjective(video_text=1.0, rgb=0.0)({"video_text_logits": PC_LOGITS}, {"label": LABELS})
     assert set(only_vt) == {"loss", "loss_video_text"}
+
+
+@pytest.mark.parametrize("log_value,cap", [(2.0, 100.0), (5.0, 100.0), (5.0, 50.0), (3.0, 20.0)])
+def test_a_stored_log_scale_gives_the_scale_training_used(log_value, cap):
+    """Checkpoints (finalize) and the predictor read a stored log-scale with the training clamp, one rule."""
+    from vg4d_core.losses.contrastive import LogitScale, logit_scale_value
+
+    module = LogitScale(max_scale=cap)
+    with torch.no_grad():
+        module.log_scale.fill_(log_value)
+    assert logit_scale_value(module.log_scale, cap) == float(module())
+    assert logit_scale_value(log_value, cap) <= cap * (1 + 1e-6)

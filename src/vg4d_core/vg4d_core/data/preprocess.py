@@ -319,9 +319,3 @@ def _print_summary(report: dict, log) -> None:
         for f in report["failures"]:
             print(f"  {f['name']}: {f['error']}", file=log)
 
-
-def main(argv: Sequence[str]) -> int:
-    """``vg4d preprocess``; see :func:`vg4d_core.data.preprocess_cli.main`."""
-    from vg4d_core.data.preprocess_cli import main as cli_main
-
-    return cli_main(argv)

@@ -32,6 +32,13 @@ CLIP_INIT_TEMPERATURE = 0.07  # CLIP's initial temperature: s0 = 1 / 0.07 ~ 14.2
 CLIP_MAX_LOGIT_SCALE = 100.0  # CLIP's cap on s, which keeps training stable
 
 
+def logit_scale_value(log_scale: float | Tensor, max_scale: float = CLIP_MAX_LOGIT_SCALE) -> float:
+    """The scale training used for a stored ``log_scale``: ``exp(min(log_scale, log(max_scale)))``, exactly
+    :meth:`LogitScale.forward` (the clamp on the log, in float32), for checkpoints and the predictor."""
+    log_s = torch.as_tensor(log_scale, dtype=torch.float32).detach().cpu()
+    return float(log_s.clamp(max=math.log(max_scale)).exp())
+
+
 class LogitScale(nn.Module):
     """Learnable logit scale ``s = exp(log_scale)``, CLIP's parameterisation.
 

@@ -17,7 +17,7 @@ batches of frames, e.g. xyz of shape (B*T, N, 3).
 """
 from .dispatch import IMPLEMENTATIONS, default_impl, use_impl
 from .grouping import gather_rows, group_points, group_points_naive
-from .neighbors import ball_query, ball_query_naive
+from .neighbours import ball_query, ball_query_naive
 from .sampling import furthest_point_sample, furthest_point_sample_naive
 
 __all__ = [

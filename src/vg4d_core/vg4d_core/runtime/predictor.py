@@ -218,11 +218,13 @@ def predictor_from_checkpoint(path: str | Path | LoadedCheckpoint, *, device: st
         text = ck.state.get("class_text_features")
         scale = ck.state.get("logit_scale")
         if text is not None and scale is None and "objective" in ck.state:
-            # an intermediate crossmodal checkpoint: the scale is the objective's (clamped as in training)
-            from vg4d_core.losses.contrastive import CLIP_MAX_LOGIT_SCALE
+            # an intermediate crossmodal checkpoint: the scale is the objective's, clamped as training clamped it
+            from vg4d_core.losses.contrastive import CLIP_MAX_LOGIT_SCALE, logit_scale_value
 
             log_s = ck.state["objective"].get("logit_scale.log_scale")
-            scale = None if log_s is None else min(float(torch.exp(log_s)), CLIP_MAX_LOGIT_SCALE)
+            cap = ((ck.state.get("config") or {}).get("crossmodal_loss") or {}).get("max_logit_scale",
+                                                                                  CLIP_MAX_LOGIT_SCALE)
+            scale = None if log_s is None else logit_scale_value(log_s, float(cap))
         if scale is None:
             text = None
         sources.append(PointScores(encoder, text, None if scale is None else float(scale)))

@@ -27,6 +27,9 @@ from vg4d_core.losses.contrastive import CrossModalLossConfig, VideoTextLossConf
 from vg4d_core.paths import resolve_named
 
 
+# the training stages in the order they run (vg4d_core.training.stages builds each; the demo runs them all)
+STAGES: tuple[str, ...] = ("pretrain", "vlm", "crossmodal")
+
 @dataclass
 class OptimizerConfig:
     """SGD with momentum (the paper's, for im-PSTNet) or AdamW (how CLIP-family
@@ -94,7 +97,7 @@ class TrainConfig:
     merged over the loaded YAML (e.g. ``data_overrides.root=/datasets/msr``).
     """
 
-    stage: Literal["pretrain", "vlm", "crossmodal"] = "pretrain"  # see vg4d_core.training.stages
+    stage: Literal[STAGES] = "pretrain"  # see vg4d_core.training.stages
     model: str = "ntu"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     embed_dim: int = 512

@@ -38,9 +38,7 @@ from torch.utils.data import Dataset
 
 from vg4d_core.config import ConfigError
 from vg4d_core.runtime.architecture import build_point_encoder, point_encoder_arch
-from vg4d_core.training.config import TrainConfig, model_config_dict
-
-STAGES: tuple[str, ...] = ("pretrain", "vlm", "crossmodal")
+from vg4d_core.training.config import STAGES, TrainConfig, model_config_dict
 
 
 @dataclass
@@ -241,14 +239,13 @@ def finalize_crossmodal(cfg: TrainConfig, run_dir: str | Path, train_set: Datase
     from vg4d_core.runtime.metrics import topk_accuracy
     from vg4d_core.runtime.scoring import score_dataset
     from vg4d_core.training.validation import validation_set
-    from vg4d_core.losses.contrastive import CLIP_MAX_LOGIT_SCALE
+    from vg4d_core.losses.contrastive import logit_scale_value
 
     path = Path(run_dir) / "last.pt"
     state = ckpt_io.load_checkpoint(path)
     log_s = state.get("objective", {}).get("logit_scale.log_scale")
     if log_s is not None:
-        state["logit_scale"] = min(float(torch.exp(log_s)), float(cfg.crossmodal_loss.max_logit_scale),
-                                   CLIP_MAX_LOGIT_SCALE)
+        state["logit_scale"] = logit_scale_value(log_s, float(cfg.crossmodal_loss.max_logit_scale))
         ckpt_io.atomic_save(state, path)
     from vg4d_core.data.factory import build_split
     from vg4d_core.training.config import resolved_data_dict
