@@ -37,7 +37,7 @@ setup(
     python_requires=">=3.10",
     # rclpy / launch come from the ROS installation, never from pip
     # (the PyPI project called `launch` is an unrelated program).
-    # exact pins: vg4d_ros.dds.raw calls cyclonedds' internal C-layer
+    # exact pins: vg4d_ros.transports.dds.raw calls cyclonedds' internal C-layer
     # functions and feeds them rosbags' CDR bytes; both are tested at these versions
     install_requires=["vg4d_core", "numpy", "rosbags==0.11.9", "cyclonedds==11.0.1"],
     extras_require={"test": ["pytest>=8"]},

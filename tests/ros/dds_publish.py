@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dds_helpers import BUILDERS  # noqa: E402
-from vg4d_ros.dds import DdsPublisher, participant  # noqa: E402
+from vg4d_ros.transports.dds import DdsPublisher, participant  # noqa: E402
 from vg4d_ros.typestore import ros_typestore  # noqa: E402
 
 

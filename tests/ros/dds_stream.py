@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from recognizer_helpers import bad_depth_msg, camera_info_msg, depth_msg, rgb_msg  # noqa: E402
-from vg4d_ros.dds import DdsPublisher, participant  # noqa: E402
+from vg4d_ros.transports.dds import DdsPublisher, participant  # noqa: E402
 from vg4d_ros.typestore import ros_typestore  # noqa: E402
 
 T0, PERIOD = 5_000_000_000, 33_333_333

@@ -5,7 +5,7 @@ CameraInfo, colour, PointCloud2) with fixed message stamps, calls the
 lifecycle services as ``ros2 lifecycle set`` does, and records every output
 topic and ``/rosout``. Messages are built as rosbags objects by the shared
 builders of :mod:`recognizer_helpers` and copied into rclpy types with the
-node's own :func:`vg4d_ros.outputs.to_rclpy`, so the DDS, replay and rclpy
+node's own :func:`vg4d_ros.transports.outputs.to_rclpy`, so the DDS, replay and rclpy
 tests feed the same bytes.
 
 Each test gets its own ROS context on its own domain id, so tests (and
@@ -39,7 +39,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from vision_msgs.msg import Classification, LabelInfo  # noqa: E402
 
-from vg4d_ros.outputs import to_rclpy  # noqa: E402
+from vg4d_ros.transports.outputs import to_rclpy  # noqa: E402
 from vg4d_ros.typestore import ros_typestore  # noqa: E402
 
 T0_NS = 1_700_000_000_000_000_000  # message stamps: the sensor's clock, not the node's

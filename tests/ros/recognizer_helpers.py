@@ -120,7 +120,7 @@ def tf_message(ts, links, stamp_ns: int = 0):
 
 def in_base_link(points: np.ndarray) -> np.ndarray:
     """Optical-frame points as the robot publishes them: in base_link (through CAMERA_LINK, OPTICAL_LINK)."""
-    from vg4d_ros.transforms import TransformBuffer
+    from vg4d_ros.pipeline.transforms import TransformBuffer
 
     buf = TransformBuffer()
     for parent, child, t, q in (CAMERA_LINK, OPTICAL_LINK):

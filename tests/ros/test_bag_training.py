@@ -66,9 +66,9 @@ def test_train_on_bags_then_replay_a_held_out_bag(bags):
 
 
 def test_labels_file_cuts_a_bag_into_videos(bags, tmp_path):
-    from vg4d_ros.bag2cache import convert_bags
+    from vg4d_ros.bags.bag2cache import convert_bags
     from vg4d_ros.config import RecognizerConfig
-    from vg4d_ros.labels import load_labels
+    from vg4d_ros.bags.labels import load_labels
 
     root, names = bags
     # frames at 30 Hz; the bag starts 1 us before frame 0 (its camera info): 0.0-0.11 s holds frames 0-3,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from vg4d_ros.bench_decode import bench_decode
+from vg4d_ros.programs.bench_decode import bench_decode
 
 LOOPBACK = ('<CycloneDDS><Domain Id="any"><General><Interfaces><NetworkInterface name="lo"/>'
             '</Interfaces></General></Domain></CycloneDDS>')

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vg4d_core.data.depth import CameraIntrinsics
-from vg4d_ros.convert import (MessageError, camera_intrinsics, depth_image_to_array, depth_image_to_points,
+from vg4d_ros.pipeline.decode import (MessageError, camera_intrinsics, depth_image_to_array, depth_image_to_points,
                               mask_image_to_array, pointcloud2_to_xyz, rgb_image_to_array, stamp_ns)
 
 F32, F64, U8 = 7, 8, 2

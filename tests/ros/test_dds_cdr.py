@@ -6,8 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from vg4d_ros.dds.idl import IDL_TYPES, idl_type
-from vg4d_ros.dds.names import dds_topic_name, dds_type_name, qos_profile
+from vg4d_ros.transports.dds.idl import IDL_TYPES, idl_type
+from vg4d_ros.transports.dds.names import dds_topic_name, dds_type_name, qos_profile
 from cyclonedds.qos import Policy
 
 from dds_helpers import header

@@ -2,7 +2,7 @@
 
 Each test starts the recogniser on a loopback DDS domain of its own with a tiny random checkpoint, plays a
 few seconds of a 30 Hz synthetic camera into it with `vg4d soak`'s fault publisher
-(:class:`vg4d_ros.soak.Player` driven by :func:`vg4d_ros.soak.play` on a hand-made schedule), and checks
+(:class:`vg4d_ros.programs.soak.Player` driven by :func:`vg4d_ros.programs.soak.play` on a hand-made schedule), and checks
 what was (not) published on ``~/action`` / ``~/label``, the ``/diagnostics`` and the log; then that the
 process is still alive and exits 0 on SIGINT. No wall-clock figure is asserted: outcomes are awaited
 (tests/waiting.py) with a hang guard only; stamps come from frame indices, not the clock.
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from vg4d_ros.ntu2bag import DEFAULT_TOPICS
-from vg4d_ros.soak import (LOOPBACK, RATE_HZ, Fault, Observer, Player, Scene, TINY_CLASSES, play,
+from vg4d_ros.bags.ntu2bag import DEFAULT_TOPICS
+from vg4d_ros.programs.soak import (LOOPBACK, RATE_HZ, Fault, Observer, Player, Scene, TINY_CLASSES, play,
                            start_recognizer)
 from waiting import wait_for
 
@@ -88,7 +88,7 @@ class Rig:
 
     def __init__(self, tmp_path: Path, checkpoint: Path, domain: int, overrides: tuple[str, ...]) -> None:
         from vg4d_ros.config import load_recognizer_config
-        from vg4d_ros.recognize_dds import resolve_topic
+        from vg4d_ros.transports.dds_node import resolve_topic
         from vg4d_ros.typestore import ros_typestore
 
         self.domain, self.ts = domain, ros_typestore()
@@ -122,7 +122,7 @@ class Rig:
 
     def stamp(self, t: float) -> int:
         """The stamp of the frame ``t`` seconds into the stream (before any jump)."""
-        from vg4d_ros.ntu2bag import DEFAULT_START_S, frame_stamp_ns
+        from vg4d_ros.bags.ntu2bag import DEFAULT_START_S, frame_stamp_ns
 
         return frame_stamp_ns(DEFAULT_START_S * 1_000_000_000, round(t * RATE_HZ), RATE_HZ)
 
@@ -278,7 +278,7 @@ def test_camera_info_published_once_latched_is_enough(rig, tiny):
 
 # -- publishers whose type does not match ------------------------------------------------------------------------
 def test_a_publisher_of_another_type_is_named_with_its_offer_and_the_fix(rig, tiny):
-    from vg4d_ros.dds import DdsPublisher
+    from vg4d_ros.transports.dds import DdsPublisher
 
     r = rig(tiny, "silence_timeout_s=1.0")
     # reliable, volatile, keep_last 10 String on the depth topic: discovered by the recogniser, never delivered

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from dds_helpers import BUILDERS
-from vg4d_ros.convert import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
+from vg4d_ros.pipeline.decode import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
 
 LOOPBACK = ('<CycloneDDS><Domain Id="any"><General><Interfaces><NetworkInterface name="lo"/>'
             '</Interfaces></General></Domain></CycloneDDS>')
@@ -54,7 +54,7 @@ def receive(sub, timeout_s=10.0):
 
 
 def test_in_process_round_trip(domain_id, typestore):
-    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+    from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
     dp = participant(domain_id)
     for kind, (build, msgtype) in BUILDERS.items():
         topic = f"/vg4d_test_{os.getpid()}/inproc/{kind}"
@@ -69,7 +69,7 @@ def test_in_process_round_trip(domain_id, typestore):
 
 
 def test_raw_bytes_on_the_wire_are_rosbags_cdr(domain_id, typestore):
-    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+    from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
     dp = participant(domain_id)
     topic = f"/vg4d_test_{os.getpid()}/raw"
     sub = DdsSubscriber(dp, topic, "vision_msgs/msg/Classification", "results")
@@ -86,7 +86,7 @@ def test_raw_bytes_on_the_wire_are_rosbags_cdr(domain_id, typestore):
 
 
 def test_across_two_processes(domain_id, typestore):
-    from vg4d_ros.dds import DdsSubscriber, participant
+    from vg4d_ros.transports.dds import DdsSubscriber, participant
     dp = participant(domain_id)
     prefix = f"/vg4d_test_{os.getpid()}/xproc"
     subs = {k: DdsSubscriber(dp, f"{prefix}/{k}", t, "results") for k, (_, t) in BUILDERS.items()}

@@ -66,7 +66,7 @@ def finish(rec, timeout_s=60):
 
 @pytest.mark.parametrize("bad", [False, True], ids=["clean", "malformed"])
 def test_recognizer_labels_a_live_stream(tmp_path, domain_id, bad):
-    from vg4d_ros.dds import DdsSubscriber, participant
+    from vg4d_ros.transports.dds import DdsSubscriber, participant
 
     ckpt = tiny_checkpoint(tmp_path / "tiny.pt")
     prefix = f"/vg4d_e2e_{os.getpid()}_{int(bad)}"
@@ -123,7 +123,7 @@ def test_bad_checkpoint_fails_fast_with_the_reason(tmp_path, domain_id):
 
 
 def test_silent_inputs_are_named_with_the_offered_type(tmp_path, domain_id):
-    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+    from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
 
     prefix = f"/vg4d_e2e_silent_{os.getpid()}"
     dp = participant(domain_id)
@@ -162,7 +162,7 @@ def rss_mb(pid):
 @pytest.mark.slow
 def test_soak_ten_minutes_at_30_hz(tmp_path, domain_id):
     """10 minutes of 30 Hz depth + camera_info + RGB: no crash, resident memory grows < 50 MB."""
-    from vg4d_ros.dds import DdsSubscriber, participant
+    from vg4d_ros.transports.dds import DdsSubscriber, participant
 
     minutes = float(os.environ.get("VG4D_SOAK_MINUTES", "10"))
     frames = int(minutes * 60 * 30)

@@ -20,9 +20,9 @@ T0, PERIOD = 5_000_000_000, 33_333_333
 def test_dds_transport_moves_base_link_clouds_into_input_frame(tmp_path, monkeypatch):
     monkeypatch.setenv("CYCLONEDDS_URI", LOOPBACK)
     from vg4d_ros.config import load_recognizer_config
-    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
-    from vg4d_ros.dds.names import latched_qos
-    from vg4d_ros.recognize_dds import run
+    from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
+    from vg4d_ros.transports.dds.names import latched_qos
+    from vg4d_ros.transports.dds_node import run
     from vg4d_ros.typestore import ros_typestore
 
     ts = ros_typestore()

@@ -34,7 +34,7 @@ def depth_state(diagnostics, topic):
 
 
 def test_a_writer_leaving_a_silent_input_is_not_a_crash(tmp_path, domain_id):
-    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+    from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
 
     prefix = f"/vg4d_leave_{os.getpid()}"
     dp = participant(domain_id)

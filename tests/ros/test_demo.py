@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from vg4d_core.cli import main as vg4d
-from vg4d_ros import demo
+from vg4d_ros.programs import demo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,8 +83,8 @@ def test_the_bags_hold_a_room_not_a_masked_person(reduced):
     foreground selection (config/demo: max_depth) is what keeps the person."""
     import numpy as np
 
-    from vg4d_ros.bagio import open_bag, read_messages
-    from vg4d_ros.convert import depth_image_to_array
+    from vg4d_ros.bags.bagio import open_bag, read_messages
+    from vg4d_ros.pipeline.decode import depth_image_to_array
 
     bag = sorted(p for p in (reduced["out"] / "bags").iterdir() if p.is_dir())[0]
     with open_bag(bag) as reader:

@@ -1,6 +1,6 @@
 """Live recognition under faults: the recogniser core never crashes and never publishes a confident lie.
 
-Every test drives :class:`vg4d_ros.recognizer.Recognizer` directly with duck-typed messages (no rclpy,
+Every test drives :class:`vg4d_ros.pipeline.recognizer.Recognizer` directly with duck-typed messages (no rclpy,
 no DDS) and checks what reached ``on_result``, the counters, the log and the diagnostics.
 """
 from __future__ import annotations
@@ -14,9 +14,10 @@ from recognizer_helpers import (CLASS_NAMES, HEIGHT, WIDTH, bad_depth_msg, camer
                                 rgb_msg)
 from test_recognizer import PERIOD, T0, config, fake_model
 from vg4d_core.runtime.predictor import Predictor
-from vg4d_ros.outputs import DIAG_OK, DIAG_WARN, diagnostics_msg
-from vg4d_ros.recognizer import LoadedModel, Recognizer
-from vg4d_ros.silence import INVALID, OK, SILENT, STOPPED, PublisherInfo, TopicWatch
+from vg4d_ros.transports.outputs import DIAG_OK, DIAG_WARN, diagnostics_msg
+from vg4d_ros.pipeline.recognizer import Recognizer
+from vg4d_ros.pipeline.model import LoadedModel
+from vg4d_ros.pipeline.silence import INVALID, OK, SILENT, STOPPED, PublisherInfo, TopicWatch
 
 SMALL = ("window.min_frames=6", "window.hop_frames=6")
 
@@ -59,7 +60,7 @@ class Run:
         return [t for _, t in self.logs if needle in t]
 
     def close(self) -> None:
-        assert self.rec._worker is not None and self.rec._worker.is_alive()  # the faults never ended the worker
+        assert self.rec.mailbox.alive  # the faults never ended the worker
         self.rec.stop()
 
 
@@ -116,7 +117,7 @@ def test_a_scene_without_a_person_is_not_labelled_until_a_person_is_back(typesto
 
 
 def test_frames_without_points_do_not_break_the_sampler():
-    from vg4d_ros.window import Frame, WindowBuffer, WindowConfig
+    from vg4d_ros.pipeline.window import Frame, WindowBuffer, WindowConfig
 
     buf = WindowBuffer(WindowConfig(num_segments=4, points_per_frame=8, min_frames=3, hop_frames=3))
     windows = [buf.push(Frame(T0 + i * PERIOD, np.zeros((0, 3), np.float32))) for i in range(3)]

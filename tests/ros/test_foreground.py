@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from vg4d_core.data.depth import CameraIntrinsics
-from vg4d_ros.convert import depth_image_to_points
-from vg4d_ros.foreground import ForegroundConfig, fit_floor_plane, foreground_keep, select_foreground
+from vg4d_ros.pipeline.decode import depth_image_to_points, mask_image_to_array
+from vg4d_ros.pipeline.foreground import ForegroundConfig, fit_floor_plane, foreground_keep, select_foreground
 from types import SimpleNamespace as NS
 
 INTR = CameraIntrinsics(fx=50.0, fy=50.0, cx=20.0, cy=15.0, width=40, height=30)
@@ -57,9 +57,11 @@ def test_mask_selects_the_person_even_with_the_wall_in_range():
     pts, px = depth_image_to_points(as_msg(d), INTR, return_pixels=True)
     cfg = ForegroundConfig(use_mask=True)
     mono8 = NS(height=30, width=40, encoding="mono8", is_bigendian=0, step=40, data=(person * 255).astype(np.uint8).tobytes())
-    for mask in (person, person.astype(np.uint16) * 7, mono8):
+    for mask in (person, person.astype(np.uint16) * 7, mask_image_to_array(mono8)):
         fg = select_foreground(pts, cfg, pixels=px, mask=mask)
         assert fg.shape == (200, 3) and np.all(fg[:, 2] == np.float32(2.5))
+    with pytest.raises(ValueError, match="decode an Image"):  # messages are the converter's to decode
+        select_foreground(pts, cfg, pixels=px, mask=mono8)
     with pytest.raises(ValueError, match="use_mask is set but no mask"):
         select_foreground(pts, cfg)
     with pytest.raises(ValueError, match="needs the \\(u, v\\) pixel"):

@@ -17,7 +17,7 @@ from vg4d_core.data.config import SyntheticConfig
 from vg4d_core.data.depth import depth_to_points
 from vg4d_core.data.synthetic.render import Renderer, Room, render_video, synthetic_intrinsics
 from vg4d_core.data.synthetic.scene import video_nuisance
-from vg4d_ros.foreground import ForegroundConfig, fit_floor_plane, foreground_keep
+from vg4d_ros.pipeline.foreground import ForegroundConfig, fit_floor_plane, foreground_keep
 
 CFG = SyntheticConfig(room=True)  # image_scale 0.5: 256 x 212
 K = synthetic_intrinsics(CFG.image_scale)

@@ -1,7 +1,7 @@
 """Oversized input (a 4K depth image, a 10 MB cloud) is reduced before conversion; normal sizes are not touched.
 
 Also: no setting can make the recogniser hang (the upper bounds of the validator). No wall-clock is asserted:
-the costs are figures of ``python -m vg4d_ros.bench_decode --input-limits``.
+the costs are figures of ``python -m vg4d_ros.programs.bench_decode --input-limits``.
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from recognizer_helpers import FRAMES, camera_info_msg, depth_msg, header, tiny_
 from vg4d_core.config import ConfigError
 from vg4d_core.data.depth import CameraIntrinsics, depth_to_points
 from vg4d_ros.config import load_recognizer_config
-from vg4d_ros.convert import (depth_image_to_points, mask_image_to_array, pointcloud2_to_xyz, stride_within,
+from vg4d_ros.pipeline.decode import (depth_image_to_points, mask_image_to_array, pointcloud2_to_xyz, stride_within,
                               strided_intrinsics)
-from vg4d_ros.foreground import ForegroundConfig, foreground_keep
-from vg4d_ros.recognizer import Recognizer, frame_points, load_model
+from vg4d_ros.pipeline.foreground import ForegroundConfig, foreground_keep
+from vg4d_ros.pipeline.recognizer import Recognizer
+from vg4d_ros.pipeline.model import load_model
 from vg4d_ros.typestore import ros_typestore
 
 PERIOD, T0 = 33_333_333, 5_000_000_000
@@ -29,6 +30,17 @@ def ts():
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     return tiny_checkpoint(tmp_path_factory.mktemp("ck") / "tiny.pt")
+
+
+def frame_points(msg, intr, limit):
+    """The frame converter's decoding step alone: (points, pixels, stride) under a limit of ``limit``."""
+    from vg4d_core.data.input_transform import InputTransform
+    from vg4d_ros.pipeline.convert import FrameConverter
+
+    conv = FrameConverter(InputTransform(input="cloud" if intr is None else "depth", max_depth_pixels=limit,
+                                         max_cloud_points=limit))
+    conv.intrinsics = intr
+    return conv.points(msg)
 
 
 def image(ts, array: np.ndarray, encoding: str, stamp: int = T0):
@@ -108,7 +120,7 @@ def test_a_mask_strided_with_the_depth_selects_the_same_points(ts):
     assert stride == 3
     kept = points[foreground_keep(points, fg, pixels=pixels, mask=mask_image_to_array(mask_msg, stride=stride))]
     full, full_pixels = depth_image_to_points(msg, intr, return_pixels=True)
-    full_kept = foreground_keep(full, fg, pixels=full_pixels, mask=mask_msg)
+    full_kept = foreground_keep(full, fg, pixels=full_pixels, mask=mask_image_to_array(mask_msg))
     on_grid = (full_pixels % stride == 0).all(axis=1)
     assert 0 < kept.shape[0] < points.shape[0]
     np.testing.assert_allclose(kept, full[full_kept & on_grid], rtol=1e-6, atol=1e-6)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vg4d_ros.labels import LabelsError, Segment, bag_key, label_at, load_labels, segments_from_topic
+from vg4d_ros.bags.labels import LabelsError, Segment, bag_key, label_at, load_labels, segments_from_topic
 
 START = 1_700_000_000_000_000_000
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vg4d_ros.outputs import DIAG_OK, DIAG_WARN, classification_msg, diagnostics_msg, label_info_msg, label_msg
-from vg4d_ros.recognizer import Recognition
-from vg4d_ros.silence import TopicState
+from vg4d_ros.transports.outputs import DIAG_OK, DIAG_WARN, classification_msg, diagnostics_msg, label_info_msg, label_msg
+from vg4d_ros.pipeline.recognizer import Recognition
+from vg4d_ros.pipeline.silence import TopicState
 
 
 def result():
@@ -55,8 +55,8 @@ def test_diagnostics_levels_and_topic_states(typestore):
 
 
 def test_foreground_cloud_reads_back_with_our_reader_and_over_cdr(typestore):
-    from vg4d_ros.convert import pointcloud2_to_xyz
-    from vg4d_ros.outputs import xyz_cloud_msg
+    from vg4d_ros.pipeline.decode import pointcloud2_to_xyz
+    from vg4d_ros.transports.outputs import xyz_cloud_msg
 
     pts = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
     msg = roundtrip(typestore, xyz_cloud_msg(pts, 12_000_000_345, "cam", typestore), "sensor_msgs/msg/PointCloud2")
@@ -71,8 +71,8 @@ def test_our_pointcloud2_reader_agrees_with_sensor_msgs_py(typestore):
                                        reason="sensor_msgs_py comes with a ROS 2 installation")
     from sensor_msgs.msg import PointCloud2
 
-    from vg4d_ros.convert import pointcloud2_to_xyz
-    from vg4d_ros.outputs import to_rclpy, xyz_cloud_msg
+    from vg4d_ros.pipeline.decode import pointcloud2_to_xyz
+    from vg4d_ros.transports.outputs import to_rclpy, xyz_cloud_msg
 
     pts = np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32)
     msg = to_rclpy(xyz_cloud_msg(pts, 5, "cam", typestore), PointCloud2)

@@ -23,7 +23,7 @@ import rclpy.parameter  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 
 import recognizer_helpers as rh  # noqa: E402
-from vg4d_ros.recognizer_node import RecognizerNode  # noqa: E402
+from vg4d_ros.transports.rclpy_node import RecognizerNode  # noqa: E402
 
 pytestmark = pytest.mark.rclpy
 
@@ -274,7 +274,7 @@ def test_latched_camera_info_published_once_is_enough(context, checkpoint):
 def test_configure_warms_the_model_up(context, checkpoint, monkeypatch):
     """configure runs one inference of the live windows' shape, so the first real window is not the one
     that compiles the kernels."""
-    import vg4d_ros.warmup as warmup
+    import vg4d_ros.pipeline.warmup as warmup
 
     seen = []
 
@@ -388,7 +388,7 @@ def test_stamps_jumping_back_reset_the_window_and_output_stamps_never_go_back(ru
 def test_foreground_cloud_shows_what_the_model_saw(context, checkpoint):
     from sensor_msgs.msg import PointCloud2
 
-    from vg4d_ros.convert import pointcloud2_to_xyz
+    from vg4d_ros.pipeline.decode import pointcloud2_to_xyz
 
     node = make_node(context, checkpoint, **{"output.foreground": "~/foreground"})
     driver = rx.Driver(context)

@@ -7,7 +7,7 @@ from vg4d_core import cli
 
 
 def test_recognize_is_a_subcommand_pointing_at_vg4d_ros():
-    assert cli.SUBCOMMANDS["recognize"][0] == "vg4d_ros.recognize_dds:main"
+    assert cli.SUBCOMMANDS["recognize"][0] == "vg4d_ros.transports.dds_node:main"
 
 
 def test_a_missing_package_is_named(monkeypatch, capsys):
@@ -27,7 +27,7 @@ def test_an_unknown_setting_is_an_error_naming_it(capsys):
 
 
 def test_topic_resolution():
-    from vg4d_ros.recognize_dds import resolve_topic
+    from vg4d_ros.transports.dds_node import resolve_topic
     assert resolve_topic("~/action", "recognizer") == "/recognizer/action"
     assert resolve_topic("~/action", "rec", "/robot") == "/robot/rec/action"
     assert resolve_topic("/diagnostics", "rec", "/robot") == "/diagnostics"
@@ -36,8 +36,8 @@ def test_topic_resolution():
 
 def test_bench_node_row_on_a_short_run(tmp_path):
     from vg4d_core.bench.cli import BENCHMARKS
-    from vg4d_ros.bench_node import bench_config
-    assert BENCHMARKS["node"][0] == "vg4d_ros.bench_node"
+    from vg4d_ros.programs.bench_node import bench_config
+    assert BENCHMARKS["node"][0] == "vg4d_ros.programs.bench_node"
     row = bench_config("lite", seconds=0.6, rate_hz=30.0, threads=1, workdir=tmp_path)
     assert (row["config"], row["frames"], row["points"], row["paced_frames"]) == ("lite", 12, 256, 18)
     assert row["windows"] == 1  # min_frames 8 then a hop of 15: frame 8 only

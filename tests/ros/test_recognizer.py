@@ -10,7 +10,9 @@ import torch
 from recognizer_helpers import (CLASS_NAMES, FRAMES, POINTS, bad_depth_msg, camera_info_msg, depth_msg, rgb_msg,
                                 tiny_checkpoint)
 from vg4d_ros.config import load_recognizer_config
-from vg4d_ros.recognizer import LoadedModel, Recognizer, RecognizerError, Reservoir, load_model, resolve
+from vg4d_ros.pipeline.counters import Reservoir
+from vg4d_ros.pipeline.recognizer import Recognizer
+from vg4d_ros.pipeline.model import LoadedModel, RecognizerError, load_model, resolve
 
 PERIOD = 33_333_333  # 30 Hz in ns
 T0 = 5_000_000_000
@@ -138,7 +140,7 @@ def test_newest_window_wins_and_drops_are_counted(typestore):
     rec.start()
     feed(rec, typestore, 2)  # window 1 -> taken by the worker, blocked
     for _ in range(100):
-        if rec._busy:
+        if rec.mailbox.busy:
             break
         threading.Event().wait(0.01)
     feed(rec, typestore, 6, start=2)  # windows 2, 3, 4: 2 and 3 dropped, 4 pending
@@ -189,7 +191,7 @@ def test_rgb_without_an_rgb_score_is_ignored_with_one_warning(typestore):
 
 
 def test_points_are_the_foreground_of_the_depth(typestore):
-    from vg4d_ros.convert import depth_image_to_points
+    from vg4d_ros.pipeline.decode import depth_image_to_points
     rec = Recognizer(config("fake.pt", "foreground.max_depth=1.505"), fake_model(), lambda r: None)
     rec.on_camera_info(camera_info_msg(typestore, T0))
     rec.on_depth(depth_msg(typestore, 0, T0))  # blob at 1.5 m

@@ -15,7 +15,8 @@ from stage_chain import recipes  # noqa: E402
 from recognizer_helpers import camera_info_msg, depth_msg, rgb_msg  # noqa: E402
 from vg4d_core.cli import main as vg4d  # noqa: E402
 from vg4d_ros.config import load_recognizer_config  # noqa: E402
-from vg4d_ros.recognizer import Recognizer, load_model  # noqa: E402
+from vg4d_ros.pipeline.recognizer import Recognizer
+from vg4d_ros.pipeline.model import load_model
 
 PERIOD = 33_333_333
 T0 = 7_000_000_000

@@ -13,7 +13,7 @@ from vg4d_ros.config import NODE_NAME, RecognizerConfig, load_recognizer_config,
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / "launch" / "recognize.launch.py"
-NODE = REPO / "src" / "vg4d_ros" / "vg4d_ros" / "recognizer_node.py"
+NODE = REPO / "src" / "vg4d_ros" / "vg4d_ros" / "transports" / "rclpy_node.py"
 SCRIPT = REPO / "src" / "vg4d_ros" / "scripts" / "recognizer"
 
 

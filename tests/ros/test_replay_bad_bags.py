@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from replay_helpers import tiny_checkpoint
-from vg4d_ros.bagio import BagWriter, header
-from vg4d_ros.ntu2bag import depth_image_msg
+from vg4d_ros.bags.bagio import BagWriter, header
+from vg4d_ros.bags.ntu2bag import depth_image_msg
 
 W, H, FX = 64, 48, 60.0
 T0 = 1_700_000_000 * 1_000_000_000
@@ -54,7 +54,7 @@ def make_bag(path: Path, storage="mcap", n=12, *, info=True, info_from=0, stamps
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     from vg4d_ros.config import load_recognizer_config
-    from vg4d_ros.recognizer import load_model
+    from vg4d_ros.pipeline.model import load_model
 
     root = tmp_path_factory.mktemp("bad")
     ck = tiny_checkpoint(root / "t.pt", CLASSES, {"name": "synthetic", "num_frames": 8, "points_per_frame": 64,
@@ -65,7 +65,7 @@ def setup(tmp_path_factory):
 
 
 def _run(setup, *bags):
-    from vg4d_ros.replay import ReplayOptions, replay
+    from vg4d_ros.bags.replay import ReplayOptions, replay
 
     config, model = setup
     return replay(list(bags), config, ReplayOptions(), None, model=model)
@@ -192,7 +192,7 @@ def test_a_folder_with_bad_members_is_replayed_with_them_skipped(setup, tmp_path
 
 
 def test_the_exit_statuses_are_documented(capsys):
-    from vg4d_ros.replay import main
+    from vg4d_ros.bags.replay import main
 
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -8,7 +8,7 @@ import pytest
 
 import test_replay_bad_bags as bags
 from replay_helpers import tiny_checkpoint
-from vg4d_ros.replay import ReplayOptions, print_report, replay
+from vg4d_ros.bags.replay import ReplayOptions, print_report, replay
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ def bag(tmp_path_factory):
 
 def _slow(monkeypatch, seconds):
     """Every inference takes ``seconds`` longer (a model far slower than a window every 2 frames)."""
-    from vg4d_ros import recognizer
+    from vg4d_ros.pipeline import recognizer
 
     real = recognizer.Recognizer.infer
 

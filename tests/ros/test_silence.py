@@ -1,7 +1,7 @@
 """TopicWatch on a fake clock: silent inputs are named with their publishers' QoS."""
 from __future__ import annotations
 
-from vg4d_ros.silence import NO_PUBLISHER, OK, SILENT, STOPPED, UNKNOWN, WAITING, PublisherInfo, TopicWatch
+from vg4d_ros.pipeline.silence import NO_PUBLISHER, OK, SILENT, STOPPED, UNKNOWN, WAITING, PublisherInfo, TopicWatch
 
 
 class Clock:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from vg4d_ros.soak import FAULT_KINDS, fault_schedule
+from vg4d_ros.programs.soak import FAULT_KINDS, fault_schedule
 
 
 def test_schedule_is_seeded_has_every_kind_and_no_overlap():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from vg4d_ros.sync import ApproximateTimeSynchronizer, PassThrough, Synced
+from vg4d_ros.pipeline.sync import ApproximateTimeSynchronizer, PassThrough, Synced
 
 MS = 1_000_000
 

@@ -1,4 +1,4 @@
-"""The pure-Python TF buffer (vg4d_ros.transforms) and ``input_frame`` in the recogniser core."""
+"""The pure-Python TF buffer (vg4d_ros.pipeline.transforms) and ``input_frame`` in the recogniser core."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import recognizer_helpers as rh
-from vg4d_ros.outputs import diagnostics_msg
-from vg4d_ros.transforms import Rigid, TransformBuffer, TransformError, quaternion_matrix
+from vg4d_ros.transports.outputs import diagnostics_msg
+from vg4d_ros.pipeline.transforms import Rigid, TransformBuffer, TransformError, quaternion_matrix
 from vg4d_ros.typestore import ros_typestore
 
 TS = ros_typestore()
@@ -125,7 +125,7 @@ def test_rigid_compose_and_inverse_are_consistent():
 # -- the core: input_frame -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    from vg4d_ros.recognizer import load_model
+    from vg4d_ros.pipeline.model import load_model
 
     return load_model(config(rh.tiny_checkpoint(tmp_path_factory.mktemp("ck") / "tiny.pt")))
 
@@ -140,7 +140,7 @@ def config(ckpt, *overrides):
 
 def run_clouds(model, frame_id: str, *overrides, tf=True, n=24):
     """Feed ``n`` clouds in ``frame_id`` (the helper's scene, moved there) -> (results, stats, log lines)."""
-    from vg4d_ros.recognizer import Recognizer
+    from vg4d_ros.pipeline.recognizer import Recognizer
 
     results, lines = [], []
     rec = Recognizer(config(model.path, *overrides), model, results.append,
@@ -196,7 +196,7 @@ def test_a_missing_transform_skips_the_frames_names_the_link_once_and_never_cras
 
 
 def test_labels_start_once_the_transform_arrives(model):
-    from vg4d_ros.recognizer import Recognizer
+    from vg4d_ros.pipeline.recognizer import Recognizer
 
     results, lines = [], []
     rec = Recognizer(config(model.path, f"input_frame={rh.OPTICAL}"), model, results.append,
@@ -217,7 +217,7 @@ def test_labels_start_once_the_transform_arrives(model):
 
 
 def test_refused_transforms_are_counted_and_named(model):
-    from vg4d_ros.recognizer import Recognizer
+    from vg4d_ros.pipeline.recognizer import Recognizer
 
     lines = []
     rec = Recognizer(config(model.path, f"input_frame={rh.OPTICAL}"), model, lambda r: None,
@@ -228,6 +228,6 @@ def test_refused_transforms_are_counted_and_named(model):
 
 
 def test_no_tf_topics_without_input_frame(model):
-    from vg4d_ros.recognizer import Recognizer
+    from vg4d_ros.pipeline.recognizer import Recognizer
 
     assert Recognizer(config(model.path), model, lambda r: None).tf_topics() == {}

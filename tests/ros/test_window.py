@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vg4d_core.data.point_video import PointVideoDataset
-from vg4d_ros.window import Frame, WindowBuffer, WindowConfig, sample_clip
+from vg4d_ros.pipeline.window import Frame, WindowBuffer, WindowConfig
 
 MS = 1_000_000
 
@@ -42,17 +42,29 @@ def make_frames(counts, seed=1):
 
 
 @pytest.mark.parametrize("counts", [[50, 0, 7, 3, 0, 0, 40, 12, 9, 30, 1], [5, 6], [0, 0, 0]])
-@pytest.mark.parametrize("index", [0, 3])
-def test_sample_clip_equals_offline_test_item(counts, index):
+@pytest.mark.parametrize("index,views,view", [(0, 1, 0), (3, 1, 0), (1, 3, 2)])
+def test_window_clip_equals_offline_test_item(counts, index, views, view):
+    """The live window and a test-split dataset call the one clip sampler: same frames, same view and
+    stream -> the same clip, bit for bit (item ``index * views + view`` is video ``index``'s view)."""
     frames = make_frames(counts)
-    ds = MemoryDataset([frames] * (index + 1), num_frames=4, points_per_frame=16, seed=11)
-    item = ds[index]
-    points, idx = sample_clip(frames, 4, 16, seed=11, index=index)
-    assert points.dtype == np.float32 and points.shape == (4, 16, 3)
-    np.testing.assert_array_equal(idx, item["frame_indices"].numpy())
-    assert np.array_equal(points, item["points"].numpy())  # bit-identical
+    ds = MemoryDataset([frames] * (index + 1), num_frames=4, points_per_frame=16, seed=11, test_views=views)
+    item = ds[index * views + view]
+    cfg = WindowConfig(num_segments=4, points_per_frame=16, window_s=100.0, max_frames=100, min_frames=1,
+                       seed=11, index=index * views + view, view=view, views=views)
+    buf = WindowBuffer(cfg)
+    for i, p in enumerate(frames):
+        buf.push(Frame(stamp_ns=(i + 1) * 33 * MS, points=p))
+    w = buf.window()
+    assert w.points.dtype == np.float32 and w.points.shape == (4, 16, 3)
+    np.testing.assert_array_equal(w.stamps, [(int(f) + 1) * 33 * MS for f in item["frame_indices"]])
+    assert np.array_equal(w.points, item["points"].numpy())  # bit-identical
     if sum(counts) == 0:
-        assert not points.any()
+        assert not w.points.any()
+
+
+def test_window_view_must_be_below_views():
+    with pytest.raises(ValueError, match="view"):
+        WindowConfig(view=2, views=2)
 
 
 def test_window_equals_offline_sampling_of_its_frames():

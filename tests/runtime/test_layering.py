@@ -85,8 +85,8 @@ CHILD = textwrap.dedent('''
     import vg4d_ros
     pure = []
     for info in pkgutil.walk_packages(vg4d_ros.__path__, "vg4d_ros."):
-        if info.name.split(".")[-1] in ("node", "recognizer_node", "replay_node") or ".nodes" in info.name:
-            continue  # the rclpy shells
+        if info.name.endswith(".rclpy_node") or info.name.startswith("vg4d_ros.programs"):
+            continue  # the rclpy shell; the programs (demo, soak, benchmarks) may use the trainer
         importlib.import_module(info.name)
         pure.append(info.name)
 
@@ -130,5 +130,35 @@ def test_vg4d_core_never_imports_vg4d_ros():
         rel = path.relative_to(CORE.parent).with_suffix("")
         for name in _imported_modules(path, ".".join(rel.parts[:-1])):
             if name == "vg4d_ros" or name.startswith("vg4d_ros."):
+                bad.append(f"{path.relative_to(REPO)} imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+# vg4d_ros's rooms -> the rooms each must never import (see the README's architecture section)
+ROOMS_FORBIDDEN = {
+    "pipeline": ("vg4d_ros.transports", "vg4d_ros.bags", "vg4d_ros.programs"),
+    "transports": ("vg4d_ros.bags", "vg4d_ros.programs"),
+    "bags": ("vg4d_ros.programs",),
+}
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS_FORBIDDEN))
+def test_vg4d_ros_rooms_import_only_downwards(room):
+    bad = []
+    for path in sorted((ROS / room).rglob("*.py")):
+        rel = path.relative_to(ROS.parent).with_suffix("")
+        for name in _imported_modules(path, ".".join(rel.parts[:-1])):
+            if any(name == f or name.startswith(f + ".") for f in ROOMS_FORBIDDEN[room]):
+                bad.append(f"{path.relative_to(REPO)} imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_pipeline_never_imports_rclpy_or_dds():
+    """The pipeline room is ROS-free: it runs where neither rclpy nor cyclonedds is installed."""
+    bad = []
+    for path in sorted((ROS / "pipeline").rglob("*.py")):
+        rel = path.relative_to(ROS.parent).with_suffix("")
+        for name in _imported_modules(path, ".".join(rel.parts[:-1])):
+            if name.split(".")[0] in ("rclpy", "cyclonedds", "rosbags"):
                 bad.append(f"{path.relative_to(REPO)} imports {name}")
     assert not bad, "\n".join(bad)

@@ -19,12 +19,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "preprocess": ("vg4d_core.data.preprocess_cli:main", "convert a raw dataset (NTU RGB+D) into a training cache"),
     "synth": ("vg4d_core.data.synthetic.cli:main", "write synthetic RGB-D action videos in NTU's layout"),
     "bench": ("vg4d_core.bench.cli:main", "benchmarks: ops, model, preprocess, node (print + JSON)"),
-    "recognize": ("vg4d_ros.recognize_dds:main", "live action labels from ROS 2 topics over DDS (needs vg4d_ros)"),
-    "replay": ("vg4d_ros.replay:main", "recorded ROS 2 bags through the live recogniser: report + output bag"),
-    "ntu2bag": ("vg4d_ros.ntu2bag:main", "write NTU RGB+D videos as ROS 2 bags (Kinect v2 topics)"),
-    "bag2cache": ("vg4d_ros.bag2cache:main", "cut labelled bags into a training cache (`data.name: bag`)"),
-    "demo": ("vg4d_ros.demo:main", "VG4D end to end on synthetic data in minutes on CPU (train, evaluate, replay)"),
-    "soak": ("vg4d_ros.soak:main", "the DDS recogniser for minutes at 30 Hz under camera faults: RSS, windows, latency"),
+    "recognize": ("vg4d_ros.transports.dds_node:main", "live action labels from ROS 2 topics over DDS (needs vg4d_ros)"),
+    "replay": ("vg4d_ros.bags.replay:main", "recorded ROS 2 bags through the live recogniser: report + output bag"),
+    "ntu2bag": ("vg4d_ros.bags.ntu2bag:main", "write NTU RGB+D videos as ROS 2 bags (Kinect v2 topics)"),
+    "bag2cache": ("vg4d_ros.bags.bag2cache:main", "cut labelled bags into a training cache (`data.name: bag`)"),
+    "demo": ("vg4d_ros.programs.demo:main", "VG4D end to end on synthetic data in minutes on CPU (train, evaluate, replay)"),
+    "soak": ("vg4d_ros.programs.soak:main", "the DDS recogniser for minutes at 30 Hz under camera faults: RSS, windows, latency"),
 }
 
 

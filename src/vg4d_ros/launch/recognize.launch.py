@@ -12,6 +12,8 @@ activated once at start; a later manual deactivate stays deactivated.
 """
 import os
 
+from vg4d_ros.config import NODE_NAME  # the node's default name: one definition for node, launch and replay
+
 # launch argument -> node parameter it sets (tests check these names against the node's parameters)
 ARGUMENT_PARAMETERS = {
     "checkpoint": "inference.checkpoint",
@@ -22,7 +24,6 @@ ARGUMENT_PARAMETERS = {
     "rgb": "topics.rgb",
     "mask": "topics.mask",
 }
-NODE_NAME = "recognizer"
 
 
 def _default_params_file():

@@ -23,7 +23,7 @@ def test_shipped_params_file_loads_and_sets_every_parameter():
 
 
 def test_node_module_imports_and_declares_parameters():
-    import vg4d_ros.recognizer_node as node
+    import vg4d_ros.transports.rclpy_node as node
 
     assert callable(node.main) and "inference.checkpoint" in parameter_defaults()
 

@@ -22,13 +22,15 @@ checkpoint.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
 from vg4d_core.config import ConfigError, apply_overrides, from_dict, read_yaml, to_dict
 
-from vg4d_ros.foreground import ForegroundConfig
+from vg4d_ros.pipeline.foreground import ForegroundConfig
+from vg4d_ros.pipeline.window import WindowConfig
 from vg4d_ros.validation import validate_recognizer_config
 
 NODE_NAME = "recognizer"
@@ -67,7 +69,13 @@ class SyncConfig:
 
 @dataclass
 class ForegroundSettings:
-    """Which points are the actor (metres, sensor optical frame); 0 disables a depth bound."""
+    """Which points are the actor (metres, sensor optical frame); 0 disables a depth bound.
+
+    ``from_checkpoint``: a checkpoint trained from bags records the foreground its training cache was
+    converted with; by default that one is used (the live input then matches the training input) and
+    where these settings differ the recogniser says so at configure time. false: these settings are
+    used, with a warning naming each difference.
+    """
 
     # ROS parameters cannot be None or tuples: 0 disables a depth bound, the box has its own switch, and
     # every other default is ForegroundConfig's own (one place for each value)
@@ -76,7 +84,7 @@ class ForegroundSettings:
     crop_enabled: bool = False
     crop_min: list[float] = field(default_factory=lambda: [-1.5, -1.5, 0.0])
     crop_max: list[float] = field(default_factory=lambda: [1.5, 1.5, 5.0])
-    # dominant floor-plane removal (vg4d_ros.foreground.fit_floor_plane); off: NTU-style masked input has no floor
+    # dominant floor-plane removal (vg4d_ros.pipeline.foreground.fit_floor_plane); off: NTU-style masked input has no floor
     remove_floor: bool = ForegroundConfig.remove_floor
     floor_distance_m: float = ForegroundConfig.floor_distance_m
     floor_max_tilt_deg: float = ForegroundConfig.floor_max_tilt_deg
@@ -84,6 +92,12 @@ class ForegroundSettings:
     floor_iterations: int = ForegroundConfig.floor_iterations
     floor_sample: int = ForegroundConfig.floor_sample
     floor_up: list[float] = field(default_factory=lambda: list(ForegroundConfig.floor_up))
+    from_checkpoint: bool = True
+
+    def conversion(self) -> dict:
+        """The settings that shape the points (everything but ``from_checkpoint``), as an
+        :class:`~vg4d_core.data.input_transform.InputTransform` records them."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "from_checkpoint"}
 
     def to_foreground(self, use_mask: bool) -> ForegroundConfig:
         try:
@@ -101,22 +115,23 @@ class ForegroundSettings:
 
 @dataclass
 class WindowSettings:
-    """Sliding windows; 0 means "from the checkpoint" where noted."""
+    """Sliding windows (:class:`vg4d_ros.pipeline.window.WindowConfig` once resolved against the checkpoint's
+    input transform); 0 means "from the checkpoint" where noted, other defaults are WindowConfig's own."""
 
     window_s: float = 0.0  # 0: the typical training-video duration the checkpoint records, else fallback_window_s
-    fallback_window_s: float = 3.0
-    num_frames: int = 0  # T; 0: the checkpoint's data_config.num_frames
-    points_per_frame: int = 0  # N; 0: the checkpoint's data_config.points_per_frame
-    max_frames: int = 120
-    min_frames: int = 8
-    hop_frames: int = 15
-    rate_hz: float = 0.0
-    seed: int = -1  # -1: the checkpoint's data_config.seed (the evaluation seed)
+    fallback_window_s: float = WindowConfig.window_s
+    num_frames: int = 0  # T; 0: the checkpoint's input transform
+    points_per_frame: int = 0  # N; 0: the checkpoint's input transform
+    max_frames: int = WindowConfig.max_frames
+    min_frames: int = WindowConfig.min_frames
+    hop_frames: int = WindowConfig.hop_frames
+    rate_hz: float = WindowConfig.rate_hz
+    seed: int = -1  # -1: the checkpoint's input transform (the evaluation seed)
 
 
 @dataclass
 class InputLimits:
-    """Input larger than this is reduced before conversion (convert.py, :func:`vg4d_ros.convert.raster_stride`).
+    """Input larger than this is reduced before conversion (:mod:`vg4d_ros.pipeline.convert`, :func:`vg4d_ros.pipeline.decode.raster_stride`).
 
     The model takes only ``points_per_frame`` points per frame, drawn uniformly from the foreground, so
     keeping every s-th pixel (or point) in both raster axes leaves what it sees the same in expectation while
@@ -156,7 +171,7 @@ class InferenceConfig:
 
 @dataclass
 class GuardSettings:
-    """What the recogniser refuses to label, and how it reports faulty input (see recognizer.py).
+    """What the recogniser refuses to label, and how it reports faulty input (see :mod:`vg4d_ros.pipeline.recognizer`).
 
     Defaults are chosen so that a healthy camera watching a person never trips them.
     """
@@ -214,7 +229,7 @@ class RecognizerConfig:
     # the frame the points must be expressed in: the camera optical frame the model was trained in (x right,
     # y down, z forward), where the foreground settings apply. "" = use each frame in its own header.frame_id;
     # set, a cloud (or depth image) in another frame is moved into it with the latest /tf + /tf_static
-    # transform (vg4d_ros.transforms) before foreground selection, and results carry this frame_id
+    # transform (vg4d_ros.pipeline.transforms) before foreground selection, and results carry this frame_id
     input_frame: str = ""
     topics: TopicsConfig = field(default_factory=TopicsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)

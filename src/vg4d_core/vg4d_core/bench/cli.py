@@ -10,7 +10,7 @@ BENCHMARKS = {
     "model": ("vg4d_core.bench.model", "im-PSTNet: params, FLOPs, latency, throughput, memory"),
     "preprocess": ("vg4d_core.bench.preprocess", "depth frames/s through conversion + sampling"),
     # lives in vg4d_ros (it runs the recogniser); named here as a string, like vg4d's subcommand table
-    "node": ("vg4d_ros.bench_node", "recogniser: decode cost, window-to-label latency, sustained input rate"),
+    "node": ("vg4d_ros.programs.bench_node", "recogniser: decode cost, window-to-label latency, sustained input rate"),
 }
 
 

@@ -17,8 +17,11 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from vg4d_core.data.cache import CachedVideo, read_index, read_settings, video_path
 from vg4d_core.data.config import AugmentConfig
+from vg4d_core.data.input_transform import TRANSFORM_KEY, InputTransform
 from vg4d_core.data.point_video import PointVideoDataset, evenly_spread
 
 BAG_INDEX_FILE = "bag_index.json"
@@ -63,12 +66,27 @@ class BagDataset(PointVideoDataset):
         self.cache = cache
         self.settings = settings
         self.videos = chosen
+        # the conversion bag2cache used (topics aside): training records it in the checkpoint
+        recorded = index.get(TRANSFORM_KEY)
+        self.recorded_transform = InputTransform.from_dict(recorded) if isinstance(recorded, dict) else None
         self._last: tuple[int, CachedVideo] | None = None
         super().__init__(video_ids=[v["name"] for v in chosen], labels=[names.index(v["label"]) for v in chosen],
                          video_lengths=[frames[v["name"]] for v in chosen], class_names=names, split=split,
                          num_frames=num_frames, points_per_frame=points_per_frame, sampling=sampling,
                          frame_interval=frame_interval, clip_step=clip_step, augment=augment, seed=seed,
                          test_views=test_views)
+
+    def typical_video_s(self) -> float | None:
+        """Median duration (s) of the served videos, from their frames' header stamps (a cache written
+        before stamps were recorded: from the labelled segments' bounds)."""
+        spans = []
+        for v, label in zip(self.videos, self.labels):
+            if label < 0:
+                continue
+            first, last = v.get("first_stamp_ns", v.get("start_ns")), v.get("last_stamp_ns", v.get("end_ns"))
+            if isinstance(first, int) and isinstance(last, int) and last > first:
+                spans.append((last - first) / 1e9)
+        return float(np.median(spans)) if spans else None
 
     def _frames(self, v: int) -> CachedVideo:
         if self._last is None or self._last[0] != v:

@@ -9,10 +9,10 @@ Every dataset yields dicts that torch's default collate stacks::
      "rgb": uint8 (T, H, W, 3)}          # RGB order; only when RGB is enabled,
                                          # sampled at the same frame_indices
 
-A subclass supplies, per video, a :class:`FrameSource` (the points of each
-frame) and optionally RGB frames; this class does frame sampling, point
-resampling, empty-frame filling and augmentation (rules in
-:mod:`vg4d_core.data.sampling`).
+A subclass supplies, per video, a :class:`~vg4d_core.data.clip_sampler.FrameSource`
+(the points of each frame) and optionally RGB frames; the clip sampler
+(:class:`vg4d_core.data.clip_sampler.ClipSampler`, shared with the live window)
+picks frames and points, and this class adds dense clips and augmentation.
 
 Reproducibility: item ``i`` of epoch ``e`` draws all its randomness from
 ``item_rng(seed, split, e, i)``, so results do not depend on the number of
@@ -22,7 +22,7 @@ so use ``persistent_workers=False`` (the default) when ``set_epoch`` matters.
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -30,22 +30,8 @@ from torch.utils.data import Dataset
 
 from vg4d_core.data.augment import augment_clip
 from vg4d_core.data.config import AugmentConfig
-from vg4d_core.data.sampling import (dense_clip_indices, fill_empty_frames, item_rng, num_dense_clips,
-                                     resample_indices, segment_indices)
-
-
-class FrameSource(Protocol):
-    """The points of one video, frame by frame."""
-
-    @property
-    def num_frames(self) -> int: ...
-
-    @property
-    def counts(self) -> np.ndarray:
-        """(F,) int64 number of points of each frame (0 = empty frame)."""
-
-    def gather(self, frame: int, idx: np.ndarray) -> np.ndarray:
-        """Points ``idx`` ((n,) int64 in [0, counts[frame])) of one frame -> (n, 3) float32."""
+from vg4d_core.data.clip_sampler import ClipSampler, FrameSource
+from vg4d_core.data.sampling import dense_clip_indices, item_rng, num_dense_clips
 
 
 def evenly_spread(n_total: int, n_keep: int) -> np.ndarray:
@@ -124,6 +110,7 @@ class PointVideoDataset(Dataset):
         self.augment = augment if augment is not None else AugmentConfig(enabled=False)
         self.seed = int(seed)
         self.epoch = 0
+        self.sampler = ClipSampler(self.num_frames, self.points_per_frame, train=self.train, views=self.views)
         self._items = self._build_items()
 
     # -- class subset ---------------------------------------------------------
@@ -188,8 +175,7 @@ class PointVideoDataset(Dataset):
         v, clip = (int(x) for x in self._items[index])
         n = self.video_lengths[v]
         if clip < 0:
-            return segment_indices(n, self.num_frames, train=self.train, rng=rng,
-                                   view=-1 - clip, num_views=self.views)
+            return self.sampler.frame_indices(n, rng, view=-1 - clip)
         return dense_clip_indices(n, self.num_frames, clip, self.frame_interval, self.clip_step)
 
     def video_of(self, index: int) -> int:
@@ -204,17 +190,6 @@ class PointVideoDataset(Dataset):
         return None
 
     # -- items ----------------------------------------------------------------
-    def _clip_points(self, source: FrameSource, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        counts = np.asarray(source.counts)
-        stand_in = fill_empty_frames(counts)
-        out = np.zeros((indices.shape[0], self.points_per_frame, 3), dtype=np.float32)
-        for t, f in enumerate(indices):
-            g = int(stand_in[f])
-            c = int(counts[g])
-            if c > 0:  # c == 0 only if the whole video is empty: zeros
-                out[t] = source.gather(g, resample_indices(c, self.points_per_frame, rng))
-        return out
-
     def __getitem__(self, index: int) -> dict:
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} items")
@@ -226,7 +201,7 @@ class PointVideoDataset(Dataset):
         if source.num_frames != self.video_lengths[v]:
             raise RuntimeError(f"video {self.video_ids[v]}: indexed with {self.video_lengths[v]} frames "
                                f"but its data has {source.num_frames}")
-        points = self._clip_points(source, indices, rng)
+        points, indices = self.sampler.sample(source, rng, indices=indices)
         if self.train:
             points = augment_clip(points, self.augment, rng)
         item = {

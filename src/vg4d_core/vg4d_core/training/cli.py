@@ -23,6 +23,7 @@ from typing import Sequence
 import yaml
 
 from vg4d_core.config import ConfigError, apply_overrides, from_dict, to_dict
+from vg4d_core.data.input_transform import TRANSFORM_KEY, transform_of_dataset
 from vg4d_core.runtime.checkpoint import CheckpointError, load_checkpoint
 
 
@@ -119,10 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[vg4d train] stage {stage.name}: {stage.arch['model']} ({n_params:,} parameters), {data['name']}: "
                   f"{len(train_set)} train / {len(test_set)} test clips, {arch['num_classes']} classes, "
                   f"{env.world_size} process(es), run dir {run_dir}", flush=True)
-        typical_s = train_set.typical_video_s() if hasattr(train_set, "typical_video_s") else None
+        transform = transform_of_dataset(train_set, data)
         meta = {"data_config": data, "class_names": list(getattr(train_set, "class_names", [])),
+                # how a sensor frame became this model's input: replay and the live nodes rebuild it
+                TRANSFORM_KEY: transform.to_dict(),
                 # median training-video duration: a live recognizer's default window length
-                **({"typical_video_s": typical_s} if typical_s is not None else {}),
+                **({"typical_video_s": transform.typical_video_s} if transform.typical_video_s else {}),
                 # provenance for result files: how and where this checkpoint was trained
                 "train_command": shlex.join(["vg4d", "train", *argv]),
                 # JSON round trip: plain str/number values (torch.__version__ is a str subclass that

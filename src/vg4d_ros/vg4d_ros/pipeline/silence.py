@@ -20,7 +20,7 @@ Latched inputs (default: ``camera_info``) are satisfied by ONE valid
 message: some drivers publish the camera info once, transient-local, and
 the recogniser keeps the intrinsics, so it is ``ok`` from then on and never
 ``stopped``. Whether a message was valid comes from the ``valid`` hook (the
-recogniser's :meth:`~vg4d_ros.recognizer.Recognizer.input_valid`).
+recogniser's :meth:`~vg4d_ros.pipeline.recognizer.Recognizer.input_valid`).
 
 ``camera_info`` silent while ``depth`` is ``ok`` gets its own message: the
 depth cannot be turned into points. A ``silent`` input's message compares

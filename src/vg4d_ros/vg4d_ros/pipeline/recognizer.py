@@ -3,10 +3,11 @@
 Data flow, per input message (the transport's callback thread)::
 
     on_depth / on_cloud / on_rgb / on_mask / on_camera_info
-      -> stamp (convert.stamp_ns) -> synchroniser (sync.py; PassThrough when
-         only depth / cloud is used) -> convert (convert.py, reduced first
-         when larger than ``config.input_limits``) -> foreground
-         (foreground.py) -> WindowBuffer (window.py) -> Window
+      -> stamp (decode.stamp_ns) -> timeline guard (stamp jumps) -> synchroniser
+         (sync.py; PassThrough when only depth / cloud is used)
+      -> FrameConverter.convert (convert.py: THE conversion, shared with bag2cache:
+         input limits, metres, TF, foreground, stored subset, grid, colour size)
+      -> WindowBuffer (window.py: the clip sampler of vg4d_core) -> Window
 
 and a window goes into a one-slot mailbox read by ONE worker thread that
 collates it (``runtime.collate.collate_clips``), runs the
@@ -34,11 +35,11 @@ Faults never crash the recogniser and never become a confident label
   by more than max(``stamp_gap_s``, window) restart the buffers, and a
   result not newer than one already delivered is dropped (counted): the
   output stream's stamps only increase (until :meth:`Recognizer.stop`);
-* a malformed message (:class:`~vg4d_ros.convert.MessageError`) is counted
+* a malformed message (:class:`~vg4d_ros.pipeline.decode.MessageError`) is counted
   per topic and reason, and processing carries on;
 * oversized input: a depth image of more than ``input_limits.max_depth_pixels``
   pixels or a PointCloud2 of more than ``max_cloud_points`` points is read at
-  an integer stride in both raster axes (:func:`vg4d_ros.convert.raster_stride`)
+  an integer stride in both raster axes (:func:`vg4d_ros.pipeline.decode.raster_stride`)
   before anything else touches it, and the mask with it; counted
   (``frames_reduced``) and logged once per topic, then summarised;
 * another frame: with ``config.input_frame`` set, a frame whose header.frame_id differs is moved into
@@ -57,39 +58,30 @@ once, then one summary line per topic every ``log_repeat_s``.
 
 The transports (``vg4d recognize --transport dds``, the rclpy node) only
 subscribe, call the ``on_*`` methods, and publish what the builders of
-:mod:`vg4d_ros.outputs` make of each result.
+:mod:`vg4d_ros.transports.outputs` make of each result.
 """
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from vg4d_core.data.depth import CameraIntrinsics
 from vg4d_ros.config import RecognizerConfig
-from vg4d_ros.convert import (MessageError, camera_intrinsics, depth_image_to_points, mask_image_to_array,
-                              pointcloud2_to_xyz, raster_stride, rgb_image_to_array, stamp_ns)
-from vg4d_ros.foreground import foreground_keep
-from vg4d_ros.sync import ApproximateTimeSynchronizer, PassThrough, Synced
-from vg4d_ros.transforms import TF_STATIC_TOPIC, TF_TOPIC, TransformBuffer, TransformError, strip_slash
-from vg4d_ros.window import Frame, Window, WindowBuffer, WindowConfig
+from vg4d_ros.pipeline.convert import FrameConverter, FrameError, NoCameraInfo
+from vg4d_ros.pipeline.counters import Log, RepeatLog, Reservoir
+from vg4d_ros.pipeline.decode import MessageError, stamp_ns
+from vg4d_ros.pipeline.mailbox import Mailbox
+from vg4d_ros.pipeline.model import LoadedModel, RecognizerError, depth_only_scoring, resolve
+from vg4d_ros.pipeline.sync import ApproximateTimeSynchronizer, PassThrough, Synced
+from vg4d_ros.pipeline.transforms import TF_STATIC_TOPIC, TF_TOPIC, TransformBuffer, TransformError, strip_slash
+from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer
 
-Log = Callable[[str, str], None]  # (level "info" | "warn" | "error", text)
 
-# keys under which a checkpoint may record the typical duration of its training videos (seconds)
-TYPICAL_VIDEO_KEYS = ("typical_video_s", "typical_video_seconds", "median_video_s")
 MAX_REASONS_PER_TOPIC = 16  # bound the malformed-reason table (reasons quote sizes that vary)
-
-CACHE_DATASETS = ("ntu", "bag")  # datasets read from an int16 point cache (vg4d_core.data.cache)
-
-
-class RecognizerError(ValueError):
-    """The recogniser cannot be configured (bad checkpoint, inconsistent settings)."""
 
 
 @dataclass
@@ -145,263 +137,6 @@ class Verdict:
     recognition: Recognition | None = None
 
 
-def frame_points(msg: Any, intrinsics: CameraIntrinsics | None, max_elements: int) -> tuple[np.ndarray, np.ndarray | None, int]:
-    """One depth Image (``intrinsics``: its camera's :class:`CameraIntrinsics`) or PointCloud2
-    (``intrinsics`` None) -> ``(points, pixels, stride)``.
-
-    ``points``: (P, 3) float32 metres, sensor optical frame; ``pixels``: (P, 2) int64 ``(u, v)`` of each
-    point in the (strided) depth image, None for a cloud; ``stride``: the raster stride used to keep the
-    input within ``max_elements`` pixels / points (1 = converted whole, bit-identical to no limit).
-
-    Why a stride and not a voxel grid: a stride reads only the kept points' bytes (a voxel grid needs
-    every point decoded and hashed first, the very cost to avoid), is deterministic, and keeps the
-    sampling density of the sensor raster that the training clips were drawn from (a voxel grid would
-    flatten it, thinning near, dense surfaces more than far ones).
-    """
-    stride = raster_stride(msg, max_elements)
-    if intrinsics is None:
-        return pointcloud2_to_xyz(msg, allow_empty=True, stride=stride), None, stride
-    points, pixels = depth_image_to_points(msg, intrinsics, return_pixels=True, stride=stride)
-    return points, pixels, stride
-
-
-@dataclass
-class LoadedModel:
-    """A predictor and what the checkpoint says about its training data.
-
-    ``predictor``: callable ``batch -> {score: (B, K) probs}`` with ``class_names``,
-    ``score_names`` and ``inputs`` attributes (a :class:`vg4d_core.runtime.predictor.Predictor`).
-    """
-
-    predictor: Any
-    class_names: list[str]
-    data_config: dict[str, Any] = field(default_factory=dict)
-    state: dict[str, Any] = field(default_factory=dict)
-    path: str = ""
-
-
-def load_model(config: RecognizerConfig) -> LoadedModel:
-    """Load ``config.inference.checkpoint``; a missing or unfitting file is a :class:`RecognizerError`."""
-    from vg4d_core.runtime.checkpoint import CheckpointError
-    from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
-
-    inf = config.inference
-    if not inf.checkpoint:
-        raise RecognizerError("no checkpoint given (inference.checkpoint)")
-    if inf.threads > 0:
-        import torch
-        torch.set_num_threads(inf.threads)
-    try:
-        ck = read_checkpoint(inf.checkpoint)
-        wanted = inf.score_list()
-        if wanted is None and not config.topics.rgb:
-            # no camera: the point-cloud scores the checkpoint has (the VLM is then never loaded)
-            if ck.arch.get("model") == "VLMClassifier":
-                raise RecognizerError(f"{inf.checkpoint} is an RGB-only (vlm stage) checkpoint; set topics.rgb")
-            wanted = ["pc"] + (["pc_text"] if ck.state.get("class_text_features") is not None else [])
-        predictor, ck = predictor_from_checkpoint(ck, device=inf.device, amp=inf.amp, scores=wanted)
-    except (CheckpointError, ValueError, KeyError, RuntimeError) as exc:
-        raise RecognizerError(f"cannot load checkpoint {inf.checkpoint}: {exc}") from None
-    state = {k: v for k, v in ck.state.items() if k not in ("model", "optimizer", "scheduler", "rng")}
-    return LoadedModel(predictor, list(ck.class_names), dict(ck.data_config), state, str(ck.path))
-
-
-def typical_video_s(model: LoadedModel) -> float | None:
-    """The typical training-video duration the checkpoint records (s), or None."""
-    for where in (model.state, model.data_config):
-        for key in TYPICAL_VIDEO_KEYS:
-            value = where.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-                return float(value)
-    return None
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """Settings after the checkpoint filled in what the YAML left to it."""
-
-    window: WindowConfig
-    window_s_source: str  # "config", "checkpoint" or "fallback"
-    point_scale: float
-    use_rgb: bool
-    use_mask: bool
-    scores: tuple[str, ...]
-    primary: str
-    top_k: int
-    warnings: tuple[str, ...]
-    point_quantum: float = 0.0  # 0 = points not rounded
-
-
-def resolve(config: RecognizerConfig, model: LoadedModel) -> Resolved:
-    """Combine the YAML settings with the checkpoint (T, N, seed, window length, units, scores)."""
-    warnings: list[str] = []
-    w, dc = config.window, model.data_config
-    arch_cfg = (model.state.get("arch") or {}).get("model_config") or {}
-    t = w.num_frames or int(dc.get("num_frames") or arch_cfg.get("frames") or 0)
-    n = w.points_per_frame or int(dc.get("points_per_frame") or arch_cfg.get("points") or 0)
-    if t < 1 or n < 1:
-        raise RecognizerError(f"{model.path}: the checkpoint records no num_frames / points_per_frame; set "
-                              "window.num_frames and window.points_per_frame")
-    seed = w.seed if w.seed >= 0 else int(dc.get("seed", 0))
-    if w.window_s > 0:
-        window_s, source = w.window_s, "config"
-    else:
-        recorded = typical_video_s(model)
-        window_s, source = (recorded, "checkpoint") if recorded else (w.fallback_window_s, "fallback")
-    try:
-        wcfg = WindowConfig(num_segments=t, points_per_frame=n, window_s=float(window_s), max_frames=w.max_frames,
-                            min_frames=w.min_frames, hop_frames=w.hop_frames, rate_hz=w.rate_hz, seed=seed)
-    except ValueError as exc:
-        raise RecognizerError(f"window: {exc}") from None
-    if config.inference.point_scale > 0:
-        scale = config.inference.point_scale
-    elif dc.get("name") == "ntu":
-        from vg4d_core.data.depth import convention
-        scale = convention(str(dc.get("convention", "kinect_v2")))[1]
-    else:
-        scale = 1.0
-        if dc.get("name") == "msr_action3d":
-            warnings.append("the checkpoint was trained on MSR-Action3D, whose point units are not metres; "
-                            "set inference.point_scale to match them")
-    inputs = tuple(getattr(model.predictor, "inputs", ("points",)))
-    use_rgb = bool(config.topics.rgb)
-    if use_rgb and "rgb" not in inputs:
-        warnings.append(f"topics.rgb={config.topics.rgb!r} is configured but the checkpoint has no RGB score "
-                        f"(scores: {', '.join(model.predictor.score_names)}); RGB is ignored")
-        use_rgb = False
-    names = tuple(model.predictor.score_names)
-    wanted = config.inference.score_list()
-    scores = tuple(s for s in names if wanted is None or s in wanted)
-    if not scores:
-        raise RecognizerError(f"none of the scores {wanted} is produced by {model.path} (it gives {list(names)})")
-    primary = config.inference.primary
-    if primary == "auto":
-        primary = "fused" if "fused" in scores else scores[0]
-    elif primary not in scores:
-        raise RecognizerError(f"inference.primary={primary!r} is not among the scores {list(scores)}")
-    k = config.inference.top_k
-    if k < 1:
-        raise RecognizerError(f"inference.top_k must be >= 1, got {k}")
-    quantum = config.inference.point_quantum
-    if quantum == 0:
-        from vg4d_core.data.cache import CacheSettings
-
-        # the cache's grid (its default quantum): a live frame then holds the very values the model trained on
-        quantum = CacheSettings.quantum if dc.get("name") in CACHE_DATASETS else 0.0
-    quantum = max(float(quantum), 0.0)
-    return Resolved(wcfg, source, float(scale), use_rgb, bool(config.topics.mask), scores, primary,
-                    min(k, len(model.class_names)), tuple(warnings), quantum)
-
-
-@dataclass(frozen=True)
-class DepthOnly:
-    """How windows without colour are scored: a predictor over the point-cloud sources only.
-
-    Attributes:
-        predictor: the checkpoint's point-cloud score sources (shared modules, not a copy) with the
-            fusion weights the checkpoint fitted for that subset; None when the checkpoint has none.
-        scores: the score tables such a window gets.
-        primary: the table its top-k ranks: ``fused`` when the subset has weights, else ``pc``.
-        note: the above in words, for the log.
-    """
-
-    predictor: Any
-    scores: tuple[str, ...]
-    primary: str
-    note: str
-
-
-def depth_only_scoring(model: LoadedModel, settings: Resolved) -> DepthOnly:
-    """The point-cloud-only scoring of ``model`` for windows whose colour is missing.
-
-    Needs a :class:`vg4d_core.runtime.predictor.Predictor` (its ``sources``); anything else gets
-    ``predictor=None`` (such windows are then not labelled).
-    """
-    from vg4d_core.runtime.fusion import FUSED
-    from vg4d_core.runtime.predictor import Predictor, _fusion_for, subset_key
-
-    full = model.predictor
-    sources = [s for s in getattr(full, "sources", ()) if "rgb" not in s.inputs]
-    names = [n for s in sources for n in s.names if n in settings.scores or FUSED in settings.scores]
-    if not names:
-        return DepthOnly(None, (), "", "the checkpoint has no point-cloud score to fall back on")
-    fusion = _fusion_for(model.state, names) if len(names) > 1 else None
-    predictor = Predictor(sources, list(full.class_names), full.device, full.amp_dtype, fusion)
-    scores = tuple(n for n in predictor.score_names if n in names or n == FUSED)
-    if settings.primary in scores:
-        primary, note = settings.primary, f"scores {', '.join(scores)}"
-    elif FUSED in scores:
-        primary, note = FUSED, f"{'+'.join(names)} fused with the checkpoint's weights for that subset"
-    else:
-        primary = "pc" if "pc" in scores else scores[0]
-        note = (f"ranked by {primary}: the checkpoint has no fusion weights for {subset_key(names)}"
-                if len(names) > 1 else f"ranked by {primary}")
-    return DepthOnly(predictor, scores, primary, note)
-
-
-def dequantise(points: np.ndarray, quantum: float) -> np.ndarray:
-    """(P, 3) points -> float32 rounded to the cache's int16 grid, exactly as a cached point reads back
-    (``quantise_points``' rint of float64 / quantum, then ``CachedVideo.gather``'s ``q * float32(quantum)``).
-    Values past the int16 range are kept (a live cloud may reach farther than a cache can hold)."""
-    q = np.rint(np.asarray(points, dtype=np.float64) / quantum).astype(np.float32)  # exact below 2**24
-    return q * np.float32(quantum)
-
-
-class Reservoir:
-    """A bounded uniform sample of a stream of values (Vitter's algorithm R), for percentiles."""
-
-    def __init__(self, size: int = 1024, seed: int = 0) -> None:
-        self.size = size
-        self.values: list[float] = []
-        self.seen = 0
-        self._rng = random.Random(seed)
-
-    def add(self, value: float) -> None:
-        self.seen += 1
-        if len(self.values) < self.size:
-            self.values.append(float(value))
-        else:
-            j = self._rng.randrange(self.seen)
-            if j < self.size:
-                self.values[j] = float(value)
-
-    def percentile(self, q: float) -> float | None:
-        return float(np.percentile(self.values, q)) if self.values else None
-
-
-class RepeatLog:
-    """Logs the first warning of each (group, kind) at once and its repeats as one summary line per
-    group at most every ``period_s`` seconds (of ``clock``), with the count since the last line.
-
-    Lazy: the summary is written by the repeat that finds the period over (no timer), so a burst that
-    stops leaves its tail only in the counters, which the diagnostics show anyway.
-    """
-
-    def __init__(self, log: Log, clock: Callable[[], float], period_s: float) -> None:
-        self.log = log
-        self.clock = clock
-        self.period_s = period_s
-        self._seen: set[tuple[str, str]] = set()
-        self._last: dict[str, float] = {}  # group -> clock() of its last line
-        self._pending: dict[str, Counter[str]] = {}  # group -> kind -> repeats since that line
-
-    def __call__(self, level: str, group: str, kind: str, text: str) -> None:
-        now = self.clock()
-        if (group, kind) not in self._seen:
-            self._seen.add((group, kind))
-            self._last[group] = now
-            self.log(level, text)
-            return
-        pending = self._pending.setdefault(group, Counter())
-        pending[kind] += 1
-        elapsed = now - self._last.get(group, now)
-        if elapsed >= self.period_s:
-            kinds = "" if len(pending) == 1 else " (" + ", ".join(f"{k}: {n}" for k, n in pending.most_common()) + ")"
-            self.log(level, f"{text} [{sum(pending.values())} in the last {elapsed:.0f} s{kinds}]")
-            pending.clear()
-            self._last[group] = now
-
-
 @dataclass
 class _Pending:
     window: Window
@@ -432,7 +167,8 @@ class Recognizer:
         self.clock = clock
         for text in self.settings.warnings:
             self.log("warn", text)
-        self.foreground = config.foreground.to_foreground(self.settings.use_mask)
+        for text in self.settings.notes:
+            self.log("info", text)
         # synchroniser inputs: 0 = depth/cloud, then rgb and mask when used
         self.sync_roles = [config.input] + (["rgb"] if self.settings.use_rgb else []) + \
                           (["mask"] if self.settings.use_mask else [])
@@ -462,12 +198,13 @@ class Recognizer:
         self.input_stride = 1  # the stride of the newest frame (1 = whole)
         self.input_frame = strip_slash(config.input_frame)  # "" = frames stay in their own header.frame_id
         self.tf = TransformBuffer()  # fed by on_tf / on_tf_static (subscribed when input_frame is set)
+        # the ONE place messages become model input (bag2cache converts with the same class)
+        self.converter = FrameConverter(self.settings.transform, use_mask=self.settings.use_mask,
+                                        input_frame=self.input_frame, tf=self.tf)
         self.frames_no_transform = 0  # depth / cloud frames skipped: no transform into input_frame (yet)
         self.no_transform = ""  # why the newest frame could not be moved into input_frame ("" = it could)
         self.tf_refused = 0  # transforms the TF tree refused (second parent, cycle, bad quaternion)
         self._reset_stream_state()
-        self._intrinsics = None
-        self._camera_info_key = None
         self.messages: Counter[str] = Counter()
         self.malformed: dict[str, Counter[str]] = {}
         self.waiting_for_camera_info = 0
@@ -477,11 +214,7 @@ class Recognizer:
         self.inference_errors = 0
         self.latency = Reservoir()
         self.last_result: Recognition | None = None
-        self._slot: _Pending | None = None
-        self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
-        self._stop = False
-        self._busy = False
+        self.mailbox: Mailbox[_Pending] = Mailbox(self._work, name="vg4d-recognizer", on_start=self._worker_threads)
 
     def _synchroniser(self, inputs: int) -> Any:
         if inputs == 1:
@@ -508,21 +241,11 @@ class Recognizer:
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> None:
         """Start the inference worker (idempotent)."""
-        if self._worker is not None and self._worker.is_alive():
-            return
-        self._stop = False
-        self._worker = threading.Thread(target=self._run, name="vg4d-recognizer", daemon=True)
-        self._worker.start()
+        self.mailbox.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the worker after the inference in progress; pending windows and buffers are dropped."""
-        with self._cond:
-            self._stop = True
-            self._slot = None
-            self._cond.notify_all()
-        if self._worker is not None:
-            self._worker.join(timeout_s)
-        self._worker = None
+        self.mailbox.stop(timeout_s)
         with self._sync_lock:
             self._clear_buffers()
             # a restart (lifecycle deactivate / activate) may follow a time reset: start a new timeline
@@ -536,14 +259,7 @@ class Recognizer:
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Block until no window is pending (tests, benchmarks); True if idle in time."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while self._slot is not None or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
+        return self.mailbox.wait_idle(timeout_s)
 
     # -- message callbacks (any thread; one lock serialises them) -------------
     def record_malformed(self, role: str, reason: str) -> None:
@@ -559,7 +275,7 @@ class Recognizer:
     def input_valid(self, role: str) -> bool:
         """Whether a usable message of ``role`` arrived (camera_info: intrinsics known); for the silence
         watch, which takes the camera info as satisfied by one valid message (it may be latched)."""
-        return self._intrinsics is not None if role == "camera_info" else self.messages[role] > 0
+        return self.converter.intrinsics is not None if role == "camera_info" else self.messages[role] > 0
 
     def _guard(self, role: str, fn: Callable[[], None]) -> None:
         self.messages[role] += 1
@@ -570,13 +286,7 @@ class Recognizer:
             self.record_malformed(role, str(exc)[:160])
 
     def on_camera_info(self, msg: Any) -> None:
-        def run():
-            key = (tuple(np.asarray(getattr(msg, "k", getattr(msg, "K", ())), dtype=float).reshape(-1).tolist()),
-                   getattr(msg, "width", 0), getattr(msg, "height", 0))
-            if key != self._camera_info_key:  # build the intrinsics once per camera, not per frame
-                self._intrinsics = camera_intrinsics(msg)
-                self._camera_info_key = key
-        self._guard("camera_info", run)
+        self._guard("camera_info", lambda: self.converter.set_camera_info(msg))
 
     def on_depth(self, msg: Any) -> None:
         self._guard("depth", lambda: self._arrive("depth", msg))
@@ -710,80 +420,41 @@ class Recognizer:
         return f"no person in view: {few} of {counts.size} frames have < {g.min_points_per_frame} foreground points"
 
     def _frame(self, synced: Synced) -> None:
-        main = synced.msgs[0]
-        role = self.sync_roles[0]
         parts = dict(zip(self.sync_roles, synced.msgs))
-        if role == "depth" and self._intrinsics is None:
+        role = self.sync_roles[0]
+        try:
+            frame = self.converter.convert(synced.stamp, synced.msgs[0], parts.get("rgb"), parts.get("mask"))
+        except NoCameraInfo:
             self.waiting_for_camera_info += 1
             return
-        limit = self.limits.max_depth_pixels if role == "depth" else self.limits.max_cloud_points
-        try:
-            # the training cache's conversion (one function family, convert.py), reduced first when oversized
-            points, pixels, stride = frame_points(main, self._intrinsics if role == "depth" else None, limit)
-        except MessageError as exc:
-            self.record_malformed(role, str(exc)[:160])
+        except FrameError as exc:
+            self.record_malformed(exc.role, str(exc)[:160])
             return
-        self.input_stride = stride
-        if stride > 1:
-            self._note_reduced(role, main, stride, limit)
-        frame_id = str(getattr(getattr(main, "header", None), "frame_id", "") or "")
-        if self.input_frame:  # the foreground settings are in the model's optical frame: move the points there
-            points = self._into_input_frame(role, points, frame_id)
-            if points is None:
-                return
-            frame_id = self.input_frame
-        mask = parts.get("mask")
-        try:
-            if mask is not None and stride > 1:  # aligned with the strided depth image's pixels
-                mask = mask_image_to_array(mask, stride=stride)
-            keep = foreground_keep(points, self.foreground, pixels=pixels, mask=mask)
-        except (MessageError, ValueError) as exc:
-            self.record_malformed("mask", str(exc)[:160])
+        except TransformError as exc:
+            self._no_transform(role, exc)
             return
-        points = points[keep]
-        if self.settings.point_scale != 1.0:
-            points = points * np.float32(self.settings.point_scale)
-        if self.settings.point_quantum > 0:
-            points = dequantise(points, self.settings.point_quantum)
-        rgb = None
-        if "rgb" in parts:
-            try:
-                rgb = self._rgb(parts["rgb"])
-            except MessageError as exc:
-                self.record_malformed("rgb", str(exc)[:160])
-                return
-        self.buffer.frame_id = frame_id
-        window = self.buffer.push(Frame(synced.stamp, points.astype(np.float32, copy=False), rgb))
+        if self.no_transform:
+            self.repeat_log("info", "tf", "found", f"frames reach {self.input_frame} now: labelling")
+            self.no_transform = ""
+        self.input_stride = frame.stride
+        if frame.stride > 1:
+            self._note_reduced(role, synced.msgs[0], frame.stride, self.converter.limit)
+        self.buffer.frame_id = frame.frame_id
+        window = self.buffer.push(Frame(frame.stamp_ns, frame.points, frame.rgb))
         if window is None:
             return
         self.windows_formed += 1
         if not self._refusal(window):  # the gate runs here, cheaply: a refused window never takes the mailbox
             self._post(window)
 
-    def _into_input_frame(self, role: str, points: np.ndarray, frame_id: str) -> np.ndarray | None:
-        """``points`` of a frame in ``frame_id`` -> in ``input_frame`` (the same array when it is already
-        there); None when no transform connects the two (yet): the frame is skipped, counted and the
-        missing link named once (then summarised), until the TF tree connects them."""
-        source = strip_slash(frame_id)
-        if source == self.input_frame:
-            rigid = None
-        else:
-            topic = self.config.input_topics().get(role, role)
-            try:
-                if not source:
-                    raise TransformError(f"{topic} frames carry no header.frame_id: no transform to "
-                                         f"{self.input_frame}")
-                rigid = self.tf.lookup(self.input_frame, source)
-            except TransformError as exc:
-                self.frames_no_transform += 1
-                self.no_transform = str(exc)
-                self.repeat_log("warn", "tf", self.no_transform, f"{exc}: {topic} frames are skipped until "
-                                f"{TF_STATIC_TOPIC} or {TF_TOPIC} connects them (input_frame={self.input_frame})")
-                return None
-        if self.no_transform:
-            self.repeat_log("info", "tf", "found", f"{source} frames reach {self.input_frame} now: labelling")
-            self.no_transform = ""
-        return points if rigid is None else rigid.apply(points)
+    def _no_transform(self, role: str, exc: TransformError) -> None:
+        """A frame with no transform into ``input_frame`` (yet): skipped, counted and the missing link named
+        once (then summarised), until the TF tree connects them."""
+        topic = self.config.input_topics().get(role, role)
+        self.frames_no_transform += 1
+        self.no_transform = f"{topic}: {exc}" if "no header.frame_id" in str(exc) else str(exc)
+        self.repeat_log("warn", "tf", self.no_transform, f"{self.no_transform}: {topic} frames are skipped until "
+                        f"{TF_STATIC_TOPIC} or {TF_TOPIC} connects them (input_frame={self.input_frame})")
 
     def _note_reduced(self, role: str, msg: Any, stride: int, limit: int) -> None:
         """Count a frame read at ``stride``; say so once per topic, then in the periodic summaries."""
@@ -811,43 +482,21 @@ class Recognizer:
             self.repeat_log("info", "person", "back", "a person is in view again: labelling")
         return ""
 
-    def _rgb(self, msg: Any) -> np.ndarray:
-        rgb = rgb_image_to_array(msg)
-        size = int(self.model.data_config.get("rgb_size") or 0)
-        if size:
-            from vg4d_core.data.rgb import resize_frame  # frames as the training cache made them
-            rgb = resize_frame(rgb[:, :, ::-1], size, str(self.model.data_config.get("rgb_fit", "crop")))
-        return rgb
-
     # -- worker -----------------------------------------------------------------
     def _post(self, window: Window) -> None:
-        with self._cond:
-            if self._slot is not None:
-                self.windows_dropped += 1  # newest window wins
-            self._slot = _Pending(window, self.clock())
-            self._cond.notify_all()
+        if self.mailbox.post(_Pending(window, self.clock())):
+            self.windows_dropped += 1  # newest window wins
 
-    def _run(self) -> None:
+    def _worker_threads(self) -> None:
         if self.config.inference.threads > 0:
             import torch
             # OpenMP's thread count is per calling thread: set it where inference runs
             torch.set_num_threads(self.config.inference.threads)
-        while True:
-            with self._cond:
-                while self._slot is None and not self._stop:
-                    self._cond.wait()
-                if self._stop:
-                    return
-                job, self._slot = self._slot, None
-                self._busy = True
-            try:
-                result = self._infer_counted(job.window, job.completed)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
-            if isinstance(result, Recognition):
-                self._deliver(result)
+
+    def _work(self, job: _Pending) -> None:
+        result = self._infer_counted(job.window, job.completed)
+        if isinstance(result, Recognition):
+            self._deliver(result)
 
     def _infer_counted(self, window: Window, completed: float) -> Recognition | str:
         """:meth:`infer`, or the failure in words (counted and logged): one bad window must not end the node."""

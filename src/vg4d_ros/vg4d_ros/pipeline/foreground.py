@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from vg4d_ros.convert import MessageError, mask_image_to_array
+from vg4d_ros.pipeline.decode import MessageError
 
 # RANSAC scores floor_iterations candidate planes against floor_sample points per frame (an S x K matrix):
 # ~5x the defaults each bounds that to ~10 M distances, so no setting can stall the frame callback
@@ -226,13 +226,14 @@ def above_floor(points: np.ndarray, config: ForegroundConfig) -> np.ndarray:
 
 
 def as_mask(mask: Any) -> np.ndarray:
-    """A mask as (H, W) bool: a numpy array (bool or integer, nonzero = person)
-    or a ``sensor_msgs/Image`` (mono8 / 8UC1 / 16UC1)."""
-    if isinstance(mask, np.ndarray):
-        if mask.ndim != 2:
-            raise ValueError(f"mask must be a 2-D (H, W) array, got shape {mask.shape}")
-        return mask.astype(bool, copy=False)
-    return mask_image_to_array(mask)
+    """A mask as (H, W) bool from a numpy array (bool or integer, nonzero = person). A mask Image is
+    decoded by the frame converter (:mod:`vg4d_ros.pipeline.convert`), not here."""
+    if not isinstance(mask, np.ndarray):
+        raise ValueError(f"mask must be a numpy (H, W) array, got {type(mask).__name__} (decode an Image with "
+                         "vg4d_ros.pipeline.decode.mask_image_to_array)")
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be a 2-D (H, W) array, got shape {mask.shape}")
+    return mask.astype(bool, copy=False)
 
 
 def foreground_keep(points: np.ndarray, config: ForegroundConfig, *, pixels: np.ndarray | None = None,
@@ -242,8 +243,8 @@ def foreground_keep(points: np.ndarray, config: ForegroundConfig, *, pixels: np.
     Args:
         points: (P, 3) float32 sensor-frame points (metres).
         pixels: (P, 2) int ``(u, v)`` pixel of each point; needed with a mask.
-        mask: (H, W) mask aligned with the depth image the points came from
-            (array or Image message); required when ``config.use_mask``.
+        mask: (H, W) array aligned with the depth image the points came from
+            (nonzero = person); required when ``config.use_mask``.
     """
     points = np.asarray(points)
     if points.ndim != 2 or points.shape[1] != 3:

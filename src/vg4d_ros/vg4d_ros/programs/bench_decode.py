@@ -4,9 +4,9 @@
 ``bgr8`` image and a 30k-point ``PointCloud2``:
 
 * ``cdr``: rosbags ``deserialize_cdr`` of the serialised message plus the
-  conversion to numpy (:mod:`vg4d_ros.convert`) - the bag-replay cost;
+  conversion to numpy (:mod:`vg4d_ros.pipeline.decode`) - the bag-replay cost;
 * ``dds``: the same message published in-process over cyclonedds and taken
-  by :class:`~vg4d_ros.dds.DdsSubscriber` (raw take + deserialise +
+  by :class:`~vg4d_ros.transports.dds.DdsSubscriber` (raw take + deserialise +
   convert), timed from just before take to the numpy array - the live
   subscriber's decode cost (the write is timed separately as ``dds_write``).
 
@@ -17,10 +17,10 @@ one warm-up. No wall-clock assertion is made anywhere; the figures are for
 :func:`bench_input_limits` times what ``config.input_limits`` saves: a
 3840x2160 ``16UC1`` depth image and a 10 MB ``PointCloud2`` (874k points of
 12 bytes) from the message to its foreground points (the recogniser's
-:func:`~vg4d_ros.recognizer.frame_points` + ``foreground_keep``), converted
+:class:`~vg4d_ros.pipeline.convert.FrameConverter`, default foreground), converted
 whole and reduced by the default limits::
 
-    python -m vg4d_ros.bench_decode --input-limits
+    python -m vg4d_ros.programs.bench_decode --input-limits
 """
 from __future__ import annotations
 
@@ -34,9 +34,8 @@ import numpy as np
 
 from vg4d_core.data.depth import CameraIntrinsics
 from vg4d_ros.config import InputLimits
-from vg4d_ros.convert import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
-from vg4d_ros.foreground import ForegroundConfig, foreground_keep
-from vg4d_ros.recognizer import frame_points
+from vg4d_ros.pipeline.decode import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
+from vg4d_ros.pipeline.convert import FrameConverter
 from vg4d_ros.typestore import ros_typestore
 from vg4d_ros.validation import MAX_INPUT_ELEMENTS
 
@@ -82,7 +81,7 @@ def bench_decode(repeats: int = 20, dds: bool = True, domain_id: int | None = No
     results: dict[str, dict[str, float]] = {}
     dp = None
     if dds:
-        from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
+        from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
         dp = participant(domain_id if domain_id is not None else 1 + os.getpid() % 230)
     for case, (msgtype, convert, msg) in _messages(ts).items():
         raw = ts.serialize_cdr(msg, msgtype).tobytes()
@@ -148,7 +147,6 @@ def bench_input_limits(repeats: int = 10, limits: InputLimits | None = None) -> 
     """
     limits = limits or InputLimits()
     ts = ros_typestore()
-    foreground = ForegroundConfig()
     results: dict[str, dict[str, float]] = {}
     for case, (msgtype, msg, intr) in _oversized_messages(ts).items():
         raw = ts.serialize_cdr(msg, msgtype).tobytes()
@@ -159,23 +157,34 @@ def bench_input_limits(repeats: int = 10, limits: InputLimits | None = None) -> 
             ts.deserialize_cdr(raw, msgtype)
             return time.perf_counter() - t0
 
+        def converter(max_elements: int) -> FrameConverter:
+            from vg4d_core.data.input_transform import InputTransform
+            from vg4d_ros.config import ForegroundSettings
+
+            conv = FrameConverter(InputTransform(input="cloud" if intr is None else "depth",
+                                                 max_depth_pixels=max_elements, max_cloud_points=max_elements,
+                                                 foreground=ForegroundSettings().conversion()))
+            conv.intrinsics = intr
+            return conv
+
         def convert(max_elements: int) -> Callable[[], float]:
+            conv = converter(max_elements)
+
             def run() -> float:
                 t0 = time.perf_counter()
-                points, pixels, _ = frame_points(msg, intr, max_elements)
-                points[foreground_keep(points, foreground, pixels=pixels)]
+                conv.convert(0, msg)
                 return time.perf_counter() - t0
             return run
 
         results[case] = {"cdr": _median_ms(cdr, repeats),
                          "whole": _median_ms(convert(MAX_INPUT_ELEMENTS), repeats),  # stride 1 at any size
                          "reduced": _median_ms(convert(limit), repeats),
-                         "stride": float(frame_points(msg, intr, limit)[2])}
+                         "stride": float(converter(limit).convert(0, msg).stride)}
     return results
 
 
-if __name__ == "__main__":  # python -m vg4d_ros.bench_decode [--input-limits]
-    ap = argparse.ArgumentParser(prog="python -m vg4d_ros.bench_decode", description=__doc__.split("\n\n")[0])
+if __name__ == "__main__":  # python -m vg4d_ros.programs.bench_decode [--input-limits]
+    ap = argparse.ArgumentParser(prog="python -m vg4d_ros.programs.bench_decode", description=__doc__.split("\n\n")[0])
     ap.add_argument("--input-limits", action="store_true", help="time oversized input whole vs reduced instead")
     ap.add_argument("--repeats", type=int, default=20)
     args = ap.parse_args()

@@ -20,8 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vg4d_ros.recognizer import Recognition
-from vg4d_ros.silence import OK, WAITING, TopicState
+from vg4d_ros.pipeline.recognizer import Recognition
+from vg4d_ros.pipeline.silence import OK, WAITING, TopicState
 from vg4d_ros.typestore import ros_typestore
 
 # diagnostic_msgs/DiagnosticStatus levels
@@ -86,7 +86,7 @@ def diagnostics_msg(stats: dict[str, Any], topics: Sequence[TopicState], stamp_n
                     hardware_id: str = "vg4d", name: str = DIAG_NAME):
     """diagnostic_msgs/DiagnosticArray: one status for the recogniser, one per input topic.
 
-    The recogniser's status (``stats``: :meth:`~vg4d_ros.recognizer.Recognizer.stats`):
+    The recogniser's status (``stats``: :meth:`~vg4d_ros.pipeline.recognizer.Recognizer.stats`):
 
     * ERROR when inference failed;
     * WARN naming every current fault: silent inputs, no person in view

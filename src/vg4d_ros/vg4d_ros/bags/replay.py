@@ -1,8 +1,8 @@
 """``vg4d replay``: recorded ROS 2 bags through the live recogniser, with a report.
 
 Every message of the recogniser's input topics is read in recorded-time
-order (:mod:`vg4d_ros.bagio`) and handed to the SAME
-:class:`vg4d_ros.recognizer.Recognizer` callbacks the live transports call
+order (:mod:`vg4d_ros.bags.bagio`) and handed to the SAME
+:class:`vg4d_ros.pipeline.recognizer.Recognizer` callbacks the live transports call
 (``on_camera_info``, ``on_depth`` / ``on_cloud``, ``on_rgb``, ``on_mask``):
 same synchroniser, conversion, foreground selection, windows, worker thread
 and predictor. Two pacings:
@@ -30,7 +30,7 @@ Random stream of the clips: live, every window uses ``item_rng(seed, "test",
 the stream of the i-th test item of ``vg4d evaluate`` (pass the bags in the
 dataset's order, e.g. sorted NTU names).
 
-Ground truth (optional): a ``--labels`` file (:mod:`vg4d_ros.labels`) or the
+Ground truth (optional): a ``--labels`` file (:mod:`vg4d_ros.bags.labels`) or the
 bag's ``std_msgs/String`` label topic (``--label-topic``, default the one
 ``vg4d ntu2bag`` writes); a window's label is the segment containing its
 stamp (the newest frame's header stamp).
@@ -71,11 +71,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vg4d_ros.bagio import BagError, BagWriter, bag_topics, describe_topics, open_bag, read_messages
-from vg4d_ros.labels import BAG_SUFFIXES, LabelsFile, Segment, bag_key, label_at, load_labels, segments_from_topic
-from vg4d_ros.recognizer import Recognition, Recognizer, Verdict
+from vg4d_ros.bags.bagio import BagError, BagWriter, bag_topics, describe_topics, open_bag, read_messages
+from vg4d_ros.bags.labels import (BAG_SUFFIXES, GROUND_TRUTH_TOPIC, LabelsFile, Segment, bag_key, label_at,
+                                  load_labels, segments_from_topic)
+from vg4d_ros.pipeline.recognizer import Recognition, Recognizer, Verdict
+from vg4d_ros.config import NODE_NAME
 
-DEFAULT_LABEL_TOPIC = "/vg4d/ground_truth"
 
 # exit statuses of `vg4d replay` (EXIT_STATUS_HELP; 1 stays Python's own for an unexpected error)
 EXIT_OK = 0
@@ -88,7 +89,6 @@ EXIT_STATUS_HELP = f"""exit status:
   {EXIT_SKIPPED}  finished, but some input was skipped (not a bag, corrupt, empty, or without the configured
      topics): the evaluation covers the rest; report.json "skipped" and the summary give each path and reason"""
 STRING_TYPE = "std_msgs/msg/String"
-NODE_NAME = "recognizer"
 
 # every warning class the report counts (0 when none happened)
 WARNING_CLASSES = (
@@ -120,7 +120,7 @@ class ReplayOptions:
 
     rate: float = 0.0
     labels: LabelsFile | None = None
-    label_topic: str = DEFAULT_LABEL_TOPIC
+    label_topic: str = GROUND_TRUTH_TOPIC
     end_window: bool = True
     index_by_bag_order: bool = False
     out_storage: str = "mcap"
@@ -315,7 +315,7 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
 
 
 def _stamp_or_none(msg: Any) -> int | None:
-    from vg4d_ros.convert import MessageError, stamp_ns
+    from vg4d_ros.pipeline.decode import MessageError, stamp_ns
 
     try:
         return stamp_ns(msg)
@@ -340,7 +340,7 @@ def write_outputs(path: Path, config, class_names: Sequence[str], results: Seque
     """The node's output messages for ``results`` as a bag at ``path`` (replaced if it exists)."""
     import shutil
 
-    from vg4d_ros.outputs import classification_msg, label_info_msg, label_msg
+    from vg4d_ros.transports.outputs import classification_msg, label_info_msg, label_msg
 
     if path.exists():
         shutil.rmtree(path)
@@ -393,7 +393,7 @@ def replay(paths: Sequence[str | Path], config, options: ReplayOptions, out_dir:
            model=None, command: str | None = None, log=None) -> dict:
     """Replay bags in order; writes ``out_dir/report.json`` and output bags; returns the report."""
     from vg4d_core.config import to_dict
-    from vg4d_ros.recognizer import load_model
+    from vg4d_ros.pipeline.model import load_model
 
     model = model or load_model(config)
     out = Path(out_dir) if out_dir is not None else None
@@ -505,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path, help="folder for report.json and bags/")
     p.add_argument("--rate", type=float, default=0.0, help="R x recorded pace (0 = as fast as possible, default)")
     p.add_argument("--labels", default=None, help="labels file (YAML or CSV) with per-bag time ranges")
-    p.add_argument("--label-topic", default=DEFAULT_LABEL_TOPIC, help="std_msgs/String ground truth ('' = none)")
+    p.add_argument("--label-topic", default=GROUND_TRUTH_TOPIC, help="std_msgs/String ground truth ('' = none)")
     p.add_argument("--no-end-window", action="store_true", help="no final window of the frames left at the end")
     p.add_argument("--index-by-bag-order", action="store_true",
                    help="bag i's clips draw test item i's random stream (parity with vg4d evaluate)")
@@ -517,8 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not bags:
         p.error("no bag given")
     from vg4d_ros.config import load_recognizer_config
-    from vg4d_ros.labels import LabelsError
-    from vg4d_ros.recognizer import RecognizerError
+    from vg4d_ros.bags.labels import LabelsError
+    from vg4d_ros.pipeline.model import RecognizerError
 
     try:
         config = load_recognizer_config(args.config, overrides + [f"inference.checkpoint={args.checkpoint}"])

@@ -2,7 +2,7 @@
 
 These give DDS topics the type names and type information rmw_cyclonedds
 uses; the payload itself is encoded by rosbags' numpy codec (see
-:mod:`vg4d_ros.dds.raw`), and the tests assert that both encoders produce
+:mod:`vg4d_ros.transports.dds.raw`), and the tests assert that both encoders produce
 the same bytes. Field order and types follow the ROS 2 Humble / Jazzy .msg
 definitions (``byte`` -> octet, ``bool`` -> boolean, fixed arrays ->
 ``array``, unbounded arrays -> ``sequence``). Final is the IdlStruct
@@ -195,7 +195,7 @@ IDL_TYPES: dict[str, type[IdlStruct]] = {
 
 def idl_type(msgtype: str) -> type[IdlStruct]:
     """The IdlStruct of a ROS type name (``pkg/msg/Type``)."""
-    from vg4d_ros.dds.names import ros_type_name
+    from vg4d_ros.transports.dds.names import ros_type_name
     name = ros_type_name(msgtype)
     try:
         return IDL_TYPES[name]

@@ -33,11 +33,13 @@ from typing import Sequence
 
 import numpy as np
 
+from vg4d_ros.bags.labels import GROUND_TRUTH_TOPIC
+
 DEFAULT_TOPICS = {
     "depth": "/camera/depth/image_raw",
     "camera_info": "/camera/depth/camera_info",
     "rgb": "/camera/color/image_raw",
-    "label": "/vg4d/ground_truth",
+    "label": GROUND_TRUTH_TOPIC,
 }
 DEPTH_FRAME_ID = "camera_depth_optical_frame"
 COLOR_FRAME_ID = "camera_color_optical_frame"
@@ -53,7 +55,7 @@ def frame_stamp_ns(start_ns: int, index: int, rate_hz: float = RATE_HZ) -> int:
 
 def depth_image_msg(ts, depth: np.ndarray, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID):
     """(H, W) uint16 mm -> ``sensor_msgs/Image`` 16UC1 (little-endian, unpadded rows)."""
-    from vg4d_ros.bagio import header
+    from vg4d_ros.bags.bagio import header
 
     depth = np.ascontiguousarray(depth, dtype="<u2")
     h, w = depth.shape
@@ -65,7 +67,7 @@ def depth_image_msg(ts, depth: np.ndarray, stamp_ns: int, frame_id: str = DEPTH_
 def color_image_msg(ts, frame_bgr: np.ndarray, stamp_ns: int, encoding: str = "bgr8",
                     frame_id: str = COLOR_FRAME_ID):
     """(H, W, 3) uint8 BGR (OpenCV's order) -> ``sensor_msgs/Image`` bgr8 or rgb8."""
-    from vg4d_ros.bagio import header
+    from vg4d_ros.bags.bagio import header
 
     if encoding not in ("bgr8", "rgb8"):
         raise ValueError(f"colour encoding must be bgr8 or rgb8, got {encoding!r}")
@@ -78,7 +80,7 @@ def color_image_msg(ts, frame_bgr: np.ndarray, stamp_ns: int, encoding: str = "b
 
 def camera_info_msg(ts, intrinsics, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID):
     """``sensor_msgs/CameraInfo`` of pinhole ``intrinsics`` (no distortion: NTU's depth is rectified)."""
-    from vg4d_ros.bagio import header
+    from vg4d_ros.bags.bagio import header
 
     T = ts.types
     fx, fy, cx, cy = intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy
@@ -104,7 +106,7 @@ def write_video_bag(root: str | Path, name: str, out: str | Path, *, storage: st
 
     from vg4d_core.data import ntu
     from vg4d_core.data.depth import KINECT_V2_DEPTH
-    from vg4d_ros.bagio import BagWriter
+    from vg4d_ros.bags.bagio import BagWriter
 
     topics = {**DEFAULT_TOPICS, **(topics or {})}
     parsed = ntu.parse_name(name)

@@ -6,60 +6,27 @@ and every ``hop_frames`` frames - or, with ``rate_hz`` > 0, whenever the
 stamps advanced by ``1 / rate_hz`` since the last window - forms a
 :class:`Window` of T segments x N points.
 
-Clip sampling is the offline test-time sampling of
-:class:`vg4d_core.data.point_video.PointVideoDataset` (segment mode, one
-view), by :func:`sample_clip`:
-
-* frames: ``segment_indices(F, T, train=False)`` (the middle frame of each
-  of T segments of the F buffered frames);
-* empty frames stand in by ``fill_empty_frames`` (nearest non-empty frame);
-  a window whose frames are all empty gives all-zero points;
-* points: ``resample_indices(count, N, rng)`` frame after frame, in clip
-  order, from ONE generator ``item_rng(seed, "test", 0, index)``.
+Clip sampling is the offline test-time sampling, by the one clip sampler
+(:class:`vg4d_core.data.clip_sampler.ClipSampler`, which the datasets call
+too), over the buffered frames as one video: segment frames of the given
+view, empty frames filled by their nearest non-empty neighbour, N points
+per frame from ONE generator ``item_rng(seed, "test", 0, index)``.
 
 Seed rule: ``seed`` is the evaluation seed (the dataset's ``seed``) and
 ``index`` is fixed per buffer (default 0), NOT the window's sequence number:
 a window's clip then depends only on its frames, so the same frames give the
 same clip whenever they arrive (whatever windows were skipped), and equal
-item ``index`` of a test-split PointVideoDataset holding those frames as
-one video with that seed.
+item ``index`` of a test-split dataset holding those frames as one video
+with that seed.
 """
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Sequence
-
 import numpy as np
 
-from vg4d_core.data.sampling import fill_empty_frames, item_rng, resample_indices, segment_indices
-
-
-def sample_clip(frame_points: Sequence[np.ndarray], num_segments: int, points_per_frame: int, *,
-                seed: int = 0, index: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Offline test-time clip of a list of frames (bit-identical to the dataset).
-
-    Args:
-        frame_points: F arrays (P_f, 3) float32, P_f >= 0, in time order.
-        num_segments: T.
-        points_per_frame: N.
-        seed, index: the item's random stream ``item_rng(seed, "test", 0, index)``.
-    Returns:
-        points (T, N, 3) float32 and frame_indices (T,) int64 into ``frame_points``.
-    """
-    if len(frame_points) == 0:
-        raise ValueError("sample_clip needs at least one frame")
-    rng = item_rng(seed, "test", 0, index)
-    indices = segment_indices(len(frame_points), num_segments, train=False)
-    counts = np.array([np.asarray(p).shape[0] for p in frame_points], dtype=np.int64)
-    stand_in = fill_empty_frames(counts)
-    out = np.zeros((indices.shape[0], points_per_frame, 3), dtype=np.float32)
-    for t, f in enumerate(indices):
-        g = int(stand_in[f])
-        c = int(counts[g])
-        if c > 0:  # 0 only when every frame is empty: zeros, as the datasets do
-            out[t] = np.asarray(frame_points[g], dtype=np.float32)[resample_indices(c, points_per_frame, rng)]
-    return out, indices
+from vg4d_core.data.clip_sampler import ClipSampler, FrameList
+from vg4d_core.data.sampling import item_rng
 
 
 @dataclass(frozen=True)
@@ -119,6 +86,8 @@ class WindowConfig:
         rate_hz: if > 0, a window whenever the newest stamp is >= 1 / rate_hz
             past the last window's (message time, so bag replays are exact).
         seed, index: the clip's random stream (see the module docstring).
+        view, views: which of ``views`` test views the clip takes (the frame at fraction
+            ``(2 view + 1) / (2 views)`` of each segment; one view = the middle frames).
     """
 
     num_segments: int = 23
@@ -130,6 +99,8 @@ class WindowConfig:
     rate_hz: float = 0.0
     seed: int = 0
     index: int = 0
+    view: int = 0
+    views: int = 1
 
     def __post_init__(self) -> None:
         for name in ("num_segments", "points_per_frame", "max_frames", "min_frames", "hop_frames"):
@@ -142,6 +113,10 @@ class WindowConfig:
             raise ValueError(f"WindowConfig.rate_hz must be >= 0 (0 = use hop_frames), got {self.rate_hz!r}")
         if self.min_frames > self.max_frames:
             raise ValueError(f"WindowConfig.min_frames {self.min_frames} > max_frames {self.max_frames}")
+        if isinstance(self.views, bool) or not isinstance(self.views, int) or self.views < 1:
+            raise ValueError(f"WindowConfig.views must be a positive int, got {self.views!r}")
+        if isinstance(self.view, bool) or not isinstance(self.view, int) or not 0 <= self.view < self.views:
+            raise ValueError(f"WindowConfig.view must be in [0, views={self.views}), got {self.view!r}")
         for name in ("seed", "index"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -161,6 +136,7 @@ class WindowBuffer:
         self.config = config
         self.frame_id = frame_id
         self._frames: deque[Frame] = deque()
+        self.sampler = ClipSampler(config.num_segments, config.points_per_frame, train=False, views=config.views)
         self._window_ns = int(round(config.window_s * 1e9))
         self._period_ns = int(round(1e9 / config.rate_hz)) if config.rate_hz > 0 else 0
         self._since_last = 0
@@ -224,8 +200,8 @@ class WindowBuffer:
         frames = list(self._frames)
         cfg = self.config
         counts = np.array([f.points.shape[0] for f in frames], dtype=np.int64)
-        points, idx = sample_clip([f.points for f in frames], cfg.num_segments, cfg.points_per_frame,
-                                  seed=cfg.seed, index=cfg.index)
+        points, idx = self.sampler.sample(FrameList([f.points for f in frames]),
+                                          item_rng(cfg.seed, "test", 0, cfg.index), view=cfg.view)
         rgb = None
         if all(frames[i].rgb is not None for i in idx):
             rgb = np.stack([frames[i].rgb for i in idx])

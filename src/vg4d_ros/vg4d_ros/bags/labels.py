@@ -49,6 +49,7 @@ from typing import Iterable, Mapping, Sequence
 
 import yaml
 
+GROUND_TRUTH_TOPIC = "/vg4d/ground_truth"  # std_msgs/String label topic ntu2bag writes, replay and bag2cache read
 CLOCKS = ("bag", "stamp")
 BAG_SUFFIXES = (".mcap", ".db3")
 

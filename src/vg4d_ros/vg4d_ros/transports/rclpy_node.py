@@ -1,8 +1,8 @@
 """The rclpy lifecycle node ``recognizer``: wiring only.
 
 Everything that decides anything lives in the rclpy-free core
-(:mod:`vg4d_ros.recognizer`, :mod:`vg4d_ros.silence`, :mod:`vg4d_ros.outputs`,
-:mod:`vg4d_ros.config`, :mod:`vg4d_ros.warmup`); this module declares
+(:mod:`vg4d_ros.pipeline.recognizer`, :mod:`vg4d_ros.pipeline.silence`, :mod:`vg4d_ros.transports.outputs`,
+:mod:`vg4d_ros.config`, :mod:`vg4d_ros.pipeline.warmup`); this module declares
 parameters, creates subscriptions and publishers, and forwards messages.
 
 Lifecycle (``ros2 lifecycle set <node> <transition>``):
@@ -95,7 +95,7 @@ def foreground_cloud(result) -> Any:
     """
     from sensor_msgs.msg import PointCloud2
 
-    from vg4d_ros.outputs import to_rclpy, xyz_cloud_msg
+    from vg4d_ros.transports.outputs import to_rclpy, xyz_cloud_msg
 
     try:
         from sensor_msgs_py import point_cloud2
@@ -110,7 +110,7 @@ def foreground_cloud(result) -> Any:
 
 
 class RecognizerNode(LifecycleNode):
-    """Lifecycle node around :class:`vg4d_ros.recognizer.Recognizer` (see the module docstring)."""
+    """Lifecycle node around :class:`vg4d_ros.pipeline.recognizer.Recognizer` (see the module docstring)."""
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
@@ -165,7 +165,7 @@ class RecognizerNode(LifecycleNode):
         return SetParametersResult(successful=True)
 
     def _publishers_of(self, topic: str):
-        from vg4d_ros.silence import PublisherInfo
+        from vg4d_ros.pipeline.silence import PublisherInfo
 
         return [PublisherInfo(node=f"{i.node_namespace.rstrip('/')}/{i.node_name}", qos=_describe(i.qos_profile),
                               type=i.topic_type)
@@ -176,7 +176,7 @@ class RecognizerNode(LifecycleNode):
         return self.resolve_topic_name(topic)
 
     def _publish(self, key: str, msg: Any) -> None:
-        from vg4d_ros.outputs import to_rclpy
+        from vg4d_ros.transports.outputs import to_rclpy
 
         self._pubs[key].publish(to_rclpy(msg, self._ros_types[key]))
 
@@ -204,10 +204,11 @@ class RecognizerNode(LifecycleNode):
         from std_msgs.msg import String
         from vision_msgs.msg import Classification, LabelInfo
 
-        from vg4d_ros.outputs import classification_msg, label_info_msg, label_msg
-        from vg4d_ros.recognizer import Recognizer, load_model
+        from vg4d_ros.transports.outputs import classification_msg, label_info_msg, label_msg
+        from vg4d_ros.pipeline.recognizer import Recognizer
+        from vg4d_ros.pipeline.model import load_model
         from vg4d_ros.validation import validate_recognizer_config
-        from vg4d_ros.warmup import warm_up
+        from vg4d_ros.pipeline.warmup import warm_up
 
         config = self._read_config()
         validate_recognizer_config(config)
@@ -249,7 +250,7 @@ class RecognizerNode(LifecycleNode):
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
-        from vg4d_ros.silence import TopicWatch
+        from vg4d_ros.pipeline.silence import TopicWatch
 
         core = self._core
         types = {"depth": Image, "camera_info": CameraInfo, "cloud": PointCloud2, "rgb": Image, "mask": Image}
@@ -288,7 +289,7 @@ class RecognizerNode(LifecycleNode):
         if core.tf_topics():  # input_frame set: the TF tree that moves the points into it
             from tf2_msgs.msg import TFMessage
 
-            # the core's pure-Python buffer (vg4d_ros.transforms), not tf2_ros: the same code serves the DDS
+            # the core's pure-Python buffer (vg4d_ros.pipeline.transforms), not tf2_ros: the same code serves the DDS
             # transport (no rclpy node there) and the tests; tf2_ros's QoS: /tf_static reliable transient-local
             # (the static transforms every broadcaster latched before this node came up), /tf best-effort
             # (matches reliable and best-effort broadcasters), keep-last 100 each
@@ -303,7 +304,7 @@ class RecognizerNode(LifecycleNode):
         return super().on_activate(state)  # activates the lifecycle publishers
 
     def _diagnostics(self) -> None:
-        from vg4d_ros.outputs import diagnostics_msg
+        from vg4d_ros.transports.outputs import diagnostics_msg
 
         if not self._watch_started:
             self._watch.activate()

@@ -5,7 +5,7 @@ Both transports (the rclpy node and ``vg4d recognize --transport dds``) feed
 ``/tf_static`` (latched: every static transform, kept for good) and ``/tf``
 (the latest transform per child frame), and the recogniser core asks it for
 the transform of each point-cloud frame into ``input_frame`` (the camera
-optical frame the model was trained in; see :mod:`vg4d_ros.recognizer`).
+optical frame the model was trained in; see :mod:`vg4d_ros.pipeline.recognizer`).
 
 Why not ``tf2_ros``: it exists on a robot, but not on PyPI (the tests here
 run without a ROS installation), it needs an rclpy node (the DDS transport

@@ -2,7 +2,7 @@
 
 Messages are rosbags message objects (``typestore.types[...]`` dataclasses,
 numpy payloads); they travel as rosbags CDR bytes through
-:mod:`vg4d_ros.dds.raw`, so a 600 KB image costs one numpy copy each way
+:mod:`vg4d_ros.transports.dds.raw`, so a 600 KB image costs one numpy copy each way
 instead of the binding's per-element Python encoder.
 
 A ROS 2 node on the same domain (``ROS_DOMAIN_ID``) with rmw_cyclonedds (or
@@ -19,9 +19,9 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
-from vg4d_ros.dds.idl import idl_type
-from vg4d_ros.dds.names import dds_topic_name, qos_profile, ros_type_name
-from vg4d_ros.dds.raw import take_raw, write_raw
+from vg4d_ros.transports.dds.idl import idl_type
+from vg4d_ros.transports.dds.names import dds_topic_name, qos_profile, ros_type_name
+from vg4d_ros.transports.dds.raw import take_raw, write_raw
 from vg4d_ros.typestore import ros_typestore
 
 

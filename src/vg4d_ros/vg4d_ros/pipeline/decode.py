@@ -2,7 +2,7 @@
 
 Messages are duck-typed on their ROS field names, so the same functions take
 rclpy messages, ``rosbags.typesys`` dataclasses (bag replay, the DDS path of
-:mod:`vg4d_ros.dds`) and cyclonedds IdlStructs. A ``data`` payload may be a
+:mod:`vg4d_ros.transports.dds`) and cyclonedds IdlStructs. A ``data`` payload may be a
 numpy array, ``bytes``/``bytearray``/``memoryview``, ``array.array('B')``
 (rclpy) or a list of ints (cyclonedds' own decoder).
 

@@ -24,7 +24,7 @@ def warm_up_batch(settings: Any, data_config: dict[str, Any]) -> dict[str, Any]:
     """A batch of one clip of the shape the live windows will have.
 
     Args:
-        settings: :class:`vg4d_ros.recognizer.Resolved` (T, N, point scale, whether RGB is used).
+        settings: :class:`vg4d_ros.pipeline.recognizer.Resolved` (T, N, point scale, whether RGB is used).
         data_config: the checkpoint's data configuration (``rgb_size``).
 
     Returns:
@@ -44,7 +44,7 @@ def warm_up_batch(settings: Any, data_config: dict[str, Any]) -> dict[str, Any]:
 def warm_up(model: Any, settings: Any) -> float:
     """Run ``model.predictor`` once on :func:`warm_up_batch`; returns the seconds it took.
 
-    ``model``: :class:`vg4d_ros.recognizer.LoadedModel`. Its output is discarded.
+    ``model``: :class:`vg4d_ros.pipeline.recognizer.LoadedModel`. Its output is discarded.
     """
     start = time.perf_counter()
     model.predictor(warm_up_batch(settings, model.data_config))

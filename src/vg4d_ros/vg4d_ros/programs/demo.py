@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-STEPS = ("xclip", "pretrain", "vlm", "crossmodal", "evaluate", "bag", "replay")
-STAGES = ("pretrain", "vlm", "crossmodal")
+from vg4d_core.training.config import STAGES
+
+STEPS = ("xclip", *STAGES, "evaluate", "bag", "replay")
 STATE_FILE = "demo_state.json"
 SUMMARY_FILE = "summary.json"
 

@@ -158,7 +158,7 @@ class Camera:
     """
 
     def __init__(self, domain: int, topics: dict[str, str], ts, info_latched: bool = False) -> None:
-        from vg4d_ros.dds import DdsPublisher, latched_qos, participant, sensor_qos
+        from vg4d_ros.transports.dds import DdsPublisher, latched_qos, participant, sensor_qos
 
         self.participant = participant(domain)
         self.depth = DdsPublisher(self.participant, topics["depth"], "sensor_msgs/msg/Image", sensor_qos(), ts)
@@ -186,7 +186,7 @@ class Observer:
     LEVELS = {0: "ok", 1: "warn", 2: "error", 3: "stale"}
 
     def __init__(self, domain: int, outputs: dict[str, str], ts) -> None:
-        from vg4d_ros.dds import DdsSubscriber, latched_qos, participant, results_qos
+        from vg4d_ros.transports.dds import DdsSubscriber, latched_qos, participant, results_qos
 
         self.participant = participant(domain)
         self.action = DdsSubscriber(self.participant, outputs["action"], "vision_msgs/msg/Classification",
@@ -267,7 +267,7 @@ class Player:
 
     def __init__(self, scene: Scene, domain: int, topics: dict[str, str], ts, rate_hz: float,
                  info_latched: bool = False) -> None:
-        from vg4d_ros.ntu2bag import DEFAULT_START_S
+        from vg4d_ros.bags.ntu2bag import DEFAULT_START_S
 
         self.scene, self.domain, self.topics, self.ts, self.rate_hz = scene, domain, topics, ts, rate_hz
         self.info_latched = info_latched  # camera_info once per camera, latched, instead of with every frame
@@ -290,7 +290,7 @@ class Player:
         self._rejoined_at = time.monotonic()
 
     def _new_camera(self) -> Camera:
-        from vg4d_ros.ntu2bag import camera_info_msg
+        from vg4d_ros.bags.ntu2bag import camera_info_msg
 
         cam = Camera(self.domain, self.topics, self.ts, self.info_latched)
         if self.info_latched:  # once, at once: the writer keeps it for readers that match later
@@ -300,7 +300,7 @@ class Player:
 
     def tick(self, i: int, active: set[str]) -> None:
         """Publish frame ``i`` (camera_info, depth, colour) as the ``active`` fault kinds make it."""
-        from vg4d_ros.ntu2bag import camera_info_msg, color_image_msg, depth_image_msg, frame_stamp_ns
+        from vg4d_ros.bags.ntu2bag import camera_info_msg, color_image_msg, depth_image_msg, frame_stamp_ns
 
         cam = self.camera
         if cam is None or "dropout" in active:
@@ -453,9 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from vg4d_core.runtime.tables import print_table
     from vg4d_core.provenance import save_json
-    from vg4d_ros.config import load_recognizer_config
-    from vg4d_ros.ntu2bag import DEFAULT_TOPICS
-    from vg4d_ros.recognize_dds import resolve_topic
+    from vg4d_ros.config import NODE_NAME, load_recognizer_config
+    from vg4d_ros.bags.ntu2bag import DEFAULT_TOPICS
+    from vg4d_ros.transports.dds_node import resolve_topic
     from vg4d_ros.typestore import ros_typestore
 
     os.environ.setdefault("CYCLONEDDS_URI", LOOPBACK)  # this process's participants: loopback too
@@ -465,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = [f"topics.{k}={v}" for k, v in topics.items()] + [
         "inference.device=cpu", f"inference.threads={args.threads}", *args.overrides]
     config = load_recognizer_config(args.config, overrides)  # a bad override fails here, before anything starts
-    outputs = {k: resolve_topic(getattr(config.output, k), "recognizer")
+    outputs = {k: resolve_topic(getattr(config.output, k), NODE_NAME)
                for k in ("action", "label", "label_info", "diagnostics")}
     faults = fault_schedule(args.seconds, seed=args.seed, quiet_s=args.quiet, gap_s=tuple(args.fault_gap),
                             fault_s=tuple(args.fault_seconds) if args.fault_seconds else None, rate_hz=args.rate)

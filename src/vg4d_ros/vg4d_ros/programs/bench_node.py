@@ -2,7 +2,7 @@
 
 For each model config (``config/model/<name>.yaml``; default lite = 12 x 256
 and ntu = 23 x 2048) a random-weights checkpoint of that geometry (60
-classes, NTU metres) drives :class:`vg4d_ros.recognizer.Recognizer`, the
+classes, NTU metres) drives :class:`vg4d_ros.pipeline.recognizer.Recognizer`, the
 core both transports use, with a synthetic Kinect v2 depth stream (512 x
 424 ``16UC1`` rosbags messages: a person-sized blob at 2-2.5 m in front of
 a wall at 5 m, which the foreground range drops). Figures:
@@ -17,7 +17,7 @@ a wall at 5 m, which the foreground range drops). Figures:
   worker running, fed as fast as possible for ``--seconds``.
 
 Plus the per-message decode cost of depth, bgr8 and PointCloud2 over rosbags
-CDR and DDS (:func:`vg4d_ros.bench_decode.bench_decode`). Prints a table and
+CDR and DDS (:func:`vg4d_ros.programs.bench_decode.bench_decode`). Prints a table and
 writes JSON (default ``results/bench/node_cpu.json``) with provenance.
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -40,9 +39,10 @@ from vg4d_core.paths import SOURCE_ROOT
 from vg4d_core.provenance import save_json
 from vg4d_core.runtime.tables import print_table
 
-from vg4d_ros.bench_decode import bench_decode
+from vg4d_ros.programs.bench_decode import bench_decode
 from vg4d_ros.config import load_recognizer_config
-from vg4d_ros.recognizer import Recognizer, load_model
+from vg4d_ros.pipeline.recognizer import Recognizer
+from vg4d_ros.pipeline.model import load_model
 from vg4d_ros.typestore import ros_typestore
 
 WIDTH, HEIGHT = 512, 424
@@ -120,10 +120,8 @@ def bench_config(name: str, *, seconds: float, rate_hz: float, threads: int, wor
         t0 = time.perf_counter()
         rec.on_depth(msg)
         dt = time.perf_counter() - t0
-        if rec._slot is None:
+        if not rec.mailbox.discard():  # a callback that formed a window is not the callback cost alone
             costs.append(dt)
-        else:
-            rec._slot = None
     window = rec.buffer.window()
     infer: list[float] = []
 

@@ -1,8 +1,8 @@
 """``vg4d recognize --transport dds``: the recogniser on ROS 2 topics without rclpy.
 
-Subscribes (cyclonedds, :mod:`vg4d_ros.dds`) with the sensor QoS
+Subscribes (cyclonedds, :mod:`vg4d_ros.transports.dds`) with the sensor QoS
 (best-effort, keep-last ``qos.sensor_depth``) to the configured inputs on
-``rt/<topic>``, feeds the :class:`~vg4d_ros.recognizer.Recognizer` core,
+``rt/<topic>``, feeds the :class:`~vg4d_ros.pipeline.recognizer.Recognizer` core,
 and publishes ``Classification`` + ``String`` (reliable, keep-last
 ``qos.results_depth``), ``LabelInfo`` once (transient-local) and
 ``DiagnosticArray`` every ``output.diagnostics_period_s``. A ROS 2 graph on
@@ -31,8 +31,9 @@ from typing import Any, Sequence
 from vg4d_core.config import ConfigError
 
 from vg4d_ros.config import NODE_NAME, RecognizerConfig, load_recognizer_config
-from vg4d_ros.recognizer import Recognition, Recognizer, RecognizerError, load_model
-from vg4d_ros.transforms import TF_TYPE
+from vg4d_ros.pipeline.recognizer import Recognition, Recognizer
+from vg4d_ros.pipeline.model import RecognizerError, load_model
+from vg4d_ros.pipeline.transforms import TF_TYPE
 
 INPUT_TYPES = {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
                "cloud": "sensor_msgs/msg/PointCloud2", "rgb": "sensor_msgs/msg/Image", "mask": "sensor_msgs/msg/Image"}
@@ -116,7 +117,7 @@ class PublicationMonitor:
             self._by_topic.get(topic, {}).pop(key, None)
 
     def publishers_of(self, topic: str):
-        from vg4d_ros.silence import PublisherInfo
+        from vg4d_ros.pipeline.silence import PublisherInfo
 
         self.poll()
         with self._lock:
@@ -132,12 +133,12 @@ def _log(level: str, text: str) -> None:
 def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_name: str = NODE_NAME,
         stats_json: str | None = None, stop: threading.Event | None = None) -> dict[str, Any]:
     """Run the DDS recogniser until ``duration_s`` (0 = until ``stop`` / SIGINT); returns the final stats."""
-    from vg4d_ros.dds import DdsPublisher, DdsSubscriber, participant
-    from vg4d_ros.dds.names import latched_qos, results_qos, sensor_qos
-    from vg4d_ros.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg, xyz_cloud_msg
-    from vg4d_ros.silence import TopicWatch
+    from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
+    from vg4d_ros.transports.dds.names import latched_qos, results_qos, sensor_qos
+    from vg4d_ros.transports.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg, xyz_cloud_msg
+    from vg4d_ros.pipeline.silence import TopicWatch
     from vg4d_ros.typestore import ros_typestore
-    from vg4d_ros.warmup import warm_up
+    from vg4d_ros.pipeline.warmup import warm_up
 
     model = load_model(config)  # fails here, before any topic exists, on a bad checkpoint
     rec = Recognizer(config, model, lambda result: publish(result), log=_log)
@@ -177,7 +178,7 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
         # (it matches transient-local writers only; the sensor-QoS reader takes the periodic ones)
         readers.append(("camera_info", DdsSubscriber(dp, topics["camera_info"], INPUT_TYPES["camera_info"],
                                                      latched_qos(), ts)))
-    # input_frame set: /tf and /tf_static feed the core's TF buffer (vg4d_ros.transforms), with tf2_ros's QoS
+    # input_frame set: /tf and /tf_static feed the core's TF buffer (vg4d_ros.pipeline.transforms), with tf2_ros's QoS
     # (/tf_static reliable transient-local keep-last 100: what broadcasters latched; /tf best-effort); not
     # watched for silence (a robot whose frames are all static publishes no /tf)
     for role, topic in rec.tf_topics().items():

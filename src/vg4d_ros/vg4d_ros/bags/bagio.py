@@ -11,7 +11,7 @@ rosbags 0.11 facts this module is built on (checked against 0.11.9):
   :class:`BagError` naming the bag and how many messages were read.
 * Random bytes inside a message may deserialise without complaint (no CRC):
   garbage that happens to decode is caught only by the message checks of
-  :mod:`vg4d_ros.convert`; garbage that does not decode is counted per topic.
+  :mod:`vg4d_ros.pipeline.decode`; garbage that does not decode is counted per topic.
 * vision_msgs is not built into rosbags: the writer uses
   :func:`vg4d_ros.typestore.ros_typestore`, and readers get the same store as
   their default so the output bags read back.
