@@ -53,7 +53,7 @@ def test_train_on_bags_then_replay_a_held_out_bag(bags):
     assert vg4d(["train", "--config", str(root / "recipe.yaml"), "--out", str(root / "run")]) == 0
     ck = root / "run" / "last.pt"
     assert vg4d(["replay", *[str(root / "bags" / n) for n in held_out], "--checkpoint", str(ck), "--out",
-                 str(root / "replay"), "inference.device=cpu", "window.min_frames=4", "window.hop_frames=4"]) == 0
+                 str(root / "replay"), "inference.device=cpu", "window.min_coverage=0", "window.min_frames=4", "window.hop_frames=4"]) == 0
     report = json.loads((root / "replay" / "report.json").read_text())
     assert report["class_names"] == index["class_names"]
     s = report["summary"]

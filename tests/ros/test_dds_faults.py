@@ -43,7 +43,7 @@ WINDOW_FRAMES = 30  # window.window_s = 1 s at 30 Hz
 TOPICS = {k: DEFAULT_TOPICS[k] for k in ("depth", "camera_info", "rgb")}
 # silence_timeout_s: long, so that the end of a stream is not a current fault in the last diagnostics;
 # the tests of silence set their own. Colour is not subscribed unless a test sets topics.rgb.
-COMMON = ("inference.device=cpu", "inference.threads=1", "window.window_s=1.0", "window.min_frames=8",
+COMMON = ("inference.device=cpu", "window.min_coverage=0", "inference.threads=1", "window.window_s=1.0", "window.min_frames=8",
           "window.hop_frames=10", "output.diagnostics_period_s=0.25", "silence_timeout_s=30",
           *(f"topics.{k}={v}" for k, v in TOPICS.items() if k != "rgb"), "topics.rgb=")
 _domains = itertools.count()

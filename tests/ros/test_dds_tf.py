@@ -29,7 +29,7 @@ def test_dds_transport_moves_base_link_clouds_into_input_frame(tmp_path, monkeyp
     domain = 1 + (os.getpid() + 57) % 230
     ckpt = rh.tiny_checkpoint(tmp_path / "tiny.pt")
     topic = f"/vg4d_tf_{os.getpid()}/points"
-    config = load_recognizer_config(None, [f"inference.checkpoint={ckpt}", "inference.device=cpu", "input=cloud",
+    config = load_recognizer_config(None, [f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0", "input=cloud",
                                            f"topics.cloud={topic}", f"input_frame={rh.OPTICAL}",
                                            "window.hop_frames=6", "window.min_frames=6", "window.window_s=0.5"])
     dp = participant(domain)

@@ -19,7 +19,7 @@ from vg4d_ros.pipeline.recognizer import Recognizer
 from vg4d_ros.pipeline.model import LoadedModel
 from vg4d_ros.pipeline.silence import INVALID, OK, SILENT, STOPPED, PublisherInfo, TopicWatch
 
-SMALL = ("window.min_frames=6", "window.hop_frames=6")
+SMALL = ("window.min_frames=6", "window.hop_frames=6", "window.min_coverage=0")
 
 
 class Clock:

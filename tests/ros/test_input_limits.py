@@ -154,7 +154,7 @@ def run(cfg, model, messages):
 
 
 def config(ckpt, *overrides):
-    return load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={ckpt}", "inference.device=cpu",
+    return load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0",
                                                              "window.hop_frames=6", "window.min_frames=6", *overrides])
 
 

@@ -117,9 +117,10 @@ def test_bag2cache_item_equals_replay_window_bit_for_bit(tmp_path, monkeypatch, 
     # the end window holds every frame of the bag: the video the cache cut from it (one labelled segment)
     live = _replayed_inputs(bag, ck, ["window.window_s=60", "window.max_frames=1000", "window.min_frames=1000"],
                             monkeypatch)
-    assert len(live) == 1, "only the end window (every frame) was expected"
+    # the end window (every frame) and the segment verdict (the labelled segment: every frame too)
+    assert len(live) == 2, "only the end window and the segment verdict were expected"
     assert live[0].dtype == np.float32 and live[0].shape == (FRAMES, POINTS, 3)
-    assert np.array_equal(live[0], item["points"].numpy())  # bit-identical model input
+    assert all(np.array_equal(x, item["points"].numpy()) for x in live)  # bit-identical model input
     if room:  # the room was cut away by the recorded foreground, not by the user's (default) config
         assert item["points"][..., 2].max() <= 4.6 + 1e-3
 
@@ -139,7 +140,7 @@ def test_other_drivers_encodings_give_the_same_bit_identity(tmp_path, monkeypatc
     ck, test = _checkpoint_like_training(tmp_path, cache, name, seed=1)
     live = _replayed_inputs(other, ck, ["window.window_s=60", "window.max_frames=1000", "window.min_frames=1000",
                                         *extra], monkeypatch)
-    assert len(live) == 1 and np.array_equal(live[0], test[0]["points"].numpy())
+    assert len(live) == 2 and all(np.array_equal(x, test[0]["points"].numpy()) for x in live)
     assert test[0]["points"].abs().sum() > 0  # the frames held points
 
 
@@ -222,3 +223,39 @@ def test_no_module_outside_the_converter_decodes_sensor_messages():
             if called in DECODERS:
                 offenders.append(f"{rel}:{node.lineno} {called}")
     assert not offenders, "model input built outside pipeline/convert.py: " + ", ".join(offenders)
+
+
+def test_replay_segment_verdicts_equal_vg4d_evaluate_on_the_cache(tmp_path, monkeypatch):
+    """The replay's per-segment ("video") verdict is vg4d evaluate's on the cached video: same frames, same
+    test views and streams, so the same scores (to float rounding of the batch) and the same top-1."""
+    from vg4d_core.data.factory import build_split
+    from vg4d_core.runtime.predictor import predictor_from_checkpoint
+    from vg4d_core.runtime.scoring import score_dataset
+    from vg4d_ros.bags.replay import ReplayOptions, replay
+    from vg4d_ros.config import load_recognizer_config
+
+    names = write_raw(tmp_path / "raw", (8, 9, 10), frames=(14, 18))
+    assert vg4d(["ntu2bag", "--root", str(tmp_path / "raw"), "--out", str(tmp_path / "bags"), "--no-rgb"]) == 0
+    bags = [tmp_path / "bags" / n for n in sorted(names)]
+    cache = tmp_path / "cache"
+    assert vg4d(["bag2cache", *map(str, bags), "--out", str(cache), "--points", "200", "--no-progress"]) == 0
+    data = {"name": "bag", "root": str(cache), "num_frames": FRAMES, "points_per_frame": POINTS, "rgb": False,
+            "seed": 2, "test_views": 3, "bag": {"split_by": "bag", "test": sorted(names)}}
+    test = build_split(data, "test")
+    ck, _ = _checkpoint_like_training(tmp_path, cache, sorted(names)[0], seed=2)
+    state = torch.load(ck, weights_only=False)
+    from vg4d_core.data.input_transform import TRANSFORM_KEY, transform_of_dataset
+    state[TRANSFORM_KEY] = transform_of_dataset(test, data).to_dict()  # all three bags, 3 views
+    torch.save(state, ck)
+    predictor, _ = predictor_from_checkpoint(ck, device="cpu")
+    offline = score_dataset(predictor, test, batch_size=4)
+    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu"])
+    report = replay(bags, config, ReplayOptions(index_by_bag_order=True), None)
+    segs = [s for b in report["bags"] for s in b["segments"]]
+    assert len(segs) == 3 == len(offline.videos)
+    names_k = predictor.class_names
+    for seg, row in zip(segs, offline.tables["pc"]):
+        assert seg["top1"] == names_k[int(np.argmax(row))]
+        assert seg["score"] == pytest.approx(float(row.max()), abs=1e-5)
+    assert report["summary"]["segment_top1"] == pytest.approx(
+        100.0 * np.mean(np.argmax(offline.tables["pc"], 1) == offline.labels))

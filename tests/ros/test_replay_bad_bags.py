@@ -59,7 +59,7 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     ck = tiny_checkpoint(root / "t.pt", CLASSES, {"name": "synthetic", "num_frames": 8, "points_per_frame": 64,
                                                   "seed": 0})
-    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu",
+    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", "window.min_coverage=0",
                                            "window.min_frames=4", "window.hop_frames=4"])
     return config, load_model(config)
 
@@ -168,7 +168,7 @@ def _cli(setup, tmp_path, capsys, *inputs):
 
     config, _ = setup
     status = vg4d(["replay", *map(str, inputs), "--checkpoint", config.inference.checkpoint, "--out",
-                   str(tmp_path / "out"), "inference.device=cpu", "window.min_frames=4", "window.hop_frames=4"])
+                   str(tmp_path / "out"), "inference.device=cpu", "window.min_coverage=0", "window.min_frames=4", "window.hop_frames=4"])
     return status, json.loads((tmp_path / "out" / "report.json").read_text()), capsys.readouterr().out
 
 

@@ -20,7 +20,7 @@ def checkpoint(tmp_path_factory):
 def _replay(checkpoint, bag, *overrides):
     from vg4d_ros.config import load_recognizer_config
 
-    config = load_recognizer_config(None, [f"inference.checkpoint={checkpoint}", "inference.device=cpu",
+    config = load_recognizer_config(None, [f"inference.checkpoint={checkpoint}", "inference.device=cpu", "window.min_coverage=0",
                                            "window.min_frames=4", "window.hop_frames=4", *overrides])
     report = replay([bag], config, ReplayOptions(), None)
     text = io.StringIO()

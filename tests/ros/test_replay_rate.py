@@ -44,7 +44,7 @@ def test_paced_replay_drops_windows_like_the_live_node(bag, tmp_path, monkeypatc
     # windows arrive while the worker is busy; as fast as possible, replay waits for each one
     _slow(monkeypatch, 0.3)
     args = ["replay", str(path), "--checkpoint", str(ck), "--out", str(tmp_path / "out"), "--quiet",
-            "--rate", str(rate), "window.min_frames=2", "window.hop_frames=2", "inference.device=cpu",
+            "--rate", str(rate), "window.min_frames=2", "window.hop_frames=2", "inference.device=cpu", "window.min_coverage=0",
             "foreground.min_depth=0", "foreground.max_depth=0"]
     assert vg4d(args) == 0
     s = json.loads((tmp_path / "out" / "report.json").read_text())["summary"]

@@ -134,7 +134,7 @@ def config(ckpt, *overrides):
     from vg4d_ros.config import load_recognizer_config
 
     return load_recognizer_config("config/recognize.yaml", [
-        f"inference.checkpoint={ckpt}", "inference.device=cpu", "input=cloud", "window.hop_frames=6",
+        f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0", "input=cloud", "window.hop_frames=6",
         "window.min_frames=6", *overrides])
 
 

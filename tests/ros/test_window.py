@@ -50,21 +50,36 @@ def test_window_clip_equals_offline_test_item(counts, index, views, view):
     ds = MemoryDataset([frames] * (index + 1), num_frames=4, points_per_frame=16, seed=11, test_views=views)
     item = ds[index * views + view]
     cfg = WindowConfig(num_segments=4, points_per_frame=16, window_s=100.0, max_frames=100, min_frames=1,
-                       seed=11, index=index * views + view, view=view, views=views)
+                       seed=11, index=index, views=views)
     buf = WindowBuffer(cfg)
     for i, p in enumerate(frames):
         buf.push(Frame(stamp_ns=(i + 1) * 33 * MS, points=p))
     w = buf.window()
-    assert w.points.dtype == np.float32 and w.points.shape == (4, 16, 3)
-    np.testing.assert_array_equal(w.stamps, [(int(f) + 1) * 33 * MS for f in item["frame_indices"]])
-    assert np.array_equal(w.points, item["points"].numpy())  # bit-identical
+    assert w.views == views
+    points = w.points if view == 0 else w.clips[view - 1][0]
+    assert points.dtype == np.float32 and points.shape == (4, 16, 3)
+    if view == 0:
+        np.testing.assert_array_equal(w.stamps, [(int(f) + 1) * 33 * MS for f in item["frame_indices"]])
+    assert np.array_equal(points, item["points"].numpy())  # bit-identical
     if sum(counts) == 0:
         assert not w.points.any()
 
 
-def test_window_view_must_be_below_views():
-    with pytest.raises(ValueError, match="view"):
-        WindowConfig(view=2, views=2)
+def test_window_views_and_coverage_are_checked():
+    with pytest.raises(ValueError, match="views"):
+        WindowConfig(views=0)
+    with pytest.raises(ValueError, match="min_coverage"):
+        WindowConfig(min_coverage=1.5)
+
+
+def test_no_window_before_the_frames_cover_the_configured_share():
+    cfg = WindowConfig(num_segments=2, points_per_frame=4, window_s=1.0, max_frames=100, min_frames=1,
+                       hop_frames=1, min_coverage=0.5)
+    buf = WindowBuffer(cfg)
+    emitted = [buf.push(Frame(stamp_ns=i * 100 * MS, points=np.ones((5, 3), np.float32))) is not None
+               for i in range(8)]
+    # frames every 0.1 s: the span reaches 0.5 s at the 6th frame
+    assert emitted == [False] * 5 + [True] * 3
 
 
 def test_window_equals_offline_sampling_of_its_frames():

@@ -127,6 +127,8 @@ class WindowSettings:
     hop_frames: int = WindowConfig.hop_frames
     rate_hz: float = WindowConfig.rate_hz
     seed: int = -1  # -1: the checkpoint's input transform (the evaluation seed)
+    views: int = 1  # clips scored per window, averaged (0: the checkpoint's test views)
+    min_coverage: float = 0.75  # no window before the frames span this share of window_s
 
 
 @dataclass
@@ -214,6 +216,15 @@ class OutputConfig:
 
 
 @dataclass
+class EventsConfig:
+    """Continuous recognition: smoothing of window scores and action events
+    (:mod:`vg4d_ros.pipeline.events`)."""
+
+    alpha: float = 0.6  # weight of the newest window in the smoothed scores (1 = no smoothing)
+    min_score: float = 0.0  # smoothed probability a label needs to open / keep a segment ("none" below)
+
+
+@dataclass
 class QosSettings:
     """History depths (sensor: best-effort keep-last; results: reliable keep-last)."""
 
@@ -240,6 +251,7 @@ class RecognizerConfig:
     qos: QosSettings = field(default_factory=QosSettings)
     guards: GuardSettings = field(default_factory=GuardSettings)
     input_limits: InputLimits = field(default_factory=InputLimits)
+    events: EventsConfig = field(default_factory=EventsConfig)
     silence_timeout_s: float = 3.0
 
     def __post_init__(self) -> None:

@@ -31,6 +31,7 @@ MAX_POINTS_PER_FRAME = 65536  # N beyond this only exhausts memory (a clip is T 
 # value and keep every per-frame / per-window cost and every buffer finite
 MAX_INPUT_ELEMENTS = 7680 * 4320  # depth pixels / cloud points converted whole: an 8K image (33 M)
 MAX_NUM_FRAMES = 512  # T: a clip is T x N x 3 floats (and T x rgb_size^2 x 3 bytes with colour)
+MAX_WINDOW_VIEWS = 16  # clips scored per window: each costs one more clip of inference
 MAX_BUFFER_FRAMES = 3600  # frames buffered per window: 2 min at 30 Hz (each holds a frame's foreground points)
 MAX_WINDOW_S = 600.0  # a window of 10 min: an action is seconds long; int ns of it stays exact
 MAX_PERIOD_S = 86400.0  # stamp jumps and gaps, timeouts, periods: a day (int(1e300 s * 1e9) would overflow)
@@ -112,6 +113,10 @@ RANGES: dict[str, Range] = {
     # 0.01 Hz: a window per 100 s of message time; 1000 Hz: one per ms (more than one per frame is moot)
     "window.rate_hz": Range(0.01, 1000, also=0, note="windows per second; 0 = a window every hop_frames"),
     "window.seed": _count(-1, "-1 = the checkpoint's evaluation seed"),
+    "window.views": _count(0, "0 = the checkpoint's test views", MAX_WINDOW_VIEWS),
+    "window.min_coverage": Range(0, 1, note="share of window_s the frames must span before the first window"),
+    "events.alpha": Range(0, 1, lo_open=True, note="weight of the newest window; 1 = no smoothing"),
+    "events.min_score": Range(0, 1, note="smoothed probability a label needs; below it: no segment"),
     "inference.top_k": _count(),
     "inference.threads": _count(0, "0 = torch's default", 1024),
     "inference.point_scale": Range(0, note="point units per metre; 0 = from the checkpoint"),

@@ -46,9 +46,12 @@ import torch
 
 from vg4d_core import ops
 from vg4d_core.bench.common import time_call
+from vg4d_core.data.depth import KINECT_V2_DEPTH, depth_to_points
+from vg4d_core.data.sampling import resample_indices
+from vg4d_core.models import load_model_config
+from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 from vg4d_core.provenance import machine_info, save_json
 from vg4d_core.runtime.tables import print_table
-from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 
 NTU_CLIP = Path("ntu_sample") / "nturgb+d_depth_masked" / "S001C001P001R001A058"
 NTU_MODEL = "ntu"  # config/model/ntu.yaml: the architecture whose radius the ntu point set uses
@@ -57,8 +60,6 @@ UNIFORM_RADIUS = 0.15  # unit cube, 2048 points: ~29 expected neighbours
 
 def ntu_radius() -> float:
     """First-layer ball radius (metres) of the NTU architecture config."""
-    from vg4d_core.models import load_model_config
-
     return float(load_model_config(NTU_MODEL).radius)
 
 
@@ -71,9 +72,6 @@ def ntu_clip(points: int, frames: int, clips: int = 1, seed: int = 0,
     (so the copies of a batch differ in point order and choice).
     """
     import cv2
-
-    from vg4d_core.data.depth import KINECT_V2_DEPTH, depth_to_points
-    from vg4d_core.data.sampling import resample_indices
 
     folder = (root or shared_data_dir()) / NTU_CLIP
     files = sorted(folder.glob("MDepth-*.png"))

@@ -28,9 +28,16 @@ from typing import Sequence
 import numpy as np
 
 from vg4d_core.bench.common import time_call
+from vg4d_core.data import ntu
+from vg4d_core.data.cache import CacheSettings
+from vg4d_core.data.config import SyntheticConfig
+from vg4d_core.data.depth_sampling import quantise_points, sample_like_cache
+from vg4d_core.data.png16 import decode_png16
+from vg4d_core.data.preprocess import convert_depth_frames, run
+from vg4d_core.data.synthetic import write_ntu_layout
+from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 from vg4d_core.provenance import machine_info, save_json
 from vg4d_core.runtime.tables import print_table
-from vg4d_core.paths import SOURCE_ROOT, shared_data_dir
 
 NTU120_VIDEOS = 114_480
 NTU_MEAN_FRAMES = 70  # "about 8 million frames" for NTU120 (dataset paper); the sample has 71
@@ -45,8 +52,6 @@ def _names(n: int) -> list[str]:
 
 def build_raw_root(dst: Path, num_videos: int, with_rgb: bool) -> str:
     """Fill ``dst`` with ``num_videos`` videos in NTU's layout; returns the data source's name."""
-    from vg4d_core.data import ntu
-
     sample = shared_data_dir() / "ntu_sample"
     src_dir = sample / ntu.DEPTH_DIR / SAMPLE
     if src_dir.is_dir() and (not with_rgb or (sample / ntu.RGB_DIR / SAMPLE_RGB).is_file()):
@@ -60,8 +65,6 @@ def build_raw_root(dst: Path, num_videos: int, with_rgb: bool) -> str:
             if with_rgb:
                 os.symlink(sample / ntu.RGB_DIR / SAMPLE_RGB, dst / ntu.RGB_DIR / f"{name}_rgb.avi")
         return f"real NTU clip {SAMPLE} (71 frames) x {num_videos}" + (" + 1080p RGB (103 frames)" if with_rgb else "")
-    from vg4d_core.data.config import SyntheticConfig
-    from vg4d_core.data.synthetic import write_ntu_layout
 
     write_ntu_layout(dst, num_videos, cfg=SyntheticConfig(min_frames=60, max_frames=80, image_scale=1.0),
                      workers=os.cpu_count() or 1)
@@ -71,12 +74,6 @@ def build_raw_root(dst: Path, num_videos: int, with_rgb: bool) -> str:
 def stage_profile(repeats: int = 5) -> dict:
     """Single-process cost per frame of each stage, on the real clip (ms, median of repeats)."""
     import cv2
-
-    from vg4d_core.data import ntu
-    from vg4d_core.data.cache import CacheSettings
-    from vg4d_core.data.png16 import decode_png16
-    from vg4d_core.data.depth_sampling import quantise_points, sample_like_cache
-    from vg4d_core.data.preprocess import convert_depth_frames
 
     src_dir = shared_data_dir() / "ntu_sample" / ntu.DEPTH_DIR / SAMPLE
     if not src_dir.is_dir():
@@ -111,9 +108,6 @@ def stage_profile(repeats: int = 5) -> dict:
 
 
 def run_once(raw: Path, workers: int, rgb: bool, tmp: Path) -> dict:
-    from vg4d_core.data.cache import CacheSettings
-    from vg4d_core.data.preprocess import run
-
     out = Path(tempfile.mkdtemp(prefix="cache_", dir=tmp))
     settings = CacheSettings(rgb=rgb)
     cpu0 = os.times()

@@ -9,6 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from vg4d_core.config import to_dict
+from vg4d_core.models import load_model_config
+from vg4d_core.runtime.architecture import build_point_encoder, point_encoder_arch
+from vg4d_core.runtime.checkpoint import FORMAT, atomic_save
+
 
 def random_checkpoint(path: str | Path, *, model: str = "lite", class_names: Sequence[str],
                       frames: int | None = None, points: int | None = None, embed_dim: int = 16,
@@ -26,11 +31,6 @@ def random_checkpoint(path: str | Path, *, model: str = "lite", class_names: Seq
         seed: torch seed of the initialisation.
     """
     import torch
-
-    from vg4d_core.config import to_dict
-    from vg4d_core.models import load_model_config
-    from vg4d_core.runtime.architecture import build_point_encoder, point_encoder_arch
-    from vg4d_core.runtime.checkpoint import FORMAT, atomic_save
 
     cfg = to_dict(load_model_config(model))
     cfg.update({k: v for k, v in (("frames", frames), ("points", points)) if v is not None})

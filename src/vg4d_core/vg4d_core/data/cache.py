@@ -36,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vg4d_core.data.depth import CONVENTIONS
+from vg4d_core.data.rgb import FITS, decode_jpeg_frame
+
 FORMAT_VERSION = 1
 VIDEOS_DIR = "videos"
 SETTINGS_FILE = "cache.json"
@@ -58,9 +61,6 @@ class CacheSettings:
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        from vg4d_core.data.depth import CONVENTIONS
-        from vg4d_core.data.rgb import FITS
-
         if self.convention not in CONVENTIONS:
             raise ValueError(f"convention must be one of {sorted(CONVENTIONS)}, got {self.convention!r}")
         if self.points_per_frame < 1:
@@ -178,8 +178,6 @@ class CachedVideo:
         return self.points[frame, idx].astype(np.float32) * np.float32(self.quantum)
 
     def rgb(self, frame: int) -> np.ndarray:
-        from vg4d_core.data.rgb import decode_jpeg_frame
-
         if self.rgb_jpeg is None:
             raise ValueError(f"{self.path}: RGB frames were not loaded")
         return decode_jpeg_frame(self.rgb_jpeg, self.rgb_offsets, frame)

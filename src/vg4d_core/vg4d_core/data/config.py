@@ -80,7 +80,9 @@ class BagDataSettings:
     """Videos cut from ROS 2 bags (``name: bag``; ``root`` = the ``vg4d bag2cache`` output)."""
 
     split_by: Literal["bag", "subject"] = "bag"  # what ``test`` names
-    test: list[str] = field(default_factory=list)  # bags (folder names) or subjects of the test split
+    # bags (folder names) or subjects of the test split; plain YAML scalars (`[6, 7]` or `[alice]`), compared
+    # as text with the labels file's subjects
+    test: list[str | int] = field(default_factory=list)
 
 
 @dataclass

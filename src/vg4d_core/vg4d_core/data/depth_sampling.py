@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vg4d_core.data.depth import CameraIntrinsics, _as_numpy_depth, backproject, check_image_size, valid_flat_indices
+from vg4d_core.data.depth import (CameraIntrinsics, _as_numpy_depth, backproject, check_image_size, convention,
+                                  valid_flat_indices)
 
 INT16_LIMIT = 32767  # largest |coordinate| in quanta that the int16 cache holds
 
@@ -121,8 +122,6 @@ def sample_like_cache(depth, settings, rng: np.random.Generator | None, *,
     Every frame of the cache was made by this call (with the default
     intrinsics) before quantisation, so it is the one a live node calls.
     """
-    from vg4d_core.data.depth import convention
-
     preset, scale = convention(settings.convention)
     return sample_depth_frame(depth, intrinsics or preset, rng, settings.points_per_frame, scale=scale,
                               min_depth=min_depth, max_depth=max_depth, return_count=return_count)

@@ -32,6 +32,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from vg4d_core.data.cache import CacheSettings
+from vg4d_core.data.depth import convention
+
 TRANSFORM_KEY = "input_transform"  # the checkpoint state / cache index key that holds it
 
 
@@ -146,7 +149,6 @@ def transform_of_dataset(dataset: Any, data_config: Mapping[str, Any]) -> InputT
     changes: dict[str, Any] = {}
     name = str(dc.get("name", ""))
     if name == "ntu":
-        from vg4d_core.data.depth import convention
         settings = getattr(dataset, "settings", None)
         changes.update(point_scale=float(convention(str(dc.get("convention", "kinect_v2")))[1]),
                        quantum=float(getattr(settings, "quantum", 0.0) or 0.0),
@@ -177,10 +179,8 @@ def transform_of_checkpoint(state: Mapping[str, Any], data_config: Mapping[str, 
     name = str(dc.get("name", ""))
     scale, quantum, stored = 1.0, 0.0, 0
     if name == "ntu":
-        from vg4d_core.data.depth import convention
         scale = float(convention(str(dc.get("convention", "kinect_v2")))[1])
     if name in ("ntu", "bag"):
-        from vg4d_core.data.cache import CacheSettings
         quantum = CacheSettings.quantum
     if name == "msr_action3d":
         scale = 0.0

@@ -30,6 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vg4d_core.data.png16 import decode_png16
+
 CLASS_NAMES: tuple[str, ...] = (
     'drink water', 'eat meal/snack', 'brushing teeth', 'brushing hair', 'drop', 'pickup', 'throw',
     'sitting down', 'standing up (from sitting position)', 'clapping', 'reading', 'writing', 'tear up paper',
@@ -223,8 +225,6 @@ def read_depth_png(path: str | Path, expected_size: tuple[int, int] | None = DEP
     ValueError naming the file when it cannot be decoded, is not
     single-channel 16-bit, or (with ``expected_size`` = (W, H)) has another size.
     """
-    from vg4d_core.data.png16 import decode_png16
-
     path = Path(path)
     try:
         data = path.read_bytes()

@@ -41,12 +41,13 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from vg4d_core.data import ntu
-from vg4d_core.provenance import save_json
-from vg4d_core.data.cache import (REPORT_FILE, VIDEOS_DIR, CacheSettings, IndexEntry, read_index,
-                                  read_settings, read_video_meta, video_path, write_index, write_settings,
-                                  write_video)
+from vg4d_core.data.cache import (CacheSettings, IndexEntry, REPORT_FILE, VIDEOS_DIR, read_index, read_settings,
+                                  read_video_meta, video_path, write_index, write_settings, write_video)
 from vg4d_core.data.depth import convention
 from vg4d_core.data.depth_sampling import quantise_points, sample_like_cache
+from vg4d_core.data.png16 import _unfilter16
+from vg4d_core.data.rgb import align_to_depth, encode_jpeg_frames, read_video
+from vg4d_core.provenance import save_json
 
 # RGB and depth frame counts further apart than this are reported (alignment still spreads both over
 # the same duration)
@@ -97,8 +98,6 @@ def convert_depth_frames(frame_paths: Sequence[Path], settings: CacheSettings, r
 def convert_rgb(rgb_path: Path, num_depth: int, settings: CacheSettings
                 ) -> tuple[dict[str, np.ndarray], list[str], int]:
     """RGB video -> one JPEG per depth frame (aligned in time), warnings, RGB frame count."""
-    from vg4d_core.data.rgb import align_to_depth, encode_jpeg_frames, read_video
-
     if not rgb_path.is_file():
         raise VideoError(f"missing RGB video {rgb_path}")
     try:
@@ -145,8 +144,6 @@ def convert_video(root: str | Path, name: str, out: str | Path, settings: CacheS
 
 def _compile_kernels() -> None:
     """Compile (or load from numba's cache) the PNG kernel once, before workers fork."""
-    from vg4d_core.data.png16 import _unfilter16
-
     _unfilter16(np.zeros(5, np.uint8), 1, 2)
 
 

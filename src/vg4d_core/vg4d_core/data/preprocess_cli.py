@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from vg4d_core.data import preprocess
 from vg4d_core.data.cache import CacheSettings
+from vg4d_core.data.preprocess import run
 
 
 def _parser() -> argparse.ArgumentParser:
-    from vg4d_core.data import preprocess
-
     parser = argparse.ArgumentParser(prog="vg4d preprocess", description="convert a raw dataset into a training cache")
     sub = parser.add_subparsers(dest="dataset", required=True)
     p = sub.add_parser("ntu", help="NTU RGB+D 60/120 (masked depth PNGs + RGB AVIs)",
@@ -46,8 +46,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     """Run ``vg4d preprocess``; returns the exit status (argparse exits with 2 on bad options)."""
-    from vg4d_core.data.preprocess import run
-
     parser = _parser()
     args = parser.parse_args(list(argv))
     if args.workers < 1:

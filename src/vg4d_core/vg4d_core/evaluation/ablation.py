@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from vg4d_core.provenance import save_json
 from vg4d_core.runtime.fusion import fuse
 from vg4d_core.runtime.metrics import topk_accuracy
 from vg4d_core.runtime.predictor import subset_key
@@ -65,8 +66,6 @@ def markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 def write_table(out: Path, stem: str, rows: list[dict[str, Any]], columns: Sequence[str], *, command: str,
                 device: Any, extra: Mapping[str, Any] | None = None) -> None:
     """``OUT/<stem>.json`` (with provenance) and ``OUT/<stem>.md``."""
-    from vg4d_core.provenance import save_json
-
     save_json(out / f"{stem}.json", {"rows": rows, "units": "percent", **dict(extra or {})}, command=command,
               device=device)
     (out / f"{stem}.md").write_text(markdown(rows, columns), encoding="utf-8")

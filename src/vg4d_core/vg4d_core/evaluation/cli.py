@@ -35,7 +35,17 @@ from pathlib import Path
 from typing import Sequence
 
 from vg4d_core.config import ConfigError, apply_overrides, read_yaml, to_dict
+from vg4d_core.data.factory import build_split, data_config_from_dict
+from vg4d_core.data.point_video import literature_video_ids
+from vg4d_core.evaluation.ablation import score_subsets, write_table
+from vg4d_core.evaluation.plot import plot_confusion
+from vg4d_core.paths import resolve_named
+from vg4d_core.provenance import save_json
 from vg4d_core.runtime.checkpoint import CheckpointError
+from vg4d_core.runtime.metrics import run_summary
+from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
+from vg4d_core.runtime.scoring import metrics_of, restrict, score_dataset
+from vg4d_core.runtime.tables import print_table
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,16 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.batch_size < 0:
         print(f"vg4d evaluate: error: --batch-size must be >= 1, got {args.batch_size}", file=sys.stderr)
         return 2
-
-    from vg4d_core.data.factory import build_split, data_config_from_dict
-    from vg4d_core.evaluation.plot import plot_confusion
-    from vg4d_core.runtime.tables import print_table
-    from vg4d_core.paths import resolve_named
-    from vg4d_core.runtime.metrics import run_summary
-    from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
-    from vg4d_core.provenance import save_json
-    from vg4d_core.data.point_video import literature_video_ids
-    from vg4d_core.runtime.scoring import metrics_of, restrict, score_dataset
 
     try:
         ck = read_checkpoint(args.checkpoint)
@@ -183,7 +183,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     command = shlex.join(["vg4d", "evaluate", *argv])
     save_json(out / "metrics.json", result, command=command, device=device)
-    from vg4d_core.evaluation.ablation import score_subsets, write_table
 
     if args.ablations:
         try:

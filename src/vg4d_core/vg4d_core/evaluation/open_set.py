@@ -37,6 +37,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vg4d_core.data.factory import build_split
+from vg4d_core.provenance import save_json
+from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
+from vg4d_core.runtime.scoring import primary_score, score_dataset
+
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(20))  # 0.00 .. 0.95
 
 
@@ -95,10 +100,6 @@ def _auroc(pos: np.ndarray, neg: np.ndarray) -> float | None:
 def score_videos(checkpoint: str, *, batch_size: int = 32, progress: bool = False) -> dict[str, Any]:
     """The checkpoint's test split with its class restriction lifted, scored by the recogniser's
     predictor: per video the true class name, the top-1 name and probability of the primary score."""
-    from vg4d_core.data.factory import build_split
-    from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
-    from vg4d_core.runtime.scoring import primary_score, score_dataset
-
     ck = read_checkpoint(checkpoint)
     data = dict(ck.data_config)
     held_out = {"classes": list(data.get("classes") or []), "exclude_classes": list(data.get("exclude_classes") or [])}
@@ -254,7 +255,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--commands", help="a text file of the commands that made the inputs, one a line, kept in the JSON")
     p.add_argument("--progress", action="store_true")
     args = p.parse_args(argv)
-    from vg4d_core.provenance import save_json
 
     replays = dict(s.split("=", 1) for s in args.replay)
     folds = []

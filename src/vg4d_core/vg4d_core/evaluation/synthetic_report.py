@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from vg4d_core.provenance import save_json
+
 SCORES: tuple[str, ...] = ("pc", "pc_text", "rgb", "rgb_text")
 
 
@@ -48,8 +50,6 @@ def build_report(eval_dir: str | Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from vg4d_core.provenance import save_json
-
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)

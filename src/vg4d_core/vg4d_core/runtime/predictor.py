@@ -27,9 +27,11 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from vg4d_core.losses.contrastive import CLIP_MAX_LOGIT_SCALE, logit_scale_value
+from vg4d_core.runtime.architecture import build_point_encoder, build_rgb_model
 from vg4d_core.runtime.checkpoint import CheckpointError, load_checkpoint
 from vg4d_core.runtime.device import amp_dtype_for, autocast, pick_device
-from vg4d_core.runtime.fusion import FUSED, fuse
+from vg4d_core.runtime.fusion import FUSED, SCORE_NAMES, fuse
 
 
 class PointScores(nn.Module):
@@ -87,8 +89,6 @@ class RGBScores(nn.Module):
 
 def subset_key(names: Sequence[str]) -> str:
     """Canonical name of a set of scores: ``pc+pc_text+rgb`` (in SCORE_NAMES order)."""
-    from vg4d_core.runtime.fusion import SCORE_NAMES
-
     order = {n: i for i, n in enumerate(SCORE_NAMES)}
     return "+".join(sorted(set(names), key=lambda n: (order.get(n, len(order)), n)))
 
@@ -201,8 +201,6 @@ def predictor_from_checkpoint(path: str | Path | LoadedCheckpoint, *, device: st
     scores (``fusion_subsets`` / ``fusion_weights`` / ``fusion_weights_pc``).
     ``path`` may be a :class:`LoadedCheckpoint` already read.
     """
-    from vg4d_core.runtime.architecture import build_point_encoder, build_rgb_model
-
     ck = path if isinstance(path, LoadedCheckpoint) else read_checkpoint(path)
     path = ck.path
     want = None if scores is None else [n for n in scores if n != FUSED]
@@ -219,7 +217,6 @@ def predictor_from_checkpoint(path: str | Path | LoadedCheckpoint, *, device: st
         scale = ck.state.get("logit_scale")
         if text is not None and scale is None and "objective" in ck.state:
             # an intermediate crossmodal checkpoint: the scale is the objective's, clamped as training clamped it
-            from vg4d_core.losses.contrastive import CLIP_MAX_LOGIT_SCALE, logit_scale_value
 
             log_s = ck.state["objective"].get("logit_scale.log_scale")
             cap = ((ck.state.get("config") or {}).get("crossmodal_loss") or {}).get("max_logit_scale",

@@ -23,8 +23,14 @@ from typing import Sequence
 import yaml
 
 from vg4d_core.config import ConfigError, apply_overrides, from_dict, to_dict
+from vg4d_core.data.factory import build_split
 from vg4d_core.data.input_transform import TRANSFORM_KEY, transform_of_dataset
+from vg4d_core.provenance import machine_info
 from vg4d_core.runtime.checkpoint import CheckpointError, load_checkpoint
+from vg4d_core.training.config import TrainConfig, load_train_config, resolved_data_dict
+from vg4d_core.training.distributed import init_distributed, shutdown
+from vg4d_core.training.loop import fit
+from vg4d_core.training.stages import build_stage, stage_arch
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,8 +52,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _resolve(args: argparse.Namespace):
     """-> (TrainConfig, run_dir, resume checkpoint path or None)."""
-    from vg4d_core.training.config import TrainConfig, load_train_config
-
     resuming = args.resume or args.resume_from is not None
     if args.config is None and not resuming:
         raise ConfigError("give --config RECIPE (or --resume with --out RUN_DIR)")
@@ -70,24 +74,18 @@ def _resolve(args: argparse.Namespace):
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    # intermixed: overrides may come before or after the options (`--config R --out D k=v` or `k=v --out D`)
+    args = _parser().parse_intermixed_args(argv)
     try:
         cfg, run_dir, resume = _resolve(args)
     except (ConfigError, CheckpointError, FileNotFoundError) as exc:
         print(f"vg4d train: error: {exc}", file=sys.stderr)
         return 2
-    if args.print_config:
-        print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+    if args.print_config:  # what this command would run: the output folder is --out when given
+        print(yaml.safe_dump({**to_dict(cfg), "out": str(run_dir)}, sort_keys=False), end="")
         return 0
 
     import torch
-
-    from vg4d_core.data.factory import build_split
-    from vg4d_core.provenance import machine_info
-    from vg4d_core.training.config import resolved_data_dict
-    from vg4d_core.training.distributed import init_distributed, shutdown
-    from vg4d_core.training.loop import fit
-    from vg4d_core.training.stages import build_stage, stage_arch
 
     use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
     env = init_distributed("cuda" if use_cuda else "cpu")
@@ -100,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             arch = stage_arch(cfg, train_set.num_classes)
         except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as exc:
             print(f"vg4d train: error: {exc}", file=sys.stderr)
+            return 2
+        if len(train_set) < cfg.batch_size:  # the batch sampler drops the incomplete tail: no step at all
+            print(f"vg4d train: error: the {cfg.train_split} split has {len(train_set)} clip(s), fewer than one batch "
+                  f"(batch_size={cfg.batch_size}): add data or set batch_size={max(1, len(train_set))}",
+                  file=sys.stderr)
             return 2
         if getattr(test_set, "num_classes", arch["num_classes"]) != arch["num_classes"]:
             print(f"vg4d train: error: train split has {arch['num_classes']} classes, test split "

@@ -37,8 +37,19 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from vg4d_core.config import ConfigError
-from vg4d_core.runtime.architecture import build_point_encoder, point_encoder_arch
-from vg4d_core.training.config import STAGES, TrainConfig, model_config_dict
+from vg4d_core.data.factory import build_split
+from vg4d_core.losses.classification import ClassificationObjective
+from vg4d_core.losses.contrastive import CrossModalObjective, VideoTextObjective, logit_scale_value
+from vg4d_core.runtime import checkpoint as ckpt_io
+from vg4d_core.runtime.architecture import (RGBVideoClassifier, build_point_encoder, build_rgb_model,
+                                            point_encoder_arch, vlm_classifier_arch)
+from vg4d_core.runtime.fusion import fit_fusion_weights, fuse
+from vg4d_core.runtime.metrics import topk_accuracy
+from vg4d_core.runtime.predictor import PointScores, RGBScores, predictor_from_checkpoint, read_checkpoint, subset_key
+from vg4d_core.runtime.scoring import score_dataset
+from vg4d_core.training.config import STAGES, TrainConfig, model_config_dict, resolved_data_dict, vlm_config_of
+from vg4d_core.training.feature_cache import CachedVideoFeatures, cache_key, get_feature_cache
+from vg4d_core.training.validation import ItemSubset, split_items, validation_set
 
 
 @dataclass
@@ -88,9 +99,6 @@ def build_stage(cfg: TrainConfig, train_set: Dataset, run_dir: str | Path | None
 
 
 def _pretrain(cfg: TrainConfig, train_set: Dataset) -> Stage:
-    from vg4d_core.losses.classification import ClassificationObjective
-    from vg4d_core.runtime.predictor import PointScores
-
     arch = stage_arch(cfg, train_set.num_classes)
     model = build_point_encoder(arch)
     model.lock("projection")  # cross-entropy never reaches the projection head
@@ -102,8 +110,6 @@ def _pretrain(cfg: TrainConfig, train_set: Dataset) -> Stage:
 
 def _holdout(cfg: TrainConfig, train_set: Dataset, extra=None) -> Dataset | None:
     """``train_set`` without its validation videos (None: nothing to change)."""
-    from vg4d_core.training.validation import ItemSubset, split_items
-
     if cfg.holdout <= 0 and extra is None:
         return None
     keep, _ = split_items(train_set, cfg.holdout)
@@ -117,10 +123,6 @@ def _require_rgb(train_set: Dataset, stage: str) -> None:
 
 
 def _vlm(cfg: TrainConfig, train_set: Dataset) -> Stage:
-    from vg4d_core.losses.contrastive import VideoTextObjective
-    from vg4d_core.runtime.architecture import RGBVideoClassifier, vlm_classifier_arch
-    from vg4d_core.runtime.predictor import RGBScores
-    from vg4d_core.training.config import vlm_config_of
     from vg4d_core.vlm import VLMClassifier, build_backend, class_prompts, load_prompt_templates
 
     _require_rgb(train_set, "vlm")
@@ -155,14 +157,6 @@ def _text_tower_params(backend: nn.Module) -> list[nn.Parameter]:
 
 
 def _crossmodal(cfg: TrainConfig, train_set: Dataset, run_dir: Path) -> Stage:
-    from vg4d_core.data.factory import build_split
-    from vg4d_core.losses.contrastive import CrossModalObjective
-    from vg4d_core.runtime import checkpoint as ckpt_io
-    from vg4d_core.runtime.predictor import PointScores, read_checkpoint
-    from vg4d_core.training.config import resolved_data_dict
-    from vg4d_core.training.feature_cache import CachedVideoFeatures, cache_key, get_feature_cache
-    from vg4d_core.training.validation import split_items
-
     if cfg.crossmodal_loss.d > 0:  # also checked by TrainConfig; kept for configs built in code
         raise ConfigError("crossmodal_loss.d > 0: L_rgb is trained in the `vlm` stage; the crossmodal VLM is frozen")
     for name in ("pretrained", "vlm_checkpoint"):
@@ -192,8 +186,6 @@ def _crossmodal(cfg: TrainConfig, train_set: Dataset, run_dir: Path) -> Stage:
         raise ConfigError(f"vlm_checkpoint {cfg.vlm_checkpoint} was trained on other classes")
 
     def frozen_vlm():
-        from vg4d_core.runtime.architecture import build_rgb_model
-
         vlm = build_rgb_model(vlm_ck.arch, vlm_ck.state["model"]).eval()
         for p in vlm.parameters():
             p.requires_grad_(False)
@@ -216,8 +208,6 @@ def _crossmodal(cfg: TrainConfig, train_set: Dataset, run_dir: Path) -> Stage:
             return [PointScores(m)]
         return [PointScores(m, text, float(ls().detach()))]
 
-    from vg4d_core.training.validation import ItemSubset
-
     subset = ItemSubset(train_set, keep, CachedVideoFeatures(cache))
     meta = {"class_text_features": text.clone(), "vlm_checkpoint": str(Path(cfg.vlm_checkpoint).resolve()),
             "pretrained": str(Path(cfg.pretrained).resolve()), "val_fraction": cfg.holdout}
@@ -233,22 +223,12 @@ def finalize_crossmodal(cfg: TrainConfig, run_dir: str | Path, train_set: Datase
     ``fusion_weights`` (all scores), ``fusion_weights_pc`` (pc + pc_text), ``fusion_validation``
     (val_fraction, number of validation videos, top-1 of each score and subset on them).
     """
-    from vg4d_core.runtime import checkpoint as ckpt_io
-    from vg4d_core.runtime.fusion import fit_fusion_weights, fuse
-    from vg4d_core.runtime.predictor import predictor_from_checkpoint, subset_key
-    from vg4d_core.runtime.metrics import topk_accuracy
-    from vg4d_core.runtime.scoring import score_dataset
-    from vg4d_core.training.validation import validation_set
-    from vg4d_core.losses.contrastive import logit_scale_value
-
     path = Path(run_dir) / "last.pt"
     state = ckpt_io.load_checkpoint(path)
     log_s = state.get("objective", {}).get("logit_scale.log_scale")
     if log_s is not None:
         state["logit_scale"] = logit_scale_value(log_s, float(cfg.crossmodal_loss.max_logit_scale))
         ckpt_io.atomic_save(state, path)
-    from vg4d_core.data.factory import build_split
-    from vg4d_core.training.config import resolved_data_dict
 
     val = validation_set(build_split(dict(resolved_data_dict(cfg), rgb=True), cfg.train_split), cfg.holdout)
     info: dict[str, Any] = {"val_fraction": cfg.holdout, "num_videos": 0}

@@ -14,6 +14,9 @@ from typing import Any, Callable, Sequence
 
 from torch.utils.data import Dataset
 
+from vg4d_core.data.config import AugmentConfig
+from vg4d_core.data.point_video import PointVideoDataset
+
 
 def is_validation_video(video_id: str, fraction: float) -> bool:
     """True for about ``fraction`` of all ids: sha1(id) read as a number in [0, 1) is < fraction."""
@@ -73,9 +76,6 @@ def eval_mode(dataset: Dataset) -> Dataset:
     what changes is only how clips are drawn, as the fusion weights must be
     fitted on scores made the way test scores are made.
     """
-    from vg4d_core.data.config import AugmentConfig
-    from vg4d_core.data.point_video import PointVideoDataset
-
     if not isinstance(dataset, PointVideoDataset):
         raise TypeError(f"eval_mode needs a PointVideoDataset, got {type(dataset).__name__}")
     out = copy.copy(dataset)

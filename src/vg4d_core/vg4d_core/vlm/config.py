@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from vg4d_core.config import ConfigError, load_config, read_yaml
+from vg4d_core.paths import resolve_config
 
 BackendKind = Literal["xclip", "open_clip"]
 
@@ -55,8 +56,6 @@ class VLMConfig:
 
 def load_vlm_config(path: str | Path, overrides: Sequence[str] = ()) -> VLMConfig:
     """Read a :class:`VLMConfig` from YAML (path or name under ``config/``)."""
-    from vg4d_core.paths import resolve_config
-
     return load_config(VLMConfig, resolve_config(path), overrides)
 
 
@@ -66,8 +65,6 @@ def load_prompt_templates(path: str | Path) -> list[str]:
     Each template holds exactly one ``{}``, where the class name goes.
     ``path`` is a file path or a name relative to the config directory.
     """
-    from vg4d_core.paths import resolve_config
-
     resolved = resolve_config(path)
     data = read_yaml(resolved)
     unknown = sorted(set(data) - {"templates"})

@@ -33,6 +33,11 @@ from typing import Sequence
 
 import numpy as np
 
+from vg4d_core.data import ntu
+from vg4d_core.data.depth import KINECT_V2_DEPTH
+from vg4d_core.data.rgb import open_video
+from vg4d_core.data.synthetic import CLASS_NAMES
+from vg4d_ros.bags.bagio import BagWriter, header
 from vg4d_ros.bags.labels import GROUND_TRUTH_TOPIC
 
 DEFAULT_TOPICS = {
@@ -55,8 +60,6 @@ def frame_stamp_ns(start_ns: int, index: int, rate_hz: float = RATE_HZ) -> int:
 
 def depth_image_msg(ts, depth: np.ndarray, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID):
     """(H, W) uint16 mm -> ``sensor_msgs/Image`` 16UC1 (little-endian, unpadded rows)."""
-    from vg4d_ros.bags.bagio import header
-
     depth = np.ascontiguousarray(depth, dtype="<u2")
     h, w = depth.shape
     return ts.types["sensor_msgs/msg/Image"](header=header(ts, stamp_ns, frame_id), height=h, width=w,
@@ -67,8 +70,6 @@ def depth_image_msg(ts, depth: np.ndarray, stamp_ns: int, frame_id: str = DEPTH_
 def color_image_msg(ts, frame_bgr: np.ndarray, stamp_ns: int, encoding: str = "bgr8",
                     frame_id: str = COLOR_FRAME_ID):
     """(H, W, 3) uint8 BGR (OpenCV's order) -> ``sensor_msgs/Image`` bgr8 or rgb8."""
-    from vg4d_ros.bags.bagio import header
-
     if encoding not in ("bgr8", "rgb8"):
         raise ValueError(f"colour encoding must be bgr8 or rgb8, got {encoding!r}")
     img = frame_bgr if encoding == "bgr8" else frame_bgr[:, :, ::-1]
@@ -80,8 +81,6 @@ def color_image_msg(ts, frame_bgr: np.ndarray, stamp_ns: int, encoding: str = "b
 
 def camera_info_msg(ts, intrinsics, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID):
     """``sensor_msgs/CameraInfo`` of pinhole ``intrinsics`` (no distortion: NTU's depth is rectified)."""
-    from vg4d_ros.bags.bagio import header
-
     T = ts.types
     fx, fy, cx, cy = intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy
     k = np.array([fx, 0, cx, 0, fy, cy, 0, 0, 1], np.float64)
@@ -104,10 +103,6 @@ def write_video_bag(root: str | Path, name: str, out: str | Path, *, storage: st
     """
     import cv2
 
-    from vg4d_core.data import ntu
-    from vg4d_core.data.depth import KINECT_V2_DEPTH
-    from vg4d_ros.bags.bagio import BagWriter
-
     topics = {**DEFAULT_TOPICS, **(topics or {})}
     parsed = ntu.parse_name(name)
     names = list(class_names or ntu.CLASS_NAMES)
@@ -120,8 +115,6 @@ def write_video_bag(root: str | Path, name: str, out: str | Path, *, storage: st
     cap = None
     if rgb:
         if rgb_path.is_file():
-            from vg4d_core.data.rgb import open_video
-
             cap = open_video(rgb_path)
         else:
             notes.append(f"no RGB video {rgb_path}: depth only")
@@ -166,13 +159,9 @@ def write_video_bag(root: str | Path, name: str, out: str | Path, *, storage: st
 
 def _class_names(spec: str) -> list[str]:
     """``--class-names``: "ntu", "synthetic" or a file of names (one per line, blank lines ignored)."""
-    from vg4d_core.data import ntu
-
     if spec == "ntu":
         return list(ntu.CLASS_NAMES)
     if spec == "synthetic":
-        from vg4d_core.data.synthetic import CLASS_NAMES
-
         return list(CLASS_NAMES)
     path = Path(spec)
     if not path.is_file():
@@ -185,8 +174,6 @@ def _class_names(spec: str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``vg4d ntu2bag``: write NTU RGB+D videos (raw layout) as ROS 2 bags, one per video."""
-    from vg4d_core.data import ntu
-
     p = argparse.ArgumentParser(prog="vg4d ntu2bag", description=main.__doc__,
                                 epilog="NTU's depth is masked to the person; so is the depth in these bags.")
     p.add_argument("--root", required=True, type=Path, help="raw NTU root (nturgb+d_depth_masked/, nturgb+d_rgb/)")

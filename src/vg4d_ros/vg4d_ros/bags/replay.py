@@ -70,12 +70,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
+from vg4d_core.config import to_dict
+from vg4d_core.provenance import save_json
+from vg4d_core.runtime.tables import format_table
 from vg4d_ros.bags.bagio import BagError, BagWriter, bag_topics, describe_topics, open_bag, read_messages
-from vg4d_ros.bags.labels import (BAG_SUFFIXES, GROUND_TRUTH_TOPIC, LabelsFile, Segment, bag_key, label_at,
-                                  load_labels, segments_from_topic)
+from vg4d_ros.bags.labels import (BAG_SUFFIXES, GROUND_TRUTH_TOPIC, LabelsError, LabelsFile, Segment, bag_key,
+                                  label_at, load_labels, segments_from_topic)
+from vg4d_ros.bags.streams import pooled_report, stream_report
+from vg4d_ros.config import NODE_NAME, load_recognizer_config
+from vg4d_ros.pipeline.decode import MessageError, stamp_ns
+from vg4d_ros.pipeline.model import RecognizerError, load_model
 from vg4d_ros.pipeline.recognizer import Recognition, Recognizer, Verdict
-from vg4d_ros.config import NODE_NAME
+from vg4d_ros.pipeline.window import Frame, clip_window
+from vg4d_ros.transports.outputs import classification_msg, label_info_msg, label_msg
 
 
 # exit statuses of `vg4d replay` (EXIT_STATUS_HELP; 1 stays Python's own for an unexpected error)
@@ -114,8 +123,12 @@ class ReplayOptions:
         labels: a loaded labels file, or None.
         label_topic: std_msgs/String ground-truth topic ("" = none).
         end_window: infer one more window of the frames left at the end of each bag.
-        index_by_bag_order: bag i's clips draw the random stream of test item i.
+        index_by_bag_order: bag i's clips draw the random stream of test item i (segment verdicts: the
+            k-th labelled segment of the replayed bags draws that of test item k).
         out_storage: storage of the output bags ("mcap" or "sqlite3").
+        progress: a progress bar over the bags.
+        segment_verdicts: classify each labelled segment as one trimmed video (its frames only, the
+            checkpoint's test views): the replay's "video" figure, comparable with ``vg4d evaluate``.
     """
 
     rate: float = 0.0
@@ -124,6 +137,8 @@ class ReplayOptions:
     end_window: bool = True
     index_by_bag_order: bool = False
     out_storage: str = "mcap"
+    segment_verdicts: bool = True
+    progress: bool = False
 
     def __post_init__(self) -> None:
         if not self.rate >= 0:
@@ -177,6 +192,9 @@ class BagResult:
     label_source: str | None = None
     output_bag: str = ""
     topics: dict = field(default_factory=dict)
+    segments: list[dict] = field(default_factory=list)  # per labelled segment: its trimmed-video verdict
+    events: list[dict] = field(default_factory=list)  # action events (vg4d_ros.pipeline.events), in order
+    stream: dict | None = None  # stream metrics against the labelled segments (bags.streams.stream_report)
 
     def to_dict(self) -> dict:
         end = [w for w in self.windows if w["kind"] == "end"]
@@ -187,7 +205,10 @@ class BagResult:
         return {"bag": self.bag, "name": self.name, "error": self.error or None, "topics": self.topics,
                 "label_source": self.label_source, "output_bag": self.output_bag or None, "frames": self.frames,
                 "wall_s": self.wall_s, "num_windows": len(self.windows),
-                "window_accuracy": _accuracy(labelled), "video": video,
+                "window_accuracy": _accuracy(labelled), "video": video, "segments": self.segments,
+                "events": self.events,
+                "stream": None if self.stream is None else {k: v for k, v in self.stream.items()
+                                                            if k not in ("predicted", "truth")},
                 "warnings": {k: int(self.warnings.get(k, 0)) for k in WARNING_CLASSES},
                 "recognizer": self.stats, "windows": self.windows}
 
@@ -198,16 +219,31 @@ def _accuracy(rows: list[dict]) -> float | None:
 
 
 def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir: Path | None, *,
-               bag_index: int = 0, log=None) -> BagResult:
-    """Replay one bag through a fresh :class:`Recognizer`; a bad bag gives a result with ``error`` set."""
+               bag_index: int = 0, segment_index: int = 0, log=None) -> BagResult:
+    """Replay one bag through a fresh :class:`Recognizer`; a bad bag gives a result with ``error`` set.
+
+    ``segment_index``: how many labelled segments the bags before this one had (the test item index of
+    this bag's first segment, with ``index_by_bag_order``).
+    """
     path = Path(path)
     result = BagResult(str(path), bag_key(path))
+    frames: list[Frame] = []  # converted frames, for the segment verdicts
+    frame_stamps: list[int] = []  # every converted frame's stamp, for the stream metrics
+    events: list = []  # the action events, in order
     verdicts: list[tuple[str, Verdict]] = []  # (kind, verdict): the live labels, then the end window's verdict
 
     def labelled(r: Recognition) -> None:
-        verdicts.append(("window", Verdict("labelled", "", r.stamp_ns, r.num_frames, r)))
+        verdicts.append(("window", Verdict("labelled", "", r.stamp_ns, r.num_frames, r, r.first_stamp_ns)))
 
     rec = Recognizer(config, model, labelled, log=log or (lambda level, text: None))
+
+    def tap(frame: Frame) -> None:
+        frame_stamps.append(frame.stamp_ns)
+        if options.segment_verdicts:
+            frames.append(frame)
+
+    rec.frame_tap = tap
+    rec.on_event = events.append
     if options.index_by_bag_order:
         # the clip's random stream: item_rng(seed, "test", 0, index) as the index-th test item offline
         rec.buffer.config = dataclasses.replace(rec.buffer.config, index=int(bag_index))
@@ -275,6 +311,7 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
             end = rec.end_window() if options.end_window else None  # the live gates decide it too
             if end is not None:
                 verdicts.append(("end", end))
+            rec.end_events("stream_end")
     except BagError as exc:
         result.error = str(exc)
     finally:
@@ -289,8 +326,18 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
     class_names = set(model.class_names)
     unknown = {s.label for s in segments if s.label not in class_names}
     result.warnings["unknown_labels"] += len(unknown)
+    if options.segment_verdicts and not result.error:
+        result.segments = _segment_verdicts(rec, frames, segments, class_names,
+                                            segment_index if options.index_by_bag_order else None)
+    frames.clear()  # the segment verdicts are made: free the frames
+    result.events = [dataclasses.asdict(e) for e in events]
+    if segments and frame_stamps and not result.error:
+        result.stream = stream_report(frame_stamps, segments, events, rec.settings.window.window_s)
     for kind, v in verdicts:
         label = label_at(segments, v.stamp_ns) if segments else None
+        # a window "inside" a segment spans frames of that segment only: what window top-1 counts
+        inside = label is not None and label_at(segments, v.first_stamp_ns) == label and all(
+            not (v.first_stamp_ns < s.start_ns <= v.stamp_ns) for s in segments if s.label != label)
         if segments and label is None:
             result.warnings["unlabelled_windows"] += 1
         r = v.recognition
@@ -305,7 +352,8 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
             "top1": top1, "score": float(top_k[0][1]) if top_k else None,
             "top_k": [[n, float(s)] for n, s in top_k], "label": label,
             "unknown_label": label is not None and not scored,
-            "correct": bool(top1 == label) if scored and top_k else None,
+            "correct": bool(top1 == label) if scored and top_k else None, "inside": bool(inside and scored),
+            "first_stamp_ns": int(v.first_stamp_ns),
             "latency_ms": float(r.latency_ms) if r is not None else None, "num_frames": int(v.num_frames)})
     published = [v.recognition for _, v in verdicts if v.status == "labelled"]
     if out_dir is not None and published:
@@ -314,9 +362,29 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
     return result
 
 
-def _stamp_or_none(msg: Any) -> int | None:
-    from vg4d_ros.pipeline.decode import MessageError, stamp_ns
+def _segment_verdicts(rec: Recognizer, frames: list[Frame], segments, class_names: set[str],
+                      first_index: int | None) -> list[dict]:
+    """Each labelled segment classified as one trimmed video: its converted frames, the checkpoint's test
+    views, the live model (what ``vg4d evaluate`` does to the cached video of that segment)."""
+    out = []
+    views = int(rec.settings.transform.test_views or 1)
+    stamps = np.array([f.stamp_ns for f in frames], dtype=np.int64)
+    for k, seg in enumerate(segments):
+        sel = np.flatnonzero((stamps >= seg.start_ns) & (stamps <= seg.end_ns))
+        row = {"label": seg.label, "start_ns": int(seg.start_ns), "end_ns": int(seg.end_ns), "frames": int(sel.size),
+               "top1": None, "score": None, "correct": None}
+        if sel.size:
+            cfg = dataclasses.replace(rec.buffer.config, views=views, min_coverage=0.0,
+                                      index=rec.buffer.config.index if first_index is None else first_index + k)
+            r = rec.infer(clip_window([frames[i] for i in sel], cfg, frame_id=rec.buffer.frame_id))
+            row.update(top1=r.top_k[0][0], score=float(r.top_k[0][1]))
+            if seg.label in class_names:
+                row["correct"] = row["top1"] == seg.label
+        out.append(row)
+    return out
 
+
+def _stamp_or_none(msg: Any) -> int | None:
     try:
         return stamp_ns(msg)
     except MessageError:
@@ -339,8 +407,6 @@ def _ground_truth(options: ReplayOptions, path: Path, gt_messages: list[tuple[in
 def write_outputs(path: Path, config, class_names: Sequence[str], results: Sequence[Any], storage: str) -> Path:
     """The node's output messages for ``results`` as a bag at ``path`` (replaced if it exists)."""
     import shutil
-
-    from vg4d_ros.transports.outputs import classification_msg, label_info_msg, label_msg
 
     if path.exists():
         shutil.rmtree(path)
@@ -369,10 +435,21 @@ def summarize_results(results: Sequence[BagResult], wall_s: float) -> dict:
     warnings = Counter()
     for r in results:
         warnings.update(r.warnings)
+    segs = [s for r in results for s in r.segments if s["correct"] is not None]
+    inside = [w for w in windows if w.get("inside")]
     return {
         "bags": len(results), "bags_failed": sum(1 for r in results if r.error),
         "windows": len(windows), "labelled_windows": len(labelled), "window_accuracy": _accuracy(labelled),
         "videos": len(videos), "video_accuracy": _accuracy(videos),
+        # each labelled segment as one trimmed video (the frames vg4d bag2cache cuts, the checkpoint's test
+        # views): comparable with vg4d evaluate on the cache of the same bags
+        "segments": len(segs), "segment_top1": _accuracy(segs),
+        # windows whose frames all lie in one labelled segment; a window not labelled (no person, unsure,
+        # error) counts as wrong: no correct label reached the user
+        "inside_windows": len(inside),
+        # the action events against the labelled segments, all bags pooled (vg4d_ros.bags.streams)
+        "stream": pooled_report([r.stream for r in results if r.stream]),
+        "window_top1": 100.0 * sum(bool(w["correct"]) for w in inside) / len(inside) if inside else None,
         # ground truth naming classes the checkpoint does not have: excluded from both accuracies
         "unknown_labels": {"labels": sorted({w["label"] for w in unknown_windows}),
                            "windows": len(unknown_windows),
@@ -392,13 +469,14 @@ def summarize_results(results: Sequence[BagResult], wall_s: float) -> dict:
 def replay(paths: Sequence[str | Path], config, options: ReplayOptions, out_dir: str | Path | None, *,
            model=None, command: str | None = None, log=None) -> dict:
     """Replay bags in order; writes ``out_dir/report.json`` and output bags; returns the report."""
-    from vg4d_core.config import to_dict
-    from vg4d_ros.pipeline.model import load_model
-
     model = model or load_model(config)
     out = Path(out_dir) if out_dir is not None else None
     t0 = time.perf_counter()
-    results = [replay_bag(p, config, model, options, out, bag_index=i, log=log) for i, p in enumerate(paths)]
+    results, seen = [], 0
+    bags = tqdm(list(paths), desc="replay", unit="bag", disable=not options.progress, dynamic_ncols=True)
+    for i, p in enumerate(bags):
+        results.append(replay_bag(p, config, model, options, out, bag_index=i, segment_index=seen, log=log))
+        seen += len(results[-1].segments)
     report = {
         "summary": summarize_results(results, time.perf_counter() - t0),
         # every input not replayed, with why (its entry in "bags" has the same error)
@@ -413,16 +491,12 @@ def replay(paths: Sequence[str | Path], config, options: ReplayOptions, out_dir:
         "config": to_dict(config),
     }
     if out is not None:
-        from vg4d_core.provenance import save_json
-
         save_json(out / "report.json", report, command=command)
     return report
 
 
 def print_report(report: dict, file=None) -> None:
     """The windows as a table, then per-bag errors and the summary."""
-    from vg4d_core.runtime.tables import format_table
-
     file = file or sys.stdout
     rows = [{"bag": b["name"], "kind": w["kind"], "t_s": w["t_s"],
              "top1": w["top1"] if w["status"] == "labelled" else f"({w['status']})", "score": w["score"],
@@ -451,6 +525,10 @@ def print_report(report: dict, file=None) -> None:
           f"{pct(s['video_accuracy'])} over {s['videos']}; latency p50 {num(s['latency_ms_p50'], ' ms')} p95 "
           f"{num(s['latency_ms_p95'], ' ms')}; {num(s['frames_per_s'])} frames/s, "
           f"{num(s['windows_per_s'])} windows/s", file=file)
+    if s["segments"]:
+        print(f"segment (trimmed video) top-1 {pct(s['segment_top1'])} over {s['segments']} labelled segment(s); "
+              f"window top-1 {pct(s['window_top1'])} over {s['inside_windows']} window(s) inside one segment",
+              file=file)
     unknown = s["unknown_labels"]
     if unknown["windows"]:
         print(f"labels the checkpoint has no class for, excluded from the accuracies: "
@@ -511,20 +589,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="bag i's clips draw test item i's random stream (parity with vg4d evaluate)")
     p.add_argument("--out-storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--quiet", action="store_true", help="no per-window table")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-segment-verdicts", action="store_true",
+                   help="do not classify each labelled segment as one trimmed video (keeps no frames in memory)")
     args = p.parse_intermixed_args(argv)  # bags and key=value may come before or after the options
     bags, overrides = _split_args(args.inputs)
     bags = expand_bags(bags)
     if not bags:
         p.error("no bag given")
-    from vg4d_ros.config import load_recognizer_config
-    from vg4d_ros.bags.labels import LabelsError
-    from vg4d_ros.pipeline.model import RecognizerError
 
     try:
         config = load_recognizer_config(args.config, overrides + [f"inference.checkpoint={args.checkpoint}"])
         options = ReplayOptions(rate=args.rate, labels=load_labels(args.labels) if args.labels else None,
                                 label_topic=args.label_topic, end_window=not args.no_end_window,
-                                index_by_bag_order=args.index_by_bag_order, out_storage=args.out_storage)
+                                index_by_bag_order=args.index_by_bag_order, out_storage=args.out_storage,
+                                segment_verdicts=not args.no_segment_verdicts, progress=not args.no_progress)
         report = replay(bags, config, options, args.out, command=shlex.join(["vg4d", "replay", *argv]),
                         log=lambda level, text: print(f"[{level}] {text}", file=sys.stderr)
                         if level != "info" else None)

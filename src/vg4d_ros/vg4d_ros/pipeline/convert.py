@@ -27,6 +27,7 @@ import numpy as np
 
 from vg4d_core.data.depth import CameraIntrinsics
 from vg4d_core.data.input_transform import InputTransform
+from vg4d_ros.config import ForegroundSettings
 from vg4d_ros.pipeline.decode import (MessageError, camera_intrinsics, depth_image_to_points, mask_image_to_array,
                                       pointcloud2_to_xyz, raster_stride, rgb_image_to_array)
 from vg4d_ros.pipeline.foreground import ForegroundConfig, foreground_keep
@@ -70,8 +71,6 @@ def foreground_of(transform: InputTransform, use_mask: bool) -> ForegroundConfig
     """The :class:`ForegroundConfig` of a transform's ``foreground`` dict (the recogniser's
     ``foreground`` section, as ``vg4d_ros.config.ForegroundSettings`` writes it)."""
     import dataclasses
-
-    from vg4d_ros.config import ForegroundSettings
 
     known = {f.name for f in dataclasses.fields(ForegroundSettings)}
     return ForegroundSettings(**{k: v for k, v in transform.foreground.items() if k in known}).to_foreground(use_mask)

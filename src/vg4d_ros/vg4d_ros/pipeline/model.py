@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vg4d_core.data.input_transform import InputTransform, transform_of_checkpoint
+from vg4d_core.runtime.checkpoint import CheckpointError
+from vg4d_core.runtime.fusion import FUSED
+from vg4d_core.runtime.predictor import Predictor, _fusion_for, predictor_from_checkpoint, read_checkpoint, subset_key
 from vg4d_ros.config import RecognizerConfig
 from vg4d_ros.pipeline.window import WindowConfig
 
@@ -36,9 +39,6 @@ class LoadedModel:
 
 def load_model(config: RecognizerConfig) -> LoadedModel:
     """Load ``config.inference.checkpoint``; a missing or unfitting file is a :class:`RecognizerError`."""
-    from vg4d_core.runtime.checkpoint import CheckpointError
-    from vg4d_core.runtime.predictor import predictor_from_checkpoint, read_checkpoint
-
     inf = config.inference
     if not inf.checkpoint:
         raise RecognizerError("no checkpoint given (inference.checkpoint)")
@@ -161,7 +161,8 @@ def resolve(config: RecognizerConfig, model: LoadedModel) -> Resolved:
     try:
         wcfg = WindowConfig(num_segments=int(t), points_per_frame=int(n), window_s=float(window_s),
                             max_frames=w.max_frames, min_frames=w.min_frames, hop_frames=w.hop_frames,
-                            rate_hz=w.rate_hz, seed=int(seed))
+                            rate_hz=w.rate_hz, seed=int(seed), views=int(w.views or recorded.test_views or 1),
+                            min_coverage=float(w.min_coverage))
     except ValueError as exc:
         raise RecognizerError(f"window: {exc}") from None
     inputs = tuple(getattr(model.predictor, "inputs", ("points",)))
@@ -211,9 +212,6 @@ def depth_only_scoring(model: LoadedModel, settings: Resolved) -> DepthOnly:
     Needs a :class:`vg4d_core.runtime.predictor.Predictor` (its ``sources``); anything else gets
     ``predictor=None`` (such windows are then not labelled).
     """
-    from vg4d_core.runtime.fusion import FUSED
-    from vg4d_core.runtime.predictor import Predictor, _fusion_for, subset_key
-
     full = model.predictor
     sources = [s for s in getattr(full, "sources", ()) if "rgb" not in s.inputs]
     names = [n for s in sources for n in s.names if n in settings.scores or FUSED in settings.scores]

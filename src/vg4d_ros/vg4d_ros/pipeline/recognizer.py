@@ -70,10 +70,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from vg4d_core.runtime.collate import collate_clips
 from vg4d_ros.config import RecognizerConfig
 from vg4d_ros.pipeline.convert import FrameConverter, FrameError, NoCameraInfo
 from vg4d_ros.pipeline.counters import Log, RepeatLog, Reservoir
 from vg4d_ros.pipeline.decode import MessageError, stamp_ns
+from vg4d_ros.pipeline.events import ActionEvent, EventSettings, EventTracker
 from vg4d_ros.pipeline.mailbox import Mailbox
 from vg4d_ros.pipeline.model import LoadedModel, RecognizerError, depth_only_scoring, resolve
 from vg4d_ros.pipeline.sync import ApproximateTimeSynchronizer, PassThrough, Synced
@@ -101,6 +103,7 @@ class Recognition:
         depth_only: colour was unavailable for the window: ``scores`` are the point-cloud subset.
         points_m: (N, 3) float32 metres in ``frame_id``: the newest sampled frame exactly as the model
             saw it (foreground, N points, cache grid), for a debug cloud (``output.foreground``).
+        first_stamp_ns: stamp of the window's oldest frame (the window spans first .. stamp_ns).
     """
 
     stamp_ns: int
@@ -113,6 +116,7 @@ class Recognition:
     unsure: bool = False
     depth_only: bool = False
     points_m: np.ndarray | None = None
+    first_stamp_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class Verdict:
     stamp_ns: int
     num_frames: int
     recognition: Recognition | None = None
+    first_stamp_ns: int = 0  # the window's oldest frame
 
 
 @dataclass
@@ -214,6 +219,14 @@ class Recognizer:
         self.inference_errors = 0
         self.latency = Reservoir()
         self.last_result: Recognition | None = None
+        self.frame_tap: Callable[[Frame], None] | None = None  # sees every converted frame (callback thread)
+        # continuous recognition: every window's verdict -> smoothed label -> action events (on_event)
+        self.events = EventTracker(list(model.class_names),
+                                   EventSettings(config.events.alpha, config.events.min_score))
+        self.on_event: Callable[[ActionEvent], None] | None = None
+        self.on_verdict: Callable[[Verdict], None] | None = None
+        self._events_lock = threading.Lock()
+        self._events_stamp: int | None = None  # the newest verdict the tracker took (older ones are late)
         self.mailbox: Mailbox[_Pending] = Mailbox(self._work, name="vg4d-recognizer", on_start=self._worker_threads)
 
     def _synchroniser(self, inputs: int) -> Any:
@@ -246,6 +259,7 @@ class Recognizer:
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the worker after the inference in progress; pending windows and buffers are dropped."""
         self.mailbox.stop(timeout_s)
+        self.end_events("stream_end")
         with self._sync_lock:
             self._clear_buffers()
             # a restart (lifecycle deactivate / activate) may follow a time reset: start a new timeline
@@ -398,6 +412,7 @@ class Recognizer:
         self._newest_ns = stamp
         self._clear_buffers()
         self._unpaired = 0
+        self.end_events("reset")
         self.stamp_resets[kind] += 1
         topic = self.config.input_topics().get(self.sync_roles[0], self.sync_roles[0])
         cause = "bag loop or sim-time reset" if kind == "back" else "a gap in the stream"
@@ -440,12 +455,19 @@ class Recognizer:
         if frame.stride > 1:
             self._note_reduced(role, synced.msgs[0], frame.stride, self.converter.limit)
         self.buffer.frame_id = frame.frame_id
-        window = self.buffer.push(Frame(frame.stamp_ns, frame.points, frame.rgb))
+        converted = Frame(frame.stamp_ns, frame.points, frame.rgb)
+        if self.frame_tap is not None:  # e.g. replay's per-segment verdicts
+            self.frame_tap(converted)
+        window = self.buffer.push(converted)
         if window is None:
             return
         self.windows_formed += 1
-        if not self._refusal(window):  # the gate runs here, cheaply: a refused window never takes the mailbox
+        reason = self._refusal(window)
+        if not reason:  # the gate runs here, cheaply: a refused window never takes the mailbox
             self._post(window)
+        else:
+            self._track(Verdict("no_person", reason, window.last_stamp_ns, window.num_frames,
+                                first_stamp_ns=window.first_stamp_ns))
 
     def _no_transform(self, role: str, exc: TransformError) -> None:
         """A frame with no transform into ``input_frame`` (yet): skipped, counted and the missing link named
@@ -528,11 +550,13 @@ class Recognizer:
         else:
             self._delivered_ns = max(result.stamp_ns, self._delivered_ns or result.stamp_ns)
             status, reason = "labelled", ""
-        return Verdict(status, reason, result.stamp_ns, result.num_frames, result)
+        return Verdict(status, reason, result.stamp_ns, result.num_frames, result, result.first_stamp_ns)
 
     def _deliver(self, result: Recognition) -> None:
         """Give ``result`` to ``on_result`` if :meth:`_verdict` labels it, to ``on_withheld`` if unsure."""
-        status = self._verdict(result).status
+        verdict = self._verdict(result)
+        self._track(verdict)
+        status = verdict.status
         callback = self.on_result if status == "labelled" else self.on_withheld if status == "unsure" else None
         if callback is None:
             return
@@ -540,6 +564,42 @@ class Recognizer:
             callback(result)
         except Exception as exc:
             self.log("error", f"publishing a result failed: {type(exc).__name__}: {exc}")
+
+    def _track(self, verdict: Verdict) -> None:
+        """Feed one window's verdict to the event tracker (in stamp order: a late one is dropped) and hand
+        its events to ``on_event``; ``on_verdict`` sees every verdict."""
+        with self._events_lock:
+            if self._events_stamp is not None and verdict.stamp_ns <= self._events_stamp:
+                return
+            self._events_stamp = verdict.stamp_ns
+            r = verdict.recognition
+            if verdict.status == "labelled" and r is not None:
+                events = self.events.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns)
+            elif verdict.status in ("no_person", "unsure"):
+                events = self.events.refused(verdict.stamp_ns, verdict.status)
+            else:  # not_newer (after a stamp jump back) or an error: nothing to learn from
+                events = []
+        self._emit(verdict, events)
+
+    def _emit(self, verdict: Verdict | None, events: list[ActionEvent]) -> None:
+        for callback, items in ((self.on_verdict, [verdict] if verdict is not None else []),
+                                (self.on_event, events)):
+            for item in items:
+                if callback is None:
+                    continue
+                try:
+                    callback(item)
+                except Exception as exc:
+                    self.log("error", f"publishing an event failed: {type(exc).__name__}: {exc}")
+
+    def end_events(self, why: str = "stream_end") -> list[ActionEvent]:
+        """Close the open action segment (end of a recording, shutdown); its event also goes to
+        ``on_event``."""
+        with self._events_lock:
+            events = self.events.reset(self._events_stamp or 0, why)
+            self._events_stamp = None
+        self._emit(None, events)
+        return events
 
     def end_window(self) -> Verdict | None:
         """One more window of every frame still buffered (the end of a recording, ``vg4d replay``), decided
@@ -566,25 +626,28 @@ class Recognizer:
             status, reason = "error", result
         else:
             status = "no_person"
-        return Verdict(status, reason, window.last_stamp_ns, window.num_frames)
+        return Verdict(status, reason, window.last_stamp_ns, window.num_frames, first_stamp_ns=window.first_stamp_ns)
 
     def infer(self, window: Window, completed: float | None = None) -> Recognition:
         """Run the model on one window now (the worker's step; also for benchmarks)."""
-        from vg4d_core.runtime.collate import collate_clips
-
         completed = self.clock() if completed is None else completed
-        item: dict[str, Any] = {"points": window.points, "label": 0, "video": "live"}
+        views = [(window.points, window.rgb), *window.clips]
+        items: list[dict[str, Any]] = [{"points": pts, "label": 0, "video": "live"} for pts, _ in views]
         predictor, scores, primary = self.model.predictor, self.settings.scores, self.settings.primary
-        depth_only = self.settings.use_rgb and window.rgb is None  # some sampled frame went on without colour
+        # some sampled frame (of any view) went on without colour
+        depth_only = self.settings.use_rgb and any(rgb is None for _, rgb in views)
         if depth_only:
             if self.depth_scoring.predictor is None:
                 raise RecognizerError(f"a window without colour cannot be scored: {self.depth_scoring.note}")
             predictor, scores, primary = (self.depth_scoring.predictor, self.depth_scoring.scores,
                                           self.depth_scoring.primary)
         elif self.settings.use_rgb:
-            item["rgb"] = window.rgb
-        probs = predictor(collate_clips([item]))
-        tables = {n: np.asarray(p[0], dtype=np.float32) for n, p in probs.items() if n in scores}
+            for item, (_, rgb) in zip(items, views):
+                item["rgb"] = rgb
+        probs = predictor(collate_clips(items))
+        # the views' probabilities averaged, as vg4d evaluate pools a video's test views
+        tables = {n: np.asarray(np.asarray(p, dtype=np.float64).mean(axis=0), dtype=np.float32)
+                  for n, p in probs.items() if n in scores}
         p = tables[primary]
         order = np.argsort(-p, kind="stable")[: self.settings.top_k]
         names = self.model.class_names
@@ -594,7 +657,8 @@ class Recognizer:
         return Recognition(window.last_stamp_ns, window.frame_id, [(names[i], float(p[i])) for i in order],
                            tables, primary, latency, window.num_frames,
                            unsure=bool(p[order[0]] < self.threshold), depth_only=depth_only,
-                           points_m=window.points[-1] / np.float32(self.settings.point_scale))
+                           points_m=window.points[-1] / np.float32(self.settings.point_scale),
+                           first_stamp_ns=window.first_stamp_ns)
 
     # -- counters -----------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

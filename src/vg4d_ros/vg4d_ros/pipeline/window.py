@@ -59,6 +59,8 @@ class Window:
         point_counts: (F,) int64 points of each covered frame, oldest first (a frame with 0
             points is sampled from its nearest non-empty neighbour; the recogniser's person
             check reads the counts to refuse windows of an empty scene).
+        first_stamp_ns: stamp of the oldest covered frame.
+        clips: the other views (see :attr:`WindowConfig.views`): ``points`` / ``rgb`` are view 0.
     """
 
     points: np.ndarray
@@ -69,6 +71,13 @@ class Window:
     num_frames: int
     num_empty: int
     point_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    first_stamp_ns: int = 0
+    clips: tuple = ()  # views 1..V-1: (points (T, N, 3), rgb or None) each; the model scores all V, averaged
+
+    @property
+    def views(self) -> int:
+        """How many views (clips) of the frames the model scores: 1 + len(clips)."""
+        return 1 + len(self.clips)
 
 
 @dataclass
@@ -86,8 +95,12 @@ class WindowConfig:
         rate_hz: if > 0, a window whenever the newest stamp is >= 1 / rate_hz
             past the last window's (message time, so bag replays are exact).
         seed, index: the clip's random stream (see the module docstring).
-        view, views: which of ``views`` test views the clip takes (the frame at fraction
-            ``(2 view + 1) / (2 views)`` of each segment; one view = the middle frames).
+        views: V clips of the window's frames, view v taking the frame at fraction
+            ``(2 v + 1) / (2 V)`` of each segment (one view: the middle frames); their scores are
+            averaged, as ``vg4d evaluate`` averages a video's test views. View v draws its points from
+            ``item_rng(seed, "test", 0, index * V + v)``: the stream of test item ``index * V + v``.
+        min_coverage: no window until the buffered frames span this share of ``window_s`` (0 = no
+            such rule; the first windows of a stream then see only the start of an action).
     """
 
     num_segments: int = 23
@@ -99,8 +112,8 @@ class WindowConfig:
     rate_hz: float = 0.0
     seed: int = 0
     index: int = 0
-    view: int = 0
     views: int = 1
+    min_coverage: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("num_segments", "points_per_frame", "max_frames", "min_frames", "hop_frames"):
@@ -115,8 +128,8 @@ class WindowConfig:
             raise ValueError(f"WindowConfig.min_frames {self.min_frames} > max_frames {self.max_frames}")
         if isinstance(self.views, bool) or not isinstance(self.views, int) or self.views < 1:
             raise ValueError(f"WindowConfig.views must be a positive int, got {self.views!r}")
-        if isinstance(self.view, bool) or not isinstance(self.view, int) or not 0 <= self.view < self.views:
-            raise ValueError(f"WindowConfig.view must be in [0, views={self.views}), got {self.view!r}")
+        if not 0.0 <= self.min_coverage <= 1.0:
+            raise ValueError(f"WindowConfig.min_coverage must be in [0, 1], got {self.min_coverage!r}")
         for name in ("seed", "index"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -181,7 +194,7 @@ class WindowBuffer:
                                 or len(self._frames) > self.config.max_frames):
             self._frames.popleft()
         self._since_last += 1
-        if len(self._frames) < self.config.min_frames:
+        if len(self._frames) < self.config.min_frames or not self.covered():
             return None
         if self._period_ns:
             due = self._last_emit_ns is None or stamp - self._last_emit_ns >= self._period_ns
@@ -193,18 +206,35 @@ class WindowBuffer:
         self._last_emit_ns = stamp
         return self.window()
 
+    def covered(self) -> bool:
+        """Whether the buffered frames span at least ``min_coverage`` of ``window_s``."""
+        if not self._frames or self.config.min_coverage <= 0:
+            return bool(self._frames)
+        return self._frames[-1].stamp_ns - self._frames[0].stamp_ns >= self.config.min_coverage * self._window_ns
+
     def window(self) -> Window:
         """The window of the frames buffered now (whether or not one is due)."""
         if not self._frames:
             raise ValueError("no frames buffered")
-        frames = list(self._frames)
-        cfg = self.config
-        counts = np.array([f.points.shape[0] for f in frames], dtype=np.int64)
-        points, idx = self.sampler.sample(FrameList([f.points for f in frames]),
-                                          item_rng(cfg.seed, "test", 0, cfg.index), view=cfg.view)
-        rgb = None
-        if all(frames[i].rgb is not None for i in idx):
-            rgb = np.stack([frames[i].rgb for i in idx])
-        return Window(points=points, rgb=rgb, stamps=np.array([frames[i].stamp_ns for i in idx], dtype=np.int64),
-                      last_stamp_ns=frames[-1].stamp_ns, frame_id=self.frame_id, num_frames=len(frames),
-                      num_empty=int((counts == 0).sum()), point_counts=counts)
+        return clip_window(list(self._frames), self.config, self.sampler, self.frame_id)
+
+
+def clip_window(frames: list[Frame], config: WindowConfig, sampler: ClipSampler | None = None,
+                frame_id: str = "") -> Window:
+    """The :class:`Window` of ``frames`` (oldest first): ``config.views`` clips by the clip sampler."""
+    if not frames:
+        raise ValueError("a window needs at least one frame")
+    cfg = config
+    sampler = sampler or ClipSampler(cfg.num_segments, cfg.points_per_frame, train=False, views=cfg.views)
+    counts = np.array([f.points.shape[0] for f in frames], dtype=np.int64)
+    source = FrameList([f.points for f in frames])
+    views = []
+    for v in range(cfg.views):
+        points, idx = sampler.sample(source, item_rng(cfg.seed, "test", 0, cfg.index * cfg.views + v), view=v)
+        rgb = np.stack([frames[i].rgb for i in idx]) if all(frames[i].rgb is not None for i in idx) else None
+        views.append((points, rgb, idx))
+    points, rgb, idx = views[0]
+    return Window(points=points, rgb=rgb, stamps=np.array([frames[i].stamp_ns for i in idx], dtype=np.int64),
+                  last_stamp_ns=frames[-1].stamp_ns, frame_id=frame_id, num_frames=len(frames),
+                  num_empty=int((counts == 0).sum()), point_counts=counts, first_stamp_ns=frames[0].stamp_ns,
+                  clips=tuple((p, r) for p, r, _ in views[1:]))

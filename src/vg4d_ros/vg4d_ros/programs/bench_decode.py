@@ -33,9 +33,11 @@ from typing import Callable
 import numpy as np
 
 from vg4d_core.data.depth import CameraIntrinsics
-from vg4d_ros.config import InputLimits
-from vg4d_ros.pipeline.decode import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
+from vg4d_core.data.input_transform import InputTransform
+from vg4d_ros.config import ForegroundSettings, InputLimits
 from vg4d_ros.pipeline.convert import FrameConverter
+from vg4d_ros.pipeline.decode import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
+from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
 from vg4d_ros.typestore import ros_typestore
 from vg4d_ros.validation import MAX_INPUT_ELEMENTS
 
@@ -81,7 +83,6 @@ def bench_decode(repeats: int = 20, dds: bool = True, domain_id: int | None = No
     results: dict[str, dict[str, float]] = {}
     dp = None
     if dds:
-        from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
         dp = participant(domain_id if domain_id is not None else 1 + os.getpid() % 230)
     for case, (msgtype, convert, msg) in _messages(ts).items():
         raw = ts.serialize_cdr(msg, msgtype).tobytes()
@@ -158,9 +159,6 @@ def bench_input_limits(repeats: int = 10, limits: InputLimits | None = None) -> 
             return time.perf_counter() - t0
 
         def converter(max_elements: int) -> FrameConverter:
-            from vg4d_core.data.input_transform import InputTransform
-            from vg4d_ros.config import ForegroundSettings
-
             conv = FrameConverter(InputTransform(input="cloud" if intr is None else "depth",
                                                  max_depth_pixels=max_elements, max_cloud_points=max_elements,
                                                  foreground=ForegroundSettings().conversion()))

@@ -39,6 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from vg4d_core.cli import run_subcommand
+from vg4d_core.config import ConfigError, apply_overrides, from_dict, read_yaml, to_dict
+from vg4d_core.paths import resolve_named
+from vg4d_core.provenance import save_json
 from vg4d_core.training.config import STAGES
 
 STEPS = ("xclip", *STAGES, "evaluate", "bag", "replay")
@@ -70,8 +74,6 @@ class BagSettings:
     storage: str = "mcap"  # or sqlite3
 
     def __post_init__(self) -> None:
-        from vg4d_core.config import ConfigError
-
         if self.videos < 1:
             raise ConfigError(f"bag.videos must be >= 1, got {self.videos}")
         if self.storage not in ("mcap", "sqlite3"):
@@ -90,8 +92,6 @@ class DemoConfig:
     recognizer_overrides: list[str] = field(default_factory=list)  # key=value on config/recognize.yaml
 
     def __post_init__(self) -> None:
-        from vg4d_core.config import ConfigError
-
         missing = [s for s in STAGES if s not in self.recipes]
         if missing:
             raise ConfigError(f"demo recipes lack stage(s) {missing}")
@@ -102,9 +102,6 @@ class DemoConfig:
 
 def load_demo_config(profile: str, overrides: Sequence[str] = ()) -> DemoConfig:
     """``config/demo/<profile>.yaml`` (or a path) plus ``key=value`` overrides."""
-    from vg4d_core.config import ConfigError, apply_overrides, from_dict, read_yaml
-    from vg4d_core.paths import resolve_named
-
     try:
         path = resolve_named(profile, "demo")
     except FileNotFoundError as exc:
@@ -133,8 +130,6 @@ def _write_state(out: Path, state: dict[str, Any]) -> None:
 
 def _vg4d(args: Sequence[str]) -> None:
     """Run one ``vg4d`` subcommand in this process; a non-zero exit is an error naming it."""
-    from vg4d_core.cli import run_subcommand
-
     rc = run_subcommand(args[0], list(args[1:]))
     if rc != 0:
         raise RuntimeError(f"`vg4d {' '.join(map(str, args))}` failed with exit status {rc}")
@@ -144,7 +139,6 @@ def _vg4d(args: Sequence[str]) -> None:
 
 
 def _step_xclip(cfg: DemoConfig, out: Path) -> None:
-    from vg4d_core.config import to_dict
     from vg4d_core.vlm.tiny import write_tiny_xclip
 
     write_tiny_xclip(out / "models" / "xclip", **to_dict(cfg.tiny_xclip))
@@ -189,8 +183,6 @@ def _bag_paths(out: Path) -> list[str]:
 
 
 def _step_replay(cfg: DemoConfig, out: Path) -> None:
-    from vg4d_core.paths import resolve_named
-
     rec_cfg = resolve_named("recognize.yaml", ".")
     _vg4d(["replay", *_bag_paths(out), "--checkpoint", str(out / "crossmodal" / "last.pt"), "--config",
            str(rec_cfg), "--out", str(out / "replay"), "--quiet", *cfg.recognizer_overrides])
@@ -278,7 +270,6 @@ def run(out: str | Path, cfg: DemoConfig, *, profile: str = "full", log=print) -
     bar.close()
     s = summary(out)
     s["seconds"] = state.get("seconds", {})
-    from vg4d_core.provenance import save_json
 
     save_json(out / SUMMARY_FILE, s)
     return s
@@ -292,7 +283,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--profile", default="full", help="config/demo/<profile>.yaml: full (default) or reduced")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="profile overrides, e.g. bag.videos=8")
     args = p.parse_args(argv)
-    from vg4d_core.config import ConfigError
 
     try:
         cfg = load_demo_config(args.profile, args.overrides)

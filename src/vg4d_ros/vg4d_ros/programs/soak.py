@@ -54,7 +54,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vg4d_core.bench.random_checkpoint import random_checkpoint
+from vg4d_core.data.depth import KINECT_V2_DEPTH
 from vg4d_core.paths import SOURCE_ROOT
+from vg4d_core.provenance import save_json
+from vg4d_core.runtime.tables import print_table
+from vg4d_ros.bags.ntu2bag import (DEFAULT_START_S, DEFAULT_TOPICS, camera_info_msg, color_image_msg, depth_image_msg,
+                                   frame_stamp_ns)
+from vg4d_ros.config import NODE_NAME, load_recognizer_config
+from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, latched_qos, participant, results_qos, sensor_qos
+from vg4d_ros.transports.dds_node import resolve_topic
+from vg4d_ros.typestore import ros_typestore
 
 # --- the fault schedule -------------------------------------------------------------------------
 
@@ -130,8 +140,6 @@ class Scene:
     CYCLE = 60  # frames of one sway: 2 s at 30 Hz
 
     def __init__(self, depth_size: tuple[int, int], rgb_size: tuple[int, int]) -> None:
-        from vg4d_core.data.depth import KINECT_V2_DEPTH
-
         w, h = depth_size
         sx, sy = w / KINECT_V2_DEPTH.width, h / KINECT_V2_DEPTH.height
         self.intrinsics = dataclasses.replace(KINECT_V2_DEPTH, fx=KINECT_V2_DEPTH.fx * sx, fy=KINECT_V2_DEPTH.fy * sy,
@@ -158,8 +166,6 @@ class Camera:
     """
 
     def __init__(self, domain: int, topics: dict[str, str], ts, info_latched: bool = False) -> None:
-        from vg4d_ros.transports.dds import DdsPublisher, latched_qos, participant, sensor_qos
-
         self.participant = participant(domain)
         self.depth = DdsPublisher(self.participant, topics["depth"], "sensor_msgs/msg/Image", sensor_qos(), ts)
         self.info = DdsPublisher(self.participant, topics["camera_info"], "sensor_msgs/msg/CameraInfo",
@@ -186,8 +192,6 @@ class Observer:
     LEVELS = {0: "ok", 1: "warn", 2: "error", 3: "stale"}
 
     def __init__(self, domain: int, outputs: dict[str, str], ts) -> None:
-        from vg4d_ros.transports.dds import DdsSubscriber, latched_qos, participant, results_qos
-
         self.participant = participant(domain)
         self.action = DdsSubscriber(self.participant, outputs["action"], "vision_msgs/msg/Classification",
                                     results_qos(), ts)
@@ -267,8 +271,6 @@ class Player:
 
     def __init__(self, scene: Scene, domain: int, topics: dict[str, str], ts, rate_hz: float,
                  info_latched: bool = False) -> None:
-        from vg4d_ros.bags.ntu2bag import DEFAULT_START_S
-
         self.scene, self.domain, self.topics, self.ts, self.rate_hz = scene, domain, topics, ts, rate_hz
         self.info_latched = info_latched  # camera_info once per camera, latched, instead of with every frame
         self.start_ns = DEFAULT_START_S * 1_000_000_000
@@ -290,8 +292,6 @@ class Player:
         self._rejoined_at = time.monotonic()
 
     def _new_camera(self) -> Camera:
-        from vg4d_ros.bags.ntu2bag import camera_info_msg
-
         cam = Camera(self.domain, self.topics, self.ts, self.info_latched)
         if self.info_latched:  # once, at once: the writer keeps it for readers that match later
             cam.info.publish(camera_info_msg(self.ts, self.scene.intrinsics, self.start_ns))
@@ -300,8 +300,6 @@ class Player:
 
     def tick(self, i: int, active: set[str]) -> None:
         """Publish frame ``i`` (camera_info, depth, colour) as the ``active`` fault kinds make it."""
-        from vg4d_ros.bags.ntu2bag import camera_info_msg, color_image_msg, depth_image_msg, frame_stamp_ns
-
         cam = self.camera
         if cam is None or "dropout" in active:
             self.published["skipped_ticks"] += 1
@@ -439,8 +437,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _checkpoint(args: argparse.Namespace, workdir: Path) -> Path:
-    from vg4d_core.bench.random_checkpoint import random_checkpoint
-
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model == "tiny":
@@ -451,12 +447,6 @@ def _checkpoint(args: argparse.Namespace, workdir: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from vg4d_core.runtime.tables import print_table
-    from vg4d_core.provenance import save_json
-    from vg4d_ros.config import NODE_NAME, load_recognizer_config
-    from vg4d_ros.bags.ntu2bag import DEFAULT_TOPICS
-    from vg4d_ros.transports.dds_node import resolve_topic
-    from vg4d_ros.typestore import ros_typestore
 
     os.environ.setdefault("CYCLONEDDS_URI", LOOPBACK)  # this process's participants: loopback too
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"

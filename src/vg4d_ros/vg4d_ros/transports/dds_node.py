@@ -28,12 +28,18 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from vg4d_core.config import ConfigError
 
+from vg4d_core.config import ConfigError
 from vg4d_ros.config import NODE_NAME, RecognizerConfig, load_recognizer_config
-from vg4d_ros.pipeline.recognizer import Recognition, Recognizer
 from vg4d_ros.pipeline.model import RecognizerError, load_model
+from vg4d_ros.pipeline.recognizer import Recognition, Recognizer
+from vg4d_ros.pipeline.silence import PublisherInfo, TopicWatch
 from vg4d_ros.pipeline.transforms import TF_TYPE
+from vg4d_ros.pipeline.warmup import warm_up
+from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
+from vg4d_ros.transports.dds.names import latched_qos, results_qos, sensor_qos
+from vg4d_ros.transports.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg, xyz_cloud_msg
+from vg4d_ros.typestore import ros_typestore
 
 INPUT_TYPES = {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
                "cloud": "sensor_msgs/msg/PointCloud2", "rgb": "sensor_msgs/msg/Image", "mask": "sensor_msgs/msg/Image"}
@@ -117,8 +123,6 @@ class PublicationMonitor:
             self._by_topic.get(topic, {}).pop(key, None)
 
     def publishers_of(self, topic: str):
-        from vg4d_ros.pipeline.silence import PublisherInfo
-
         self.poll()
         with self._lock:
             return [PublisherInfo(node=f"participant {str(s.participant_key)[:8]}", qos=describe_qos(s.qos),
@@ -133,13 +137,6 @@ def _log(level: str, text: str) -> None:
 def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_name: str = NODE_NAME,
         stats_json: str | None = None, stop: threading.Event | None = None) -> dict[str, Any]:
     """Run the DDS recogniser until ``duration_s`` (0 = until ``stop`` / SIGINT); returns the final stats."""
-    from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
-    from vg4d_ros.transports.dds.names import latched_qos, results_qos, sensor_qos
-    from vg4d_ros.transports.outputs import classification_msg, diagnostics_msg, label_info_msg, label_msg, xyz_cloud_msg
-    from vg4d_ros.pipeline.silence import TopicWatch
-    from vg4d_ros.typestore import ros_typestore
-    from vg4d_ros.pipeline.warmup import warm_up
-
     model = load_model(config)  # fails here, before any topic exists, on a bad checkpoint
     rec = Recognizer(config, model, lambda result: publish(result), log=_log)
     warm_s = warm_up(model, rec.settings)  # numba / torch compile now, not on the first live window

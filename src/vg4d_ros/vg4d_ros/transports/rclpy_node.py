@@ -38,7 +38,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vg4d_core.config import from_dict
 from vg4d_ros.config import NODE_NAME, RecognizerConfig, parameter_defaults, unflatten
+from vg4d_ros.pipeline.model import load_model
+from vg4d_ros.pipeline.recognizer import Recognizer
+from vg4d_ros.pipeline.silence import PublisherInfo, TopicWatch
+from vg4d_ros.pipeline.warmup import warm_up
+from vg4d_ros.transports.outputs import (classification_msg, diagnostics_msg, label_info_msg, label_msg, to_rclpy,
+                                         xyz_cloud_msg)
+from vg4d_ros.validation import validate_recognizer_config
 
 try:  # the module stays importable (docs, py_compile, tests) where ROS 2 is not installed
     import rclpy
@@ -95,8 +103,6 @@ def foreground_cloud(result) -> Any:
     """
     from sensor_msgs.msg import PointCloud2
 
-    from vg4d_ros.transports.outputs import to_rclpy, xyz_cloud_msg
-
     try:
         from sensor_msgs_py import point_cloud2
     except ImportError:  # not on PyPI, so absent from pip-only environments
@@ -146,8 +152,6 @@ class RecognizerNode(LifecycleNode):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _read_config(self) -> RecognizerConfig:
-        from vg4d_core.config import from_dict
-
         flat = {}
         for name in parameter_defaults():
             value = self.get_parameter(name).value
@@ -165,8 +169,6 @@ class RecognizerNode(LifecycleNode):
         return SetParametersResult(successful=True)
 
     def _publishers_of(self, topic: str):
-        from vg4d_ros.pipeline.silence import PublisherInfo
-
         return [PublisherInfo(node=f"{i.node_namespace.rstrip('/')}/{i.node_name}", qos=_describe(i.qos_profile),
                               type=i.topic_type)
                 for i in self.get_publishers_info_by_topic(topic)]
@@ -176,8 +178,6 @@ class RecognizerNode(LifecycleNode):
         return self.resolve_topic_name(topic)
 
     def _publish(self, key: str, msg: Any) -> None:
-        from vg4d_ros.transports.outputs import to_rclpy
-
         self._pubs[key].publish(to_rclpy(msg, self._ros_types[key]))
 
     # -- lifecycle ------------------------------------------------------------
@@ -203,12 +203,6 @@ class RecognizerNode(LifecycleNode):
         from sensor_msgs.msg import PointCloud2
         from std_msgs.msg import String
         from vision_msgs.msg import Classification, LabelInfo
-
-        from vg4d_ros.transports.outputs import classification_msg, label_info_msg, label_msg
-        from vg4d_ros.pipeline.recognizer import Recognizer
-        from vg4d_ros.pipeline.model import load_model
-        from vg4d_ros.validation import validate_recognizer_config
-        from vg4d_ros.pipeline.warmup import warm_up
 
         config = self._read_config()
         validate_recognizer_config(config)
@@ -249,8 +243,6 @@ class RecognizerNode(LifecycleNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
-
-        from vg4d_ros.pipeline.silence import TopicWatch
 
         core = self._core
         types = {"depth": Image, "camera_info": CameraInfo, "cloud": PointCloud2, "rgb": Image, "mask": Image}
@@ -304,8 +296,6 @@ class RecognizerNode(LifecycleNode):
         return super().on_activate(state)  # activates the lifecycle publishers
 
     def _diagnostics(self) -> None:
-        from vg4d_ros.transports.outputs import diagnostics_msg
-
         if not self._watch_started:
             self._watch.activate()
             self._watch_started = True

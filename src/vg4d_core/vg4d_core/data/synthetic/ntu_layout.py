@@ -9,6 +9,7 @@ import cv2
 
 from vg4d_core.data.config import SyntheticConfig
 from vg4d_core.data.depth import KINECT_V2_DEPTH
+from vg4d_core.data.ntu import DEPTH_DIR, RGB_DIR
 from vg4d_core.data.synthetic.render import render_video, room_from_config
 from vg4d_core.data.synthetic.scene import NUM_CLASSES, video_nuisance
 
@@ -39,8 +40,6 @@ def write_ntu_video(root: str | Path, index: int, seed: int, cfg: SyntheticConfi
 
     Files are written under temporary names and renamed, so an interrupted run leaves no half video.
     """
-    from vg4d_core.data.ntu import DEPTH_DIR, RGB_DIR
-
     name = ntu_name(index)
     nu = video_nuisance(seed, "train", index, cfg)
     video = render_video(index % NUM_CLASSES, nu, KINECT_V2_DEPTH, depth_noise_mm=cfg.depth_noise_mm,

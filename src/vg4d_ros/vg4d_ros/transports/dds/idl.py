@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl.types import array, byte, float32, float64, int32, sequence, uint8, uint16, uint32
 
+from vg4d_ros.transports.dds.names import ros_type_name
+
 
 @dataclass
 class Time(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
@@ -195,7 +197,6 @@ IDL_TYPES: dict[str, type[IdlStruct]] = {
 
 def idl_type(msgtype: str) -> type[IdlStruct]:
     """The IdlStruct of a ROS type name (``pkg/msg/Type``)."""
-    from vg4d_ros.transports.dds.names import ros_type_name
     name = ros_type_name(msgtype)
     try:
         return IDL_TYPES[name]

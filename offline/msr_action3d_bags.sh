@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# MSR-Action3D through ROS 2 bags, as a new user's own-bag loop runs it on a 2-core CPU:
+#   msr2bag (16UC1 mm + CameraInfo, 15 Hz) -> bag2cache -> lite training (subjects 1-5 / 6-10)
+#   -> vg4d evaluate on the cache -> vg4d replay of the test bags -> results/parity_msr.json
+#   -> stitched test streams (idle gaps 1-4 s) -> vg4d replay -> results/stream_msr.json
+#
+#   bash offline/msr_action3d_bags.sh [key=value training overrides...]
+#
+# Every step resumes: bags and the cache are written bag by bag, training continues from last.pt.
+# Data: $VG4D_SHARED_DATA/msr_action3d (default ../shared/data/msr_action3d).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-runs/msr_bags}
+VG4D=${VG4D:-vg4d}
+PY=${PY:-python}
+RESULTS=${RESULTS:-results}
+DATA=${VG4D_SHARED_DATA:-../shared/data}
+STREAMS=${STREAMS:-5}            # stitched test streams (each: the test videos of one subject, shuffled)
+
+$VG4D msr2bag --root "$DATA/msr_action3d" --out "$OUT/bags"
+[ -f "$OUT/cache/bag_index.json" ] || $VG4D bag2cache "$OUT"/bags/a* --labels "$OUT/bags/labels.yaml" \
+    --out "$OUT/cache" --points 2048 --classes "$DATA/msr_action3d_classes.txt"
+resume=()
+[ -f "$OUT/lite/last.pt" ] && resume=(--resume)
+$VG4D train --config config/train/msr_action3d_lite_bags.yaml --out "$OUT/lite" "${resume[@]}" \
+    data_overrides.root="$OUT/cache" "$@"
+$VG4D evaluate --checkpoint "$OUT/lite/last.pt" --out "$OUT/lite/eval" --no-progress
+# the test bags in the cache's order (sorted names, subjects 6-10), each one labelled segment
+TEST=$(ls -d "$OUT"/bags/a*_s0[6-9]_* "$OUT"/bags/a*_s10_* | sort)
+$VG4D replay $TEST --checkpoint "$OUT/lite/last.pt" --labels "$OUT/bags/labels.yaml" --out "$OUT/replay" \
+    --index-by-bag-order --quiet --no-progress
+# continuous streams: per test subject, its videos in a seeded random order with idle gaps
+rm -rf "$OUT/streams"; mkdir -p "$OUT/streams"
+for s in 06 07 08 09 10; do
+    $VG4D stitch $(ls -d "$OUT"/bags/a*_s${s}_*) --labels "$OUT/bags/labels.yaml" --out "$OUT/streams/s$s" --seed "$((10#$s))"
+done
+# one labels file for all streams
+$PY - "$OUT/streams" <<'PYEOF'
+import sys, pathlib, yaml
+root = pathlib.Path(sys.argv[1]); bags = {}
+for f in sorted(root.glob("*.labels.yaml")):
+    bags.update(yaml.safe_load(f.read_text())["bags"])
+(root / "labels.yaml").write_text(yaml.safe_dump({"bags": bags}))
+PYEOF
+$VG4D replay "$OUT"/streams/s?? --checkpoint "$OUT/lite/last.pt" --labels "$OUT/streams/labels.yaml" \
+    --out "$OUT/stream_replay" --quiet --no-progress --no-segment-verdicts
+mkdir -p "$RESULTS"
+$PY -m vg4d_ros.programs.stream_results --metrics "$OUT/lite/eval/metrics.json" --replay "$OUT/replay/report.json" \
+    --parity "$RESULTS/parity_msr.json" --stream-replay "$OUT/stream_replay/report.json" --stream "$RESULTS/stream_msr.json"

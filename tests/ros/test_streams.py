@@ -1,0 +1,81 @@
+"""Stitched streams: actions with idle gaps in one bag, its ground truth, and the stream report of a replay."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from replay_helpers import FRAMES, POINTS, tiny_checkpoint, write_raw
+from vg4d_core.cli import main as vg4d
+
+
+@pytest.fixture(scope="module")
+def actions(tmp_path_factory):
+    root = tmp_path_factory.mktemp("streams")
+    names = sorted(write_raw(root / "raw", (8, 9, 10), frames=(12, 14)))
+    assert vg4d(["ntu2bag", "--root", str(root / "raw"), "--out", str(root / "bags"), "--no-rgb"]) == 0
+    return root, [root / "bags" / n for n in names]
+
+
+def _depth_frames(bag):
+    from vg4d_ros.bags.bagio import open_bag, read_messages
+    from vg4d_ros.pipeline.decode import depth_image_to_array, stamp_ns
+
+    with open_bag(bag) as reader:
+        return [(stamp_ns(m.msg), depth_image_to_array(m.msg))
+                for m in read_messages(reader, ["/camera/depth/image_raw"], path=bag)]
+
+
+@pytest.mark.parametrize("idle", ["still", "absent"])
+def test_stitched_stream_holds_every_action_and_its_idle_gaps(actions, tmp_path, idle):
+    root, bags = actions
+    out = tmp_path / "stream"
+    assert vg4d(["stitch", *map(str, bags), "--out", str(out), "--seed", "3", "--idle", idle]) == 0
+    truth = yaml.safe_load((tmp_path / "stream.labels.yaml").read_text())["bags"]["stream"]["segments"]
+    frames = _depth_frames(out)
+    stamps = np.array([s for s, _ in frames])
+    assert (np.diff(stamps) > 0).all()
+    originals = [[d for _, d in _depth_frames(b)] for b in bags]
+    assert len(truth) == 3
+    matched = []
+    for start, end, label in truth:
+        inside = [d for s, d in frames if start <= s <= end]
+        # the action's frames, unchanged, one after the other
+        matched += [i for i, src in enumerate(originals)
+                    if len(src) == len(inside) and all(np.array_equal(a, b) for a, b in zip(inside, src))]
+    assert sorted(set(matched)) == [0, 1, 2]
+    gaps = [d for s, d in frames if not any(a <= s <= e for a, e, _ in truth)]
+    assert len(gaps) >= 3 * 1.0 * 30 - 3  # at least 1 s of idle frames at 30 Hz before each action
+    if idle == "absent":
+        assert all(not d.any() for d in gaps)
+    else:  # the person stands still: the previous action's last frame (the first gap has none: empty)
+        assert sum(d.any() for d in gaps) > 0
+
+
+def test_replay_reports_events_and_stream_metrics(actions, tmp_path):
+    from vg4d_ros.bags.labels import load_labels
+    from vg4d_ros.bags.replay import ReplayOptions, replay
+    from vg4d_ros.config import load_recognizer_config
+
+    root, bags = actions
+    out = tmp_path / "stream"
+    assert vg4d(["stitch", *map(str, bags), "--out", str(out), "--seed", "1", "--idle", "absent"]) == 0
+    ck = tiny_checkpoint(tmp_path / "ck.pt", ["drink water", "eat meal/snack", "brushing teeth", "brushing hair"],
+                         {"name": "ntu", "num_frames": FRAMES, "points_per_frame": POINTS})
+    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", "window.window_s=0.4",
+                                           "window.hop_frames=3", "window.min_frames=4", "events.alpha=1.0"])
+    report = replay([out], config, ReplayOptions(labels=load_labels(tmp_path / "stream.labels.yaml")), None)
+    bag = report["bags"][0]
+    events = bag["events"]
+    assert events, "a person acting for seconds gives at least one event"
+    # started / ended alternate, and every segment ends (at a label change, no person, or the stream's end)
+    states = [e["state"] for e in events]
+    assert states[0] == "started" and states[-1] == "ended"
+    assert all(a != b for a, b in zip(states, states[1:]))
+    assert any(e["ended_by"] == "no_person" for e in events)  # the absent gaps end segments
+    s = report["summary"]["stream"]
+    assert s["actions"] == 3 and s["detected"] + s["missed"] == 3
+    for key in ("f1_at_10", "f1_at_25", "f1_at_50"):
+        assert 0.0 <= s[key] <= 1.0
+    assert s["f1_at_10"] >= s["f1_at_25"] >= s["f1_at_50"]
+    assert 0.0 <= s["edit"] <= 100.0 and 0.0 <= s["frame_accuracy"] <= 100.0
