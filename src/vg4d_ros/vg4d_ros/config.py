@@ -127,7 +127,7 @@ class WindowSettings:
     hop_frames: int = WindowConfig.hop_frames
     rate_hz: float = WindowConfig.rate_hz
     seed: int = -1  # -1: the checkpoint's input transform (the evaluation seed)
-    views: int = 1  # clips scored per window, averaged (0: the checkpoint's test views)
+    views: int = 3  # clips scored per window, averaged (0: the checkpoint's test views); 3: measured, MSR bags
     min_coverage: float = 0.75  # no window before the frames span this share of window_s
 
 
