@@ -22,7 +22,7 @@ from vg4d_core.data.synthetic.scene import CLASS_NAMES, NUM_CLASSES, video_nuisa
 # validation videos, the test split per stage): rendering is a pure function of the key (class,
 # nuisance, noise, camera, room), so sharing it saves time and changes no figure.
 _SHARED: "OrderedDict[tuple, dict[str, Any]]" = OrderedDict()
-SHARED_RENDER_LIMIT = 8192  # videos kept (~0.1 MB each at the demo's sizes); least recently used go first
+SHARED_RENDER_LIMIT = 2048  # videos kept (~0.25 MB each at the demo's sizes: one chain's 2,000); least recently used go first
 
 
 class SyntheticActions(PointVideoDataset):
