@@ -68,4 +68,10 @@ def test_seeds_command_runs_a_training_recipe_per_seed(tmp_path, capsys):
     # a second call resumes the finished seeds and finds the same figures
     assert vg4d(args) == 0
     assert json.loads((out / "seeds.json").read_text())["per_seed"] == s["per_seed"]
+    # --collect-only reads the finished folders and runs nothing
+    mtime = (out / "seed_1" / "last.pt").stat().st_mtime_ns
+    assert vg4d([*args[:-1], "--collect-only", "--results-key", "again"]) == 0
+    assert (out / "seed_1" / "last.pt").stat().st_mtime_ns == mtime
+    assert json.loads(res.read_text())["again"]["per_seed"] == s["per_seed"]
+    assert vg4d(["seeds", "--recipe", f"train:{recipe}", "--seeds", "7", "--out", str(out), "--collect-only"]) == 1
     assert vg4d(["seeds", "--recipe", "nothing", "--out", str(out)]) == 2

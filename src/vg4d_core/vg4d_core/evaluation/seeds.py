@@ -19,7 +19,8 @@ Recipes:
 The seed is the recipe's one seed (initial weights, data order, synthetic
 generation, clip and view sampling, augmentation; the demo's tiny X-CLIP
 and held-out bags too). Each seed's run folder is resumable: rerunning the
-command continues a killed seed and re-reads finished ones. ``OUT/seeds.json``
+command continues a killed seed and re-reads finished ones (``--collect-only``
+reads finished seed folders and runs nothing). ``OUT/seeds.json``
 holds ``per_seed`` (figure -> list over seeds), ``summary`` (figure ->
 ``mean``, ``std`` (sample standard deviation, n - 1), ``min``, ``max``,
 ``n``) and ``runs`` (each seed's details). ``--results FILE`` merges them
@@ -127,27 +128,32 @@ def _fusion_details(checkpoint: Path) -> dict[str, Any]:
             "logit_scale": state.get("logit_scale")}
 
 
-def run_demo_seed(out: Path, seed: int, overrides: Sequence[str]) -> dict[str, Any]:
-    _vg4d(["demo", "--out", str(out), f"seed={seed}", *overrides])
+def run_demo_seed(out: Path, seed: int, overrides: Sequence[str], *, run: bool = True) -> dict[str, Any]:
+    if run:
+        _vg4d(["demo", "--out", str(out), f"seed={seed}", *overrides])
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     return {"seed": seed, "figures": demo_figures(s), "seconds": s.get("seconds"), "run_dir": str(out),
-            "hardware": s.get("hardware"), **_fusion_details(out / "crossmodal" / "last.pt")}
+            "command": s.get("command"), "commit": s.get("commit"), "hardware": s.get("hardware"),
+            **_fusion_details(out / "crossmodal" / "last.pt")}
 
 
 def run_train_seed(recipe: str, out: Path, seed: int, overrides: Sequence[str],
-                   eval_overrides: Sequence[str]) -> dict[str, Any]:
-    args = ["train", "--config", recipe, "--out", str(out), f"seed={seed}", *overrides]
-    if (out / "last.pt").is_file():
-        args.append("--resume")
-    t0 = time.perf_counter()
-    _vg4d(args)
-    train_s = time.perf_counter() - t0
-    _vg4d(["evaluate", "--checkpoint", str(out / "last.pt"), "--out", str(out / "eval"), "--no-progress",
-           *eval_overrides])
+                   eval_overrides: Sequence[str], *, run: bool = True) -> dict[str, Any]:
+    train_s = None
+    if run:
+        args = ["train", "--config", recipe, "--out", str(out), f"seed={seed}", *overrides]
+        if (out / "last.pt").is_file():
+            args.append("--resume")
+        t0 = time.perf_counter()
+        _vg4d(args)
+        train_s = time.perf_counter() - t0
+        _vg4d(["evaluate", "--checkpoint", str(out / "last.pt"), "--out", str(out / "eval"), "--no-progress",
+               *eval_overrides])
     m = json.loads((out / "eval" / "metrics.json").read_text(encoding="utf-8"))
     figures = {"top1": m["top1"], **{f"{n}_top1": v["top1"] for n, v in m["scores"].items()}}
     return {"seed": seed, "figures": figures, "seconds": {"train_this_call": train_s}, "run_dir": str(out),
-            "hardware": m.get("hardware"), **_fusion_details(out / "last.pt")}
+            "command": m.get("command"), "commit": m.get("commit"), "hardware": m.get("hardware"),
+            **_fusion_details(out / "last.pt")}
 
 
 def merge_results(path: Path, band_payload: Mapping[str, Any], key: str | None,
@@ -185,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder: OUT/seed_<s>/ per seed, OUT/seeds.json")
     p.add_argument("--results", help="also merge the band into this result JSON")
     p.add_argument("--results-key", help="put the band under this key of --results (e.g. before_fix)")
+    p.add_argument("--collect-only", action="store_true",
+                   help="run nothing: read the figures of seed folders that exist (OUT/seed_<s>/) already")
     p.add_argument("--eval", nargs="*", default=[], metavar="key=value", help="train:* only: evaluate overrides")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="overrides for every seed's run (demo profile keys, or train recipe keys)")
@@ -203,9 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             if args.recipe == "demo":
-                r = run_demo_seed(d, seed, args.overrides)
+                r = run_demo_seed(d, seed, args.overrides, run=not args.collect_only)
             else:
-                r = run_train_seed(args.recipe.split(":", 1)[1], d, seed, args.overrides, args.eval)
+                r = run_train_seed(args.recipe.split(":", 1)[1], d, seed, args.overrides, args.eval,
+                                   run=not args.collect_only)
+        except FileNotFoundError as exc:
+            print(f"vg4d seeds: error: seed {seed}: {exc}", file=sys.stderr)
+            return 1
         except RuntimeError as exc:
             print(f"vg4d seeds: error: seed {seed}: {exc}", file=sys.stderr)
             return 1
