@@ -47,6 +47,20 @@ def test_band_report_says_inside_or_outside(tmp_path):
     assert any(line.strip().startswith("replay video") and line.endswith("OUTSIDE") for line in lines)
     assert "every figure inside" in band_report({"fused": 96.5}, res)[0]
     assert "no committed band" in band_report({"fused": 96.5}, tmp_path / "missing.json")[0]
+    # by default the repository's committed band
+    assert "synthetic_vg4d.json" in band_report({"fused": 90.0})[0] and "no committed band" not in band_report({"fused": 90.0})[0]
+
+
+def test_the_committed_band_has_every_score_over_three_seeds():
+    """results/synthetic_vg4d.json: per score the per-seed figures and their mean / std."""
+    r = json.loads((Path(__file__).resolve().parents[2] / "results" / "synthetic_vg4d.json").read_text())
+    for name in ("pc", "pc_text", "rgb", "rgb_text", "fused"):
+        seeds = r["per_seed"][name]
+        assert len(seeds) >= 3 and len(seeds) == len(r["seeds"])
+        assert r["summary"][name] == pytest.approx(band(seeds))
+    for run in r["runs"]:  # the fitted weights, the validation size and the objective of every seed
+        assert run["fusion_weights"] and run["fusion_validation"]["num_videos"] > 0
+        assert "validation" in run["fusion_validation"]["objective"]
 
 
 def test_seeds_command_runs_a_training_recipe_per_seed(tmp_path, capsys):

@@ -42,7 +42,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 SYNTHETIC_FIGURES: tuple[str, ...] = ("pc", "pc_text", "rgb", "rgb_text", "fused", "replay_video", "replay_window")
-RESULTS_FILE = Path(__file__).resolve().parents[3] / "results" / "synthetic_vg4d.json"  # the committed band
+def _results_file() -> Path:
+    from vg4d_core.paths import SOURCE_ROOT
+
+    return SOURCE_ROOT / "results" / "synthetic_vg4d.json"  # the committed band
 
 
 def band(values: Sequence[float]) -> dict[str, float]:
@@ -77,7 +80,7 @@ def band_report(figures: Mapping[str, float | None], results: str | Path | None 
     run falls inside mean ± 2 std. No band file (an install without the results folder): one line
     saying so.
     """
-    path = Path(results) if results is not None else RESULTS_FILE
+    path = Path(results) if results is not None else _results_file()
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
     except (FileNotFoundError, KeyError, json.JSONDecodeError):
