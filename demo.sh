@@ -11,4 +11,8 @@ shift || true
 cd "$HERE"
 # shellcheck source=scripts/setup_env.sh
 . scripts/setup_env.sh
+# idle OpenMP threads (torch's and numba's) sleep instead of spinning: on a 2-core machine with
+# anything else running, spinning took 5x the CPU time per training epoch (measured while
+# writing #23's band); the figures do not change (set OMP_WAIT_POLICY=active to compare)
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 exec "$VENV/bin/vg4d" demo --out "$OUT" "$@"

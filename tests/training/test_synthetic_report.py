@@ -42,3 +42,15 @@ def test_cli_writes_json_and_tables(tmp_path):
     assert out["fusion"]["top1"] == 90.25 and out["command"] == "vg4d evaluate ..."
     assert (tmp_path / "res" / "synthetic_vg4d_loss_study.md").read_text() == "| run |\n"
     assert not (tmp_path / "res" / "synthetic_vg4d_ablations.md").exists()
+
+
+def test_a_single_run_keeps_the_multi_seed_band(tmp_path):
+    d = _eval_dir(tmp_path, {"pc": 75.0, "pc_text": 74.5, "rgb": 60.0, "rgb_text": 55.0, "fused": 90.25})
+    res = tmp_path / "res"
+    res.mkdir()
+    band = {"per_seed": {"fused": [95.0, 96.0, 97.0]}, "summary": {"fused": {"mean": 96.0, "std": 1.0}}}
+    (res / "synthetic_vg4d.json").write_text(json.dumps({**band, "fusion": {"top1": 1.0}}))
+    assert main([str(d), str(res)]) == 0
+    out = json.loads((res / "synthetic_vg4d.json").read_text())
+    assert out["per_seed"] == band["per_seed"] and out["summary"] == band["summary"]
+    assert out["fusion"]["top1"] == 90.25  # the single-run keys are this run's

@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("vg4d_core.evaluation.cli:main", "evaluate a checkpoint: top-1/top-5, per-class, confusion"),
     "preprocess": ("vg4d_core.data.preprocess_cli:main", "convert a raw dataset (NTU RGB+D) into a training cache"),
     "synth": ("vg4d_core.data.synthetic.cli:main", "write synthetic RGB-D action videos in NTU's layout"),
+    "seeds": ("vg4d_core.evaluation.seeds:main", "one recipe (the demo, a training recipe) over N seeds: mean ± std"),
     "bench": ("vg4d_core.bench.cli:main", "benchmarks: ops, model, preprocess, node (print + JSON)"),
     "recognize": ("vg4d_ros.transports.dds_node:main", "live action labels from ROS 2 topics over DDS (needs vg4d_ros)"),
     "replay": ("vg4d_ros.bags.replay:main", "recorded ROS 2 bags through the live recogniser: report + output bag"),

@@ -9,7 +9,8 @@ writes ``RESULTS_DIR/synthetic_vg4d.json`` (keys ``pc``, ``pc_text``,
 plus ``per_class``, ``ablations``, ``loss_study``, ``num_videos`` and the
 provenance of the evaluation), ``synthetic_vg4d_ablations.md`` and
 ``synthetic_vg4d_loss_study.md``. Nothing is recomputed: every figure is
-one that ``vg4d evaluate`` measured.
+one that ``vg4d evaluate`` measured. The multi-seed band that ``vg4d seeds``
+keeps in the same file (``per_seed``, ``summary``, ...) is left as it is.
 """
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ from typing import Any, Sequence
 from vg4d_core.provenance import save_json
 
 SCORES: tuple[str, ...] = ("pc", "pc_text", "rgb", "rgb_text")
+# what `vg4d seeds --results` writes into the same file; a single run's report leaves them as they are
+BAND_KEYS: tuple[str, ...] = ("recipe", "overrides", "seeds", "per_seed", "summary", "std_definition", "runs",
+                              "fusion_gain_over_best_single_per_seed", "fusion_gain_over_best_single_min",
+                              "before_fix", "single_run_seed")
 
 
 def build_report(eval_dir: str | Path) -> dict[str, Any]:
@@ -61,7 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"synthetic_report: error: {exc}", file=sys.stderr)
         return 2
     dst.mkdir(parents=True, exist_ok=True)
-    save_json(dst / "synthetic_vg4d.json", report)  # provenance: the evaluate run's, kept from metrics.json
+    path = dst / "synthetic_vg4d.json"
+    if path.is_file():  # keep the multi-seed band (`vg4d seeds`: per_seed, summary, runs, ...) beside this run
+        old = json.loads(path.read_text(encoding="utf-8"))
+        report = {**{k: v for k, v in old.items() if k in BAND_KEYS}, **report}
+    save_json(path, report)  # provenance: the evaluate run's, kept from metrics.json
     for stem, name in (("ablation_scores", "synthetic_vg4d_ablations.md"), ("loss_study", "synthetic_vg4d_loss_study.md")):
         if (src / f"{stem}.md").is_file():
             shutil.copyfile(src / f"{stem}.md", dst / name)

@@ -66,6 +66,12 @@ def weight_grid(names: Sequence[str], step: float = 0.1) -> list[dict[str, float
     return grid
 
 
+# what fit_fusion_weights maximises, as the result files state it
+FIT_OBJECTIVE = ("top-1 of the weighted mean of the probability tables on the validation videos, over every "
+                 "weight vector on the simplex in steps of {step} (each score > 0); ties: higher mean "
+                 "probability of the true class, then the most uniform weights, then grid order")
+
+
 def fit_fusion_weights(val_scores: Mapping[str, np.ndarray], labels: np.ndarray, names: Sequence[str],
                        step: float = 0.1) -> dict[str, float]:
     """Weights over ``names`` maximising top-1 on a validation split.

@@ -118,7 +118,12 @@ class TrainConfig:
 
     workers: int = 4  # DataLoader worker processes per training process
     threads: int = 0  # torch intra-op threads per process; 0 keeps torch's default
+    # the one seed of a run: initial weights, data order, dropout, and (unless data_overrides.seed
+    # pins it) the data's own seed: synthetic generation, clip / view sampling, augmentation
     seed: int = 0
+    # torch.use_deterministic_algorithms (warn-only where an op has no deterministic kernel): the same
+    # command on the same machine and thread count gives the same figures
+    deterministic: bool = True
     eval_every: int = 1  # evaluate on the test split every k epochs (and always after the last)
     ckpt_every: int = 0  # also keep epoch_XXXX.pt every k epochs; last.pt is written every epoch
     log_every: int = 20  # progress-bar refresh interval in steps
@@ -207,9 +212,16 @@ def model_config_dict(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def data_config_dict(cfg: TrainConfig) -> dict[str, Any]:
-    """The data YAML named by ``cfg.data`` (or the inline mapping) with ``cfg.data_overrides``."""
+    """The data YAML named by ``cfg.data`` (or the inline mapping) with ``cfg.data_overrides``.
+
+    The data's ``seed`` is the recipe's ``seed`` unless ``data_overrides`` sets one: one seed drives
+    a run (``vg4d train ... seed=3`` draws other synthetic videos, clips, views and augmentations).
+    """
     base = dict(cfg.data) if isinstance(cfg.data, dict) else read_yaml(_named(cfg.data, "data"))
-    return _merge(base, cfg.data_overrides)
+    out = _merge(base, cfg.data_overrides)
+    if "seed" not in cfg.data_overrides:
+        out["seed"] = int(cfg.seed)
+    return out
 
 
 def resolved_data_dict(cfg: TrainConfig) -> dict[str, Any]:

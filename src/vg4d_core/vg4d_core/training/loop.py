@@ -48,6 +48,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def use_deterministic(enabled: bool, device: torch.device) -> None:
+    """Deterministic kernels where torch has them (warn-only where it has none).
+
+    Figures then repeat on the same machine, torch build and thread count; across machines the
+    BLAS kernels and the thread count still change the float sums (README, "Reproducibility").
+    """
+    if enabled and device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's deterministic workspace
+    torch.use_deterministic_algorithms(enabled, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = enabled
+
+
 def _seed_worker(worker_id: int) -> None:
     # DataLoader seeds torch and `random` per worker but not numpy: without this,
     # every worker would draw the same numpy "random" augmentation.
@@ -112,6 +125,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     amp_dtype = amp_dtype_for(cfg.amp, device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    use_deterministic(cfg.deterministic, device)
     seed_everything(cfg.seed + env.rank)  # per-rank model randomness (dropout); data order is shared
     if env.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,7 @@ from vg4d_core.losses.contrastive import CrossModalObjective, VideoTextObjective
 from vg4d_core.runtime import checkpoint as ckpt_io
 from vg4d_core.runtime.architecture import (RGBVideoClassifier, build_point_encoder, build_rgb_model,
                                             point_encoder_arch, vlm_classifier_arch)
-from vg4d_core.runtime.fusion import fit_fusion_weights, fuse
+from vg4d_core.runtime.fusion import FIT_OBJECTIVE, fit_fusion_weights, fuse
 from vg4d_core.runtime.metrics import topk_accuracy
 from vg4d_core.runtime.predictor import PointScores, RGBScores, predictor_from_checkpoint, read_checkpoint, subset_key
 from vg4d_core.runtime.scoring import score_dataset
@@ -251,7 +251,8 @@ def finalize_crossmodal(cfg: TrainConfig, run_dir: str | Path, train_set: Datase
     state["fusion_subsets"] = subsets
     state["fusion_weights"] = subsets.get(subset_key(names))
     state["fusion_weights_pc"] = subsets.get("pc+pc_text")
-    info = {"val_fraction": cfg.holdout, "num_videos": len(scores.videos), "top1": accs}
+    info = {"val_fraction": cfg.holdout, "num_videos": len(scores.videos), "top1": accs,
+            "objective": FIT_OBJECTIVE.format(step=0.1), "weights": subsets.get(subset_key(names))}
     state["fusion_validation"] = info
     ckpt_io.atomic_save(state, path)
     print(f"[vg4d train] fusion weights fitted on {len(scores.videos)} validation videos: "

@@ -90,6 +90,9 @@ class DemoConfig:
     stage_overrides: dict[str, list[str]] = field(default_factory=dict)  # stage -> key=value
     bag: BagSettings = field(default_factory=BagSettings)
     recognizer_overrides: list[str] = field(default_factory=list)  # key=value on config/recognize.yaml
+    # the one seed of a demo run: every stage's `seed` (weights, data order, synthetic videos, views,
+    # augmentation), the tiny X-CLIP's (tiny_xclip.seed + seed) and the held-out bags' (bag.seed + seed)
+    seed: int = 0
 
     def __post_init__(self) -> None:
         missing = [s for s in STAGES if s not in self.recipes]
@@ -141,7 +144,9 @@ def _vg4d(args: Sequence[str]) -> None:
 def _step_xclip(cfg: DemoConfig, out: Path) -> None:
     from vg4d_core.vlm.tiny import write_tiny_xclip
 
-    write_tiny_xclip(out / "models" / "xclip", **to_dict(cfg.tiny_xclip))
+    settings = to_dict(cfg.tiny_xclip)
+    settings["seed"] += cfg.seed
+    write_tiny_xclip(out / "models" / "xclip", **settings)
 
 
 def _stage_args(cfg: DemoConfig, out: Path, stage: str) -> list[str]:
@@ -149,7 +154,7 @@ def _stage_args(cfg: DemoConfig, out: Path, stage: str) -> list[str]:
     args = ["train", "--config", cfg.recipes[stage], "--out", str(run)]
     if (run / "last.pt").is_file():
         args.append("--resume")  # a killed demo continues the stage where it stopped
-    over = [*cfg.train_overrides, *cfg.stage_overrides.get(stage, [])]
+    over = [f"seed={cfg.seed}", *cfg.train_overrides, *cfg.stage_overrides.get(stage, [])]
     if stage == "vlm":
         over.append(f"vlm_overrides.model={out / 'models' / 'xclip'}")
     if stage == "crossmodal":
@@ -165,7 +170,7 @@ def _step_evaluate(cfg: DemoConfig, out: Path) -> None:
 def _step_bag(cfg: DemoConfig, out: Path) -> None:
     b = cfg.bag
     raw = out / "heldout_raw"
-    _vg4d(["synth", "--out", str(raw), "--videos", str(b.videos), "--seed", str(b.seed), "--room",
+    _vg4d(["synth", "--out", str(raw), "--videos", str(b.videos), "--seed", str(b.seed + cfg.seed), "--room",
            "--room-back-wall", str(b.room_back_wall_m), "--room-side-wall", str(b.room_side_wall_m)])
     bags = out / "bags"
     if bags.exists():  # a bag half-written by a killed run cannot be appended to: write them again
@@ -251,6 +256,9 @@ def run(out: str | Path, cfg: DemoConfig, *, profile: str = "full", log=print) -
         raise RuntimeError(f"{out} holds a demo of profile {state['profile']!r}, not {profile!r}: "
                            "use another --out")
     state["profile"] = profile
+    if state.get("seed", cfg.seed) != cfg.seed:
+        raise RuntimeError(f"{out} holds a demo of seed {state['seed']}, not {cfg.seed}: use another --out")
+    state["seed"] = cfg.seed
     steps = {"xclip": _step_xclip, "evaluate": _step_evaluate, "bag": _step_bag, "replay": _step_replay}
     bar = tqdm(STEPS, desc="vg4d demo", unit="step", dynamic_ncols=True)
     for step in bar:
@@ -297,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print()
     print(format_summary(s))
+    from vg4d_core.evaluation.seeds import band_report, demo_figures
+
+    print("\n" + "\n".join(band_report(demo_figures(s))))
     print(f"\n(vg4d demo: {time.perf_counter() - t0:.0f} s in this run; summary in {Path(args.out) / SUMMARY_FILE})")
     return 0
 

@@ -1,6 +1,9 @@
 """Synthetic videos as an in-memory point-video dataset."""
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -12,6 +15,14 @@ from vg4d_core.data.sampling import SPLIT_CODES
 from vg4d_core.data.synthetic.render import (Renderer, SyntheticVideo, render_video, room_from_config,
                                              synthetic_intrinsics)
 from vg4d_core.data.synthetic.scene import CLASS_NAMES, NUM_CLASSES, video_nuisance
+
+
+# Rendered videos shared by every SyntheticActions of this process. A chain builds the same videos
+# several times (the training split for points, again with RGB for the feature cache, its
+# validation videos, the test split per stage): rendering is a pure function of the key (class,
+# nuisance, noise, camera, room), so sharing it saves time and changes no figure.
+_SHARED: "OrderedDict[tuple, dict[str, Any]]" = OrderedDict()
+SHARED_RENDER_LIMIT = 2048  # videos kept (~0.25 MB each at the demo's sizes: one chain's 2,000); least recently used go first
 
 
 class SyntheticActions(PointVideoDataset):
@@ -55,17 +66,29 @@ class SyntheticActions(PointVideoDataset):
         return render_video(self._actions[v], self._nuisance[v], depth_noise_mm=self.cfg.depth_noise_mm,
                             renderer=self._renderer, room=room_from_config(self.cfg))
 
+    def _render_key(self, v: int) -> tuple:
+        c = self.cfg
+        return (self._actions[v], self._nuisance[v], c.depth_noise_mm, c.image_scale, c.room, c.room_back_wall_m,
+                c.room_side_wall_m)
+
     def _entry(self, v: int):
         entry = self._cache.get(v)
         if entry is None:
-            video = self.render(v)
-            points = SparseDepthVideo(video.depth, self.intrinsics)
-            frames = None
-            if self.rgb_enabled:
-                small = np.stack([resize_frame(cv2.cvtColor(f, cv2.COLOR_RGB2BGR), self.rgb_size, self.rgb_fit)
-                                  for f in video.rgb])
-                frames = encode_jpeg_frames(small, quality=92)
-            entry = self._cache[v] = (points, frames)
+            key, fmt = self._render_key(v), (self.rgb_size, self.rgb_fit)
+            shared = _SHARED.get(key)
+            if shared is None or (self.rgb_enabled and fmt not in shared["rgb"]):
+                video = self.render(v)
+                if shared is None:
+                    shared = {"points": SparseDepthVideo(video.depth, self.intrinsics), "rgb": {}}
+                if self.rgb_enabled:
+                    small = np.stack([resize_frame(cv2.cvtColor(f, cv2.COLOR_RGB2BGR), self.rgb_size,
+                                                   self.rgb_fit) for f in video.rgb])
+                    shared["rgb"][fmt] = encode_jpeg_frames(small, quality=92)
+                _SHARED[key] = shared
+                while len(_SHARED) > SHARED_RENDER_LIMIT:
+                    _SHARED.popitem(last=False)
+            _SHARED.move_to_end(key)
+            entry = self._cache[v] = (shared["points"], shared["rgb"].get(fmt) if self.rgb_enabled else None)
         return entry
 
     def _frames(self, v: int) -> SparseDepthVideo:
