@@ -39,7 +39,7 @@ def start_recognizer(ckpt, domain, prefix, stats, *extra):
            "--config", str(REPO / "config/recognize.yaml"), "--domain", str(domain), "--duration", "600",
            "--stats-json", str(stats), f"topics.depth={prefix}/depth", f"topics.camera_info={prefix}/camera_info",
            f"topics.rgb={prefix}/rgb", "inference.device=cpu", "inference.top_k=3", "window.hop_frames=15",
-           "window.min_frames=8", *extra]
+           "window.min_frames=8", "window.min_coverage=0", *extra]
     return subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from vg4d_ros import demo
+from vg4d_ros.programs import demo
 
 
 def test_the_demo_seed_reaches_every_stage(tmp_path):

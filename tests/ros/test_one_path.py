@@ -98,7 +98,8 @@ def _replayed_inputs(bag: Path, ck: Path, overrides: list[str], monkeypatch) -> 
         return infer(self, window, completed)
 
     monkeypatch.setattr(Recognizer, "infer", spy)
-    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", *overrides])
+    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", "window.views=1",
+                                           *overrides])
     replay([bag], config, ReplayOptions(index_by_bag_order=True), None)
     return seen
 

@@ -27,7 +27,9 @@ from vg4d_ros.transports.rclpy_node import RecognizerNode  # noqa: E402
 
 pytestmark = pytest.mark.rclpy
 
-WINDOW = {"window.min_frames": 6, "window.hop_frames": 6, "window.window_s": 0.5, "inference.device": "cpu",
+WINDOW = {"window.min_frames": 6, "window.hop_frames": 6, "window.window_s": 0.5, "window.min_coverage": 0.0,
+          "window.views": 1,
+          "inference.device": "cpu",
           "silence_timeout_s": 1.0, "output.diagnostics_period_s": 0.2}
 
 
@@ -284,6 +286,8 @@ def test_configure_warms_the_model_up(context, checkpoint, monkeypatch):
         return real(model, settings)
     real = warmup.warm_up
     monkeypatch.setattr(warmup, "warm_up", recording_warm_up)
+    import vg4d_ros.transports.rclpy_node as rclpy_node
+    monkeypatch.setattr(rclpy_node, "warm_up", recording_warm_up)  # the node imports the name itself
     with session(context, make_node(context, checkpoint)) as (driver, node, spin):
         assert driver.transition("configure")
         assert seen == [(1, rh.FRAMES, rh.POINTS, 3)]

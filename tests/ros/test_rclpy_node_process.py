@@ -96,7 +96,7 @@ def test_installed_node_namespaced_renamed_remapped_then_stopped_by_a_signal(
     # the shipped file keyed /** applies under a namespace and another name; top_k proves it did
     params = params_file(colcon_install, tmp_path, **{
         "inference.checkpoint": str(checkpoint), "inference.device": "cpu", "inference.top_k": 2,
-        "window.min_frames": 6, "window.hop_frames": 6, "window.window_s": 0.5})
+        "window.min_frames": 6, "window.hop_frames": 6, "window.window_s": 0.5, "window.min_coverage": 0.0})
     proc = start_node(colcon_install, domain, tmp_path / "ros_home", "--params-file", str(params),
                       "-r", "__ns:=/robot1", "-r", "__node:=recog2", "-r", "camera/depth/image_raw:=/cam/depth")
     with driving(ctx, proc, "/robot1/recog2") as driver:

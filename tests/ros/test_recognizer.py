@@ -24,7 +24,7 @@ def ckpt(tmp_path_factory):
 
 
 def config(ckpt, *overrides):
-    return load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0",
+    return load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0", "window.views=1",
                                                              "window.hop_frames=6", "window.min_frames=6", *overrides])
 
 

@@ -34,7 +34,7 @@ def crossmodal(tmp_path_factory):
 
 
 def _run(ckpt, typestore, *overrides, rgb=True):
-    cfg = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0",
+    cfg = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0", "window.views=1",
                                                            "window.hop_frames=8", "window.min_frames=8",
                                                            "foreground.min_depth=0.1", *overrides])
     model = load_model(cfg)

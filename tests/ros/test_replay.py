@@ -19,7 +19,7 @@ from vg4d_core.cli import main as vg4d
 # one window per video over all its frames: nothing is emitted while the bag plays (min_frames above
 # any video), the end window takes every buffered frame; no depth bounds (the cache has none)
 WHOLE_VIDEO = ["window.window_s=100", "window.max_frames=1000", "window.min_frames=1000",
-               "foreground.min_depth=0", "foreground.max_depth=0", "inference.device=cpu", "window.min_coverage=0", "inference.top_k=60"]
+               "foreground.min_depth=0", "foreground.max_depth=0", "inference.device=cpu", "window.min_coverage=0", "window.views=1", "inference.top_k=60"]
 
 
 @pytest.fixture(scope="module")

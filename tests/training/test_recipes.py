@@ -20,7 +20,7 @@ def test_recipe_resolves(name):
     cfg = load_train_config(name)
     arch = stage_arch(cfg, 20)
     data = resolved_data_dict(cfg)
-    assert arch["model_config"]["layers"] and data["name"] in ("msr_action3d", "ntu", "synthetic")
+    assert arch["model_config"]["layers"] and data["name"] in ("msr_action3d", "ntu", "synthetic", "bag")
     if name.startswith("ntu") and cfg.stage in ("vlm", "crossmodal"):  # the VG4D chain's folders
         protocol = name.rsplit("_", 1)[0]
         assert cfg.out == f"runs/{protocol}_vg4d/{cfg.stage}"

@@ -83,6 +83,11 @@ def test_fusion_weights_ignore_the_test_labels(chain, monkeypatch):
         return ds
 
     monkeypatch.setattr(factory, "build_split", permuted)
+    # the trainer's modules import the name itself: patch it where it is used
+    import vg4d_core.training.cli as train_cli
+    import vg4d_core.training.stages as stages
+    monkeypatch.setattr(train_cli, "build_split", permuted)
+    monkeypatch.setattr(stages, "build_split", permuted)
     assert vg4d(["train", "--config", str(r["crossmodal"]), "--out", str(d / "cross_permuted")]) == 0
     a, b = ck.load_checkpoint(d / "cross" / "last.pt"), ck.load_checkpoint(d / "cross_permuted" / "last.pt")
     assert b["fusion_subsets"] == a["fusion_subsets"] and b["fusion_weights"] == a["fusion_weights"]

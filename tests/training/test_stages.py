@@ -150,6 +150,10 @@ def test_fusion_weights_ignore_test_labels(chain, monkeypatch):
         return ds
 
     monkeypatch.setattr(factory, "build_split", permuted)
+    import vg4d_core.training.cli as train_cli
+    import vg4d_core.training.stages as stages_module
+    monkeypatch.setattr(train_cli, "build_split", permuted)  # imported by name where it is used
+    monkeypatch.setattr(stages_module, "build_split", permuted)
     d = chain["dir"]
     run = d / "permuted"
     run.mkdir()

@@ -28,8 +28,8 @@ def warm_up_batch(settings: Any, data_config: dict[str, Any]) -> dict[str, Any]:
         data_config: the checkpoint's data configuration (``rgb_size``).
 
     Returns:
-        the collated batch: ``points`` (1, T, N, 3) float32 in the model's point units, and ``rgb``
-        (1, T, S, S, 3) uint8 when the recogniser uses colour.
+        the collated batch of one window (its V views): ``points`` (V, T, N, 3) float32 in the model's
+        point units, and ``rgb`` (V, T, S, S, 3) uint8 when the recogniser uses colour.
     """
     t, n = settings.window.num_segments, settings.window.points_per_frame
     rng = np.random.default_rng(0)  # fixed: the warm-up is the same every time
@@ -38,7 +38,7 @@ def warm_up_batch(settings: Any, data_config: dict[str, Any]) -> dict[str, Any]:
     if settings.use_rgb:
         size = int(data_config.get("rgb_size") or _DEFAULT_RGB_SIZE)
         item["rgb"] = np.full((t, size, size, 3), 128, dtype=np.uint8)
-    return collate_clips([item])
+    return collate_clips([item] * int(getattr(settings.window, "views", 1) or 1))
 
 
 def warm_up(model: Any, settings: Any) -> float:
