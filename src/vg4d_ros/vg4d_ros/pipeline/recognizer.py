@@ -558,12 +558,7 @@ class Recognizer:
         self._track(verdict)
         status = verdict.status
         callback = self.on_result if status == "labelled" else self.on_withheld if status == "unsure" else None
-        if callback is None:
-            return
-        try:
-            callback(result)
-        except Exception as exc:
-            self.log("error", f"publishing a result failed: {type(exc).__name__}: {exc}")
+        self._call(callback, result, "a result")
 
     def _track(self, verdict: Verdict) -> None:
         """Feed one window's verdict to the event tracker (in stamp order: a late one is dropped) and hand
@@ -582,15 +577,19 @@ class Recognizer:
         self._emit(verdict, events)
 
     def _emit(self, verdict: Verdict | None, events: list[ActionEvent]) -> None:
-        for callback, items in ((self.on_verdict, [verdict] if verdict is not None else []),
-                                (self.on_event, events)):
-            for item in items:
-                if callback is None:
-                    continue
-                try:
-                    callback(item)
-                except Exception as exc:
-                    self.log("error", f"publishing an event failed: {type(exc).__name__}: {exc}")
+        if verdict is not None:
+            self._call(self.on_verdict, verdict, "a verdict")
+        for event in events:
+            self._call(self.on_event, event, "an event")
+
+    def _call(self, callback: Callable[[Any], None] | None, item: Any, what: str) -> None:
+        """A transport's callback, if set; its failure is logged, never raised into the recogniser."""
+        if callback is None:
+            return
+        try:
+            callback(item)
+        except Exception as exc:
+            self.log("error", f"publishing {what} failed: {type(exc).__name__}: {exc}")
 
     def end_events(self, why: str = "stream_end") -> list[ActionEvent]:
         """Close the open action segment (end of a recording, shutdown); its event also goes to
