@@ -47,7 +47,7 @@ from catkin_pkg.topological_order import topological_order_packages
 
 root = Path(os.environ["VG4D_SRC_ROOT"])
 common = hashlib.sha256()
-for extra in (root / "requirements.txt", Path(os.environ["VG4D_SELF"])):
+for extra in (root / "requirements.txt", root / "vg4d_fixup.cmake", Path(os.environ["VG4D_SELF"])):
     if extra.is_file():
         common.update(extra.read_bytes())
 common.update(sys.version.encode())
@@ -108,47 +108,10 @@ if [ ${#todo[@]} -gt 0 ]; then
     NUMPY_INCLUDE=$("$PY" -c 'import numpy; print(numpy.get_include())')
 fi
 
-# The wheels' exported CMake targets (<pkg>__rosidl_generator_py) name the
-# Python and numpy include folders of the machine that built the wheels
-# (/opt/python/cp3XX-cp3XX/...), which CMake rejects at generate time. This
-# file, included right after project() through CMAKE_PROJECT_INCLUDE, defers
-# a pass over the imported targets to the end of configuration and swaps any
-# such missing folder for this venv's Python / numpy headers. Nothing inside
-# site-packages is edited.
-write_fixup() {
-    cat > "$1" <<'EOF'
-cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _vg4d_fix_missing_includes)
-function(_vg4d_fix_missing_includes)
-  get_property(_targets DIRECTORY "${CMAKE_SOURCE_DIR}" PROPERTY IMPORTED_TARGETS)
-  foreach(_t IN LISTS _targets)
-    get_target_property(_dirs ${_t} INTERFACE_INCLUDE_DIRECTORIES)
-    if(NOT _dirs)
-      continue()
-    endif()
-    set(_new "")
-    set(_changed FALSE)
-    foreach(_d IN LISTS _dirs)
-      if(_d MATCHES "^/" AND NOT EXISTS "${_d}")
-        set(_changed TRUE)
-        if(_d MATCHES "/numpy/(_core/|core/)?include$")
-          list(APPEND _new "${VG4D_NUMPY_INCLUDE_DIR}")
-        elseif(_d MATCHES "/include/python3\\.[0-9]+")
-          list(APPEND _new "${VG4D_PYTHON_INCLUDE_DIR}")
-        else()
-          message(STATUS "vg4d: ${_t}: dropping missing include folder ${_d}")
-        endif()
-      else()
-        list(APPEND _new "${_d}")
-      endif()
-    endforeach()
-    if(_changed)
-      list(REMOVE_DUPLICATES _new)
-      set_target_properties(${_t} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_new}")
-    endif()
-  endforeach()
-endfunction()
-EOF
-}
+# The wheels' exported CMake targets name include folders of the wheel builder's machine:
+# scripts/ros_interfaces/vg4d_fixup.cmake, included through CMAKE_PROJECT_INCLUDE, swaps them for this
+# venv's Python / numpy headers (see that file).
+FIXUP="$SRC_ROOT/vg4d_fixup.cmake"
 
 # --- build + install each stale package --------------------------------------
 for entry in ${todo[@]+"${todo[@]}"}; do
@@ -156,7 +119,6 @@ for entry in ${todo[@]+"${todo[@]}"}; do
     start=$SECONDS
     build=$(mktemp -d "${TMPDIR:-/tmp}/vg4d-ros-$name.XXXXXX")
     log="$build/build.log"
-    write_fixup "$build/vg4d_fixup.cmake"
     mkdir -p "$STAMPS"
     # files of the previous build: removed so that a dropped .msg does not linger
     if [ -f "$STAMPS/$name.manifest" ]; then
@@ -174,7 +136,7 @@ for entry in ${todo[@]+"${todo[@]}"}; do
             -DCMAKE_BUILD_TYPE=Release \
             -DBUILD_TESTING=OFF \
             -DPython3_EXECUTABLE="$PY" -DPYTHON_EXECUTABLE="$PY" \
-            -DCMAKE_PROJECT_INCLUDE="$build/vg4d_fixup.cmake" \
+            -DCMAKE_PROJECT_INCLUDE="$FIXUP" \
             -DVG4D_PYTHON_INCLUDE_DIR="$PY_INCLUDE" \
             -DVG4D_NUMPY_INCLUDE_DIR="$NUMPY_INCLUDE" &&
         make -j"$JOBS" &&

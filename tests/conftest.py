@@ -52,12 +52,14 @@ def pytest_collection_modifyitems(config, items):
 
 @functools.cache
 def _rclpy_missing() -> str | None:
-    """Why rclpy + vision_msgs cannot be used here, or None when they can."""
+    """Why rclpy + vision_msgs + vg4d_msgs cannot be used here, or None when they can."""
     try:
         import rclpy  # noqa: F401
+        from vg4d_msgs.msg import ActionEvent  # noqa: F401
         from vision_msgs.msg import Classification  # noqa: F401
     except Exception as exc:  # ImportError, or a shared library that does not load
-        return (f"needs ROS 2 rclpy + the generated vision_msgs (scripts/setup_env.sh installs them): "
+        return (f"needs ROS 2 rclpy + the generated vision_msgs and vg4d_msgs (scripts/setup_env.sh installs "
+                f"them): "
                 f"{type(exc).__name__}: {exc}")
     return None
 
@@ -106,9 +108,37 @@ def colcon_build(tmp_path_factory) -> dict:
     cmd = [sys.executable, "-m", "colcon", "--log-base", str(work / "log"), "build",
            "--base-paths", str(work / "src"),
            "--build-base", str(work / "build"), "--install-base", str(work / "install")]
-    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
+    env, cmake_args = _ament_cmake_environment()
+    if env is None:  # no ROS 2 build tools in this interpreter's prefix: the message package cannot build
+        cmd += ["--packages-skip", "vg4d_msgs"]
+    else:
+        cmd += ["--cmake-args", *cmake_args]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, f"colcon build failed:\n{proc.stdout}\n{proc.stderr}"
-    return {"install": work / "install", "before": before, "after": _source_tree_state(REPO_ROOT)}
+    return {"install": work / "install", "before": before, "after": _source_tree_state(REPO_ROOT),
+            "messages_built": env is not None}
+
+
+def _ament_cmake_environment() -> tuple[dict | None, list[str]]:
+    """The environment and CMake arguments that build an ament_cmake interface package (src/vg4d_msgs)
+    against the ROS 2 Jazzy wheels of this interpreter's prefix, as ``source /opt/ros/jazzy/setup.bash``
+    does on a robot; ``(None, [])`` where ament_cmake is not installed (VG4D_ROS=0)."""
+    import sysconfig
+
+    prefix = Path(sys.prefix)
+    if not (prefix / "share/ament_cmake/cmake").is_dir():
+        return None, []
+    import numpy
+
+    env = dict(os.environ)
+    env["AMENT_PREFIX_PATH"] = str(prefix)
+    env["CMAKE_PREFIX_PATH"] = str(prefix)
+    env["PATH"] = f"{prefix / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    args = [f"-DPython3_EXECUTABLE={sys.executable}", f"-DPYTHON_EXECUTABLE={sys.executable}", "-DBUILD_TESTING=OFF",
+            f"-DCMAKE_PROJECT_INCLUDE={REPO_ROOT / 'scripts/ros_interfaces/vg4d_fixup.cmake'}",
+            f"-DVG4D_PYTHON_INCLUDE_DIR={sysconfig.get_paths()['include']}",
+            f"-DVG4D_NUMPY_INCLUDE_DIR={numpy.get_include()}"]
+    return env, args
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ from rclpy.node import Node  # noqa: E402
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
+from vg4d_msgs.msg import ActionEvent  # noqa: E402
 from vision_msgs.msg import Classification, LabelInfo  # noqa: E402
 
 from vg4d_ros.transports.outputs import to_rclpy  # noqa: E402
@@ -82,7 +83,10 @@ def wait_until(condition: Callable[[], bool], what: str, guard_s: float = HANG_G
 
 
 def stamp_ns(msg: Any) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+    """Nanoseconds of a message's header stamp, of a Header's stamp, or of a builtin_interfaces/Time."""
+    t = getattr(msg, "header", msg)
+    t = getattr(t, "stamp", t)
+    return t.sec * 1_000_000_000 + t.nanosec
 
 
 # -- messages a camera driver publishes (rosbags builders -> rclpy types) ------------------------
@@ -149,6 +153,7 @@ class Driver:
         self.watch(f"{target}/action", Classification, "action")
         self.watch(f"{target}/label", String, "label")
         self.watch(f"{target}/label_info", LabelInfo, "label_info", LATCHED_QOS)
+        self.watch(f"{target}/events", ActionEvent, "events")
         self.watch("/diagnostics", DiagnosticArray, "diagnostics")
         self.watch("/rosout", Log, "rosout", QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
                                                         durability=DurabilityPolicy.TRANSIENT_LOCAL,

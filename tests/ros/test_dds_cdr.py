@@ -54,6 +54,10 @@ def samples(ts):
         T["vision_msgs/msg/LabelInfo"](header=header(ts), class_map=[
             T["vision_msgs/msg/VisionClass"](class_id=3, class_name="sit down"),
             T["vision_msgs/msg/VisionClass"](class_id=65535, class_name="x")], threshold=0.25),
+        T["vg4d_msgs/msg/ActionEvent"](header=header(ts), state="ended", label="sit down", class_id=7, score=0.625,
+                                       start=T["builtin_interfaces/msg/Time"](sec=3, nanosec=5),
+                                       end=T["builtin_interfaces/msg/Time"](sec=4, nanosec=999_999_999),
+                                       windows=12, ended_by="no_person", track_id="p3"),
         T["diagnostic_msgs/msg/DiagnosticArray"](header=header(ts), status=[
             T["diagnostic_msgs/msg/DiagnosticStatus"](level=1, name="vg4d: recognizer", message="slow",
                                                       hardware_id="", values=[KV(key="fps", value="9.5")])]),
@@ -75,7 +79,7 @@ def test_every_idl_type_serialises_as_rosbags(typestore):
         seen.add(msg.__msgtype__)
     top_level = {"std_msgs/msg/String", "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo",
                  "sensor_msgs/msg/PointCloud2", "vision_msgs/msg/Classification", "vision_msgs/msg/LabelInfo",
-                 "diagnostic_msgs/msg/DiagnosticArray", "tf2_msgs/msg/TFMessage"}
+                 "diagnostic_msgs/msg/DiagnosticArray", "tf2_msgs/msg/TFMessage", "vg4d_msgs/msg/ActionEvent"}
     assert seen == top_level
 
 

@@ -74,7 +74,8 @@ def test_recognizer_labels_a_live_stream(tmp_path, domain_id, bad):
     dp = participant(domain_id)
     subs = {"action": DdsSubscriber(dp, "/recognizer/action", "vision_msgs/msg/Classification", "results"),
             "label": DdsSubscriber(dp, "/recognizer/label", "std_msgs/msg/String", "results"),
-            "info": DdsSubscriber(dp, "/recognizer/label_info", "vision_msgs/msg/LabelInfo", "latched")}
+            "info": DdsSubscriber(dp, "/recognizer/label_info", "vision_msgs/msg/LabelInfo", "latched"),
+            "events": DdsSubscriber(dp, "/recognizer/events", "vg4d_msgs/msg/ActionEvent", "results")}
     rec = start_recognizer(ckpt, domain_id, prefix, stats_path)
     cam = stream(domain_id, prefix, 60, *(["--bad"] if bad else []))
     try:
@@ -86,7 +87,21 @@ def test_recognizer_labels_a_live_stream(tmp_path, domain_id, bad):
             cam.kill()
         out = finish(rec)
     assert rec.returncode == 0, out
+    # the recogniser closes the open segment when it stops: that event arrives after the labels
+    more = collect({"events": subs["events"]}, lambda g: any(e.ended_by == "stream_end" for e in g["events"]), 20)
+    events = got["events"] + more["events"]
     published = {T0 + i * PERIOD for i in range(60)}
+
+    def ns(t):
+        return t.sec * 1_000_000_000 + t.nanosec
+
+    # vg4d_msgs/ActionEvent over DDS: started / ended pairs of the labelled windows' stamps, the last one
+    # closed by the stop
+    assert events and events[0].state == "started" and events[-1].state == "ended", events
+    assert events[-1].ended_by == "stream_end"
+    for e in events:
+        assert e.label == CLASS_NAMES[e.class_id] and e.header.frame_id == "camera_depth_optical_frame"
+        assert {ns(e.start), ns(e.end)} <= published and ns(e.start) < ns(e.end)
     assert got["info"] and [(c.class_id, c.class_name) for c in got["info"][0].class_map] == list(enumerate(CLASS_NAMES))
     assert len(got["action"]) >= 3, out
     for msg in got["action"]:

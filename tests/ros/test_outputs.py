@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vg4d_ros.transports.outputs import DIAG_OK, DIAG_WARN, classification_msg, diagnostics_msg, label_info_msg, label_msg
+from vg4d_ros.pipeline.events import ActionEvent
+from vg4d_ros.transports.outputs import (DIAG_OK, DIAG_WARN, classification_msg, diagnostics_msg, event_msg,
+                                         label_info_msg, label_msg)
 from vg4d_ros.pipeline.recognizer import Recognition
 from vg4d_ros.pipeline.silence import TopicState
 
@@ -78,3 +80,27 @@ def test_our_pointcloud2_reader_agrees_with_sensor_msgs_py(typestore):
     msg = to_rclpy(xyz_cloud_msg(pts, 5, "cam", typestore), PointCloud2)
     theirs = point_cloud2.read_points_numpy(msg, field_names=("x", "y", "z"))
     np.testing.assert_array_equal(pointcloud2_to_xyz(msg), theirs)
+
+
+def test_event_message_round_trips_over_cdr(typestore):
+    event = ActionEvent("ended", "sit down", 3, 0.71, 4_000_000_123, 6_500_000_000, 7_000_000_000, 9, "no_person",
+                        "p2", "camera_depth_optical_frame")
+    msg = typestore.deserialize_cdr(typestore.serialize_cdr(event_msg(event, typestore), "vg4d_msgs/msg/ActionEvent"),
+                                    "vg4d_msgs/msg/ActionEvent")
+    assert (msg.state, msg.label, msg.class_id, msg.windows, msg.ended_by, msg.track_id) == (
+        "ended", "sit down", 3, 9, "no_person", "p2")
+    assert msg.score == 0.71 and msg.header.frame_id == "camera_depth_optical_frame"
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (7, 0)
+    assert (msg.start.sec, msg.start.nanosec, msg.end.sec, msg.end.nanosec) == (4, 123, 6, 500_000_000)
+
+
+def test_typestore_holds_the_message_package_definitions(repo_root):
+    """vg4d_ros.typestore.VG4D_MSGS is src/vg4d_msgs/msg/*.msg without comments and blank lines: the DDS
+    transport and replay serialise what the rclpy node's generated class does."""
+    from vg4d_ros.typestore import VG4D_MSGS
+
+    files = sorted((repo_root / "src/vg4d_msgs/msg").glob("*.msg"))
+    assert {f"vg4d_msgs/msg/{f.stem}" for f in files} == set(VG4D_MSGS)
+    for f in files:
+        lines = [line.split("#")[0].strip() for line in f.read_text().splitlines()]
+        assert "\n".join(x for x in lines if x) + "\n" == VG4D_MSGS[f"vg4d_msgs/msg/{f.stem}"], f.name

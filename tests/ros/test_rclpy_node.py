@@ -121,6 +121,47 @@ def test_colour_stream_alongside_depth_is_accepted(running):
     rx.wait_until(lambda: driver.count("action") >= 2, "actions with a colour stream beside the depth")
 
 
+def test_action_events_open_on_the_first_window_and_close_at_deactivate(running):
+    """~/events (vg4d_msgs/ActionEvent): a segment is announced when it opens, with the input's frame and
+    stamps; deactivating closes it (ended, stream_end) before the publishers go quiet."""
+    driver, node, _ = running
+    driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+    rx.wait_until(lambda: driver.count("events") >= 1 and driver.count("action") >= 2, "a started event")
+    sent = {rx.T0_NS + i * rx.PERIOD_NS for i in range(driver.frames_sent + 1)}
+    first = driver.messages("events")[0]
+    assert first.state == first.STARTED == "started" and first.ended_by == "" and first.track_id == ""
+    assert first.label == rh.CLASS_NAMES[first.class_id] and 0.0 < first.score <= 1.0 and first.windows == 1
+    assert first.header.frame_id == "camera_depth_optical_frame"
+    start, end = rx.stamp_ns(first.start), rx.stamp_ns(first.end)
+    assert {start, end, rx.stamp_ns(first.header)} <= sent and start < end == rx.stamp_ns(first.header)
+    assert driver.transition("deactivate")
+    rx.wait_until(lambda: any(e.state == "ended" and e.ended_by == "stream_end" for e in driver.messages("events")),
+                  "the open segment closed by deactivate")
+    events = driver.messages("events")
+    states = [e.state for e in events]
+    assert states[-1] == "ended" and all(a != b for a, b in zip(states, states[1:])), states  # started/ended pairs
+    for opened, closed in zip(events[::2], events[1::2]):
+        assert (opened.label, rx.stamp_ns(opened.start)) == (closed.label, rx.stamp_ns(closed.start))
+        assert rx.stamp_ns(closed.end) >= rx.stamp_ns(opened.end) and closed.windows >= opened.windows
+
+
+def test_events_off_needs_no_message_package_and_on_names_it(context, checkpoint, monkeypatch):
+    for name in [m for m in sys.modules if m == "vg4d_msgs" or m.startswith("vg4d_msgs.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "vg4d_msgs", None)  # import vg4d_msgs -> ModuleNotFoundError
+    name = rx.unique_name()
+    with session(context, make_node(context, checkpoint, name=name), f"/{name}") as (driver, node, spin):
+        assert driver.transition("configure") is False
+        rx.wait_until(lambda: "configure failed" in driver.log_text(), "the reason on /rosout")
+        assert "vg4d_msgs" in driver.log_text() and "output.events" in driver.log_text()
+    name = rx.unique_name()
+    with session(context, make_node(context, checkpoint, name=name, **{"output.events": ""}), f"/{name}") as (
+            driver, node, spin):
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+        rx.wait_until(lambda: driver.count("action") >= 2, "actions without ~/events")
+
+
 def test_label_info_is_latched_for_late_subscribers_and_joins_the_class_ids(running):
     driver, _, _ = running
     late = rx.Driver(driver.context, driver.target, name="late_listener")  # subscribes after configure published

@@ -95,10 +95,21 @@ def test_output_bag_reads_back_with_rosbags(setup):
         topics = {c.topic: c.msgtype for c in reader.connections}
         assert topics == {"/recognizer/action": "vision_msgs/msg/Classification",
                           "/recognizer/label": "std_msgs/msg/String",
-                          "/recognizer/label_info": "vision_msgs/msg/LabelInfo"}
+                          "/recognizer/label_info": "vision_msgs/msg/LabelInfo",
+                          "/recognizer/events": "vg4d_msgs/msg/ActionEvent"}
         actions = [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages()
                    if c.topic == "/recognizer/action"]
+        events = [(t, reader.deserialize(raw, c.msgtype)) for c, t, raw in reader.messages()
+                  if c.topic == "/recognizer/events"]
     assert len(actions) == bag["num_windows"]
+    # the report's events, recorded at the stamp they were decided
+    assert len(events) == len(bag["events"]) >= 2
+    for (t, msg), row in zip(events, bag["events"]):
+        assert t == row["stamp_ns"] == msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        assert (msg.state, msg.label, msg.class_id, msg.ended_by) == (row["state"], row["label"], row["class_id"],
+                                                                      row["ended_by"])
+        assert msg.start.sec * 1_000_000_000 + msg.start.nanosec == row["start_ns"]
+    assert events[-1][1].ended_by == "stream_end"
     for msg, row in zip(actions, bag["windows"]):
         assert msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec == row["stamp_ns"]
         assert report["class_names"][int(msg.results[0].class_id)] == row["top1"]

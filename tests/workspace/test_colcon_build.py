@@ -72,9 +72,10 @@ def test_colcon_test_runs_the_packages_tests(colcon_build: dict, tmp_path: Path)
     """`colcon test` on a robot's workspace runs each package's own checks (it used to run none)."""
     install = colcon_build["install"]
     base = install.parent
+    skip = [] if colcon_build["messages_built"] else ["--packages-skip", "vg4d_msgs"]
     test = subprocess.run([sys.executable, "-m", "colcon", "--log-base", str(tmp_path / "log"), "test",
                            "--base-paths", str(base / "src"),
-                           "--build-base", str(base / "build"), "--install-base", str(install)],
+                           "--build-base", str(base / "build"), "--install-base", str(install), *skip],
                           cwd=base, capture_output=True, text=True, timeout=600)
     assert test.returncode == 0, test.stdout + test.stderr
     result = subprocess.run([sys.executable, "-m", "colcon", "test-result", "--test-result-base",
@@ -82,3 +83,29 @@ def test_colcon_test_runs_the_packages_tests(colcon_build: dict, tmp_path: Path)
     summary = result.stdout.strip().splitlines()[-1]
     counts = {k: int(v) for v, k in (part.split() for part in summary.removeprefix("Summary: ").split(", "))}
     assert counts["tests"] >= 6 and counts["errors"] == 0 and counts["failures"] == 0, result.stdout
+
+
+def test_message_package_builds_and_matches_the_typestore(colcon_build: dict):
+    """src/vg4d_msgs (ament_cmake + rosidl) builds in a robot's workspace; its generated Python message
+    has the fields the rclpy-free transports and replay serialise (vg4d_ros.typestore)."""
+    if not colcon_build["messages_built"]:
+        pytest.skip("ament_cmake / rosidl not installed in this interpreter's prefix (VG4D_ROS=0)")
+    install = colcon_build["install"] / "vg4d_msgs"
+    assert (install / "share/vg4d_msgs/msg/ActionEvent.msg").is_file()
+    assert (install / "share/ament_index/resource_index/rosidl_interfaces/vg4d_msgs").is_file()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(_site_packages(install)), env.get("PYTHONPATH", "")])
+    probe = subprocess.run(
+        [sys.executable, "-c", "import json, vg4d_msgs.msg as m; e = m.ActionEvent(); "
+         "print(json.dumps([m.__file__, e.get_fields_and_field_types(), m.ActionEvent.STARTED, m.ActionEvent.ENDED]))"],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    import json
+
+    from vg4d_ros.typestore import ros_typestore
+
+    where, fields, started, ended = json.loads(probe.stdout)
+    assert str(install) in where, "the workspace's vg4d_msgs was not the one imported"
+    assert (started, ended) == ("started", "ended")
+    ours = ros_typestore().fielddefs["vg4d_msgs/msg/ActionEvent"][1]
+    assert list(fields) == [name for name, _ in ours]

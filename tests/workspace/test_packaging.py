@@ -95,7 +95,8 @@ ROSDEP_KEYS = {
                   "numpy": "python3-numpy", "scipy": "python3-scipy", "yaml": "python3-yaml"},
     "vg4d_ros": {"rosbags": "python3-rosbags-pip", "rclpy": "rclpy", "vision_msgs": "vision_msgs",
                  "sensor_msgs": "sensor_msgs", "diagnostic_msgs": "diagnostic_msgs", "std_msgs": "std_msgs",
-                 "rcl_interfaces": "rcl_interfaces", "vg4d_core": "vg4d_core", "tf2_msgs": "tf2_msgs"},
+                 "rcl_interfaces": "rcl_interfaces", "vg4d_core": "vg4d_core", "tf2_msgs": "tf2_msgs",
+                 "vg4d_msgs": "vg4d_msgs"},
 }
 
 

@@ -208,6 +208,8 @@ class OutputConfig:
     action: str = "~/action"  # vision_msgs/Classification, top-k
     label: str = "~/label"  # std_msgs/String, top-1 class name
     label_info: str = "~/label_info"  # vision_msgs/LabelInfo, once, transient-local
+    # vg4d_msgs/ActionEvent: an action segment started / ended (continuous recognition); "" = off
+    events: str = "~/events"
     diagnostics: str = "/diagnostics"  # diagnostic_msgs/DiagnosticArray
     diagnostics_period_s: float = 1.0
     # sensor_msgs/PointCloud2 of what the model saw (the newest frame of each labelled window), e.g.

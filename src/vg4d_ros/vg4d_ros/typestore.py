@@ -2,9 +2,10 @@
 
 rosbags ships the core ROS 2 message types (std_msgs, sensor_msgs,
 diagnostic_msgs, ...) per distribution but not vision_msgs, a separate
-package on ROS machines; :func:`ros_typestore` registers the vision_msgs
-4.1.1 types the recogniser publishes (the same definitions in Humble and
-Jazzy). Bag replay, the DDS payload path and the tests all use this store,
+package on ROS machines, nor this project's own interface package
+``vg4d_msgs`` (``src/vg4d_msgs``); :func:`ros_typestore` registers the
+vision_msgs 4.1.1 types the recogniser publishes (the same definitions in
+Humble and Jazzy) and ``vg4d_msgs/msg/ActionEvent``. Bag replay, the DDS payload path and the tests all use this store,
 so every CDR byte is produced by one codec.
 """
 from __future__ import annotations
@@ -23,12 +24,21 @@ VISION_MSGS = {
                                    "int32 database_version\n"),
 }
 
+# vg4d_msgs (src/vg4d_msgs/msg/*.msg without the comments; a test keeps them equal)
+VG4D_MSGS = {
+    "vg4d_msgs/msg/ActionEvent": (
+        "string STARTED=started\nstring ENDED=ended\n"
+        "std_msgs/Header header\nstring state\nstring label\nuint16 class_id\nfloat64 score\n"
+        "builtin_interfaces/Time start\nbuiltin_interfaces/Time end\nuint32 windows\nstring ended_by\n"
+        "string track_id\n"),
+}
+
 DISTROS = {"humble": Stores.ROS2_HUMBLE, "jazzy": Stores.ROS2_JAZZY}
 
 
 @lru_cache(maxsize=None)
 def ros_typestore(distro: str = "humble"):
-    """A rosbags ``Typestore`` for ``distro`` ("humble" or "jazzy") with vision_msgs registered.
+    """A rosbags ``Typestore`` for ``distro`` ("humble" or "jazzy") with vision_msgs and vg4d_msgs registered.
 
     Cached: the store generates its codecs lazily and keeps them.
     """
@@ -37,7 +47,7 @@ def ros_typestore(distro: str = "humble"):
     except KeyError:
         raise ValueError(f"unknown ROS distro {distro!r}; choose from {sorted(DISTROS)}") from None
     types = {}
-    for name, text in VISION_MSGS.items():
+    for name, text in {**VISION_MSGS, **VG4D_MSGS}.items():
         types.update(get_types_from_msg(text, name))
     store.register(types)
     return store

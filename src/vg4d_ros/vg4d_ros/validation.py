@@ -138,8 +138,9 @@ RANGES: dict[str, Range] = {
                                             MAX_INPUT_ELEMENTS),
 }
 TOPIC_FIELDS = ("topics.depth", "topics.camera_info", "topics.cloud", "topics.rgb", "topics.mask",
-                "output.action", "output.label", "output.label_info", "output.diagnostics", "output.foreground")
-OPTIONAL_OUTPUTS = ("output.foreground",)  # "" = not published
+                "output.action", "output.label", "output.label_info", "output.events", "output.diagnostics",
+                "output.foreground")
+OPTIONAL_OUTPUTS = ("output.foreground", "output.events")  # "" = not published
 DOMAIN_RANGE = _count(0, "the ROS_DOMAIN_ID", MAX_DOMAIN_ID)
 FINITE = Range()  # any finite number (a crop corner's coordinate)
 

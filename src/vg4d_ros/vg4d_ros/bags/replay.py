@@ -40,8 +40,8 @@ Outputs under ``--out DIR``:
 * ``DIR/bags/<bag>/`` - one bag per input bag with the node's outputs:
   ``vision_msgs/Classification`` (top-k, header = window stamp) on
   ``output.action``, ``std_msgs/String`` top-1 on ``output.label``,
-  ``vision_msgs/LabelInfo`` once on ``output.label_info`` (``~/`` resolved
-  against the node name ``recognizer``);
+  ``vision_msgs/LabelInfo`` once on ``output.label_info``, ``vg4d_msgs/ActionEvent``
+  on ``output.events`` (``~/`` resolved against the node name ``recognizer``);
 * ``DIR/report.json`` - every window (stamp, top-k, label, latency, status), per-bag
   and total accuracy, latency p50/p95, throughput, and a count of every
   warning class (:data:`WARNING_CLASSES`), with command, commit and machine;
@@ -84,7 +84,8 @@ from vg4d_ros.pipeline.decode import MessageError, stamp_ns
 from vg4d_ros.pipeline.model import RecognizerError, load_model
 from vg4d_ros.pipeline.recognizer import Recognition, Recognizer, Verdict
 from vg4d_ros.pipeline.window import Frame, clip_window
-from vg4d_ros.transports.outputs import classification_msg, label_info_msg, label_msg
+from vg4d_ros.pipeline.events import ActionEvent
+from vg4d_ros.transports.outputs import classification_msg, event_msg, label_info_msg, label_msg
 
 
 # exit statuses of `vg4d replay` (EXIT_STATUS_HELP; 1 stays Python's own for an unexpected error)
@@ -98,6 +99,7 @@ EXIT_STATUS_HELP = f"""exit status:
   {EXIT_SKIPPED}  finished, but some input was skipped (not a bag, corrupt, empty, or without the configured
      topics): the evaluation covers the rest; report.json "skipped" and the summary give each path and reason"""
 STRING_TYPE = "std_msgs/msg/String"
+EVENT_TYPE = "vg4d_msgs/msg/ActionEvent"
 
 # every warning class the report counts (0 when none happened)
 WARNING_CLASSES = (
@@ -356,9 +358,9 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
             "first_stamp_ns": int(v.first_stamp_ns),
             "latency_ms": float(r.latency_ms) if r is not None else None, "num_frames": int(v.num_frames)})
     published = [v.recognition for _, v in verdicts if v.status == "labelled"]
-    if out_dir is not None and published:
+    if out_dir is not None and (published or events):
         result.output_bag = str(write_outputs(out_dir / "bags" / result.name, config, model.class_names,
-                                              published, options.out_storage))
+                                              published, options.out_storage, events))
     return result
 
 
@@ -404,22 +406,36 @@ def _ground_truth(options: ReplayOptions, path: Path, gt_messages: list[tuple[in
     return [], None
 
 
-def write_outputs(path: Path, config, class_names: Sequence[str], results: Sequence[Any], storage: str) -> Path:
-    """The node's output messages for ``results`` as a bag at ``path`` (replaced if it exists)."""
+def write_outputs(path: Path, config, class_names: Sequence[str], results: Sequence[Any], storage: str,
+                  events: Sequence[ActionEvent] = ()) -> Path:
+    """The node's output messages as a bag at ``path`` (replaced if it exists): ``~/label_info``, then for
+    ``results`` ``~/action`` + ``~/label`` and for ``events`` ``~/events`` (when ``output.events`` is set),
+    each recorded at its header stamp, as ``ros2 bag record`` of a live node with sim time would."""
     import shutil
 
     if path.exists():
         shutil.rmtree(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = config.output
+    events = list(events) if out.events else []
     with BagWriter(path, storage) as w:
-        first = min(int(r.stamp_ns) for r in results)
+        stamps = [int(r.stamp_ns) for r in results] + [int(e.stamp_ns) for e in events]
+        first = min(stamps)
+        frame_id = results[0].frame_id if results else events[0].frame_id
         w.write(resolve_topic(out.label_info), "vision_msgs/msg/LabelInfo", first,
-                label_info_msg(class_names, first, results[0].frame_id, typestore=w.typestore))
-        for r in results:
-            w.write(resolve_topic(out.action), "vision_msgs/msg/Classification", int(r.stamp_ns),
-                    classification_msg(r, class_names, w.typestore))
-            w.write(resolve_topic(out.label), STRING_TYPE, int(r.stamp_ns), label_msg(r, w.typestore))
+                label_info_msg(class_names, first, frame_id, typestore=w.typestore))
+        # one time-ordered stream: rosbags' writer takes messages in any order, but a reader of a bag expects
+        # each topic's log times not to go back; events decided at a window come after its label
+        items = [(int(r.stamp_ns), 0, i) for i, r in enumerate(results)] + \
+                [(int(e.stamp_ns), 1, i) for i, e in enumerate(events)]
+        for stamp, kind, i in sorted(items):
+            if kind == 0:
+                r = results[i]
+                w.write(resolve_topic(out.action), "vision_msgs/msg/Classification", stamp,
+                        classification_msg(r, class_names, w.typestore))
+                w.write(resolve_topic(out.label), STRING_TYPE, stamp, label_msg(r, w.typestore))
+            else:
+                w.write(resolve_topic(out.events), EVENT_TYPE, stamp, event_msg(events[i], w.typestore))
     return path
 
 

@@ -54,6 +54,7 @@ class ActionEvent:
         windows: windows in the segment so far.
         ended_by: why an ended segment ended ("" for started events).
         track_id: the person track ("" in the single-person pipeline).
+        frame_id: the frame of the segment's windows (the input's header frame, or ``input_frame``).
     """
 
     state: str
@@ -66,6 +67,7 @@ class ActionEvent:
     windows: int
     ended_by: str = ""
     track_id: str = ""
+    frame_id: str = ""
 
 
 class EventTracker:
@@ -83,7 +85,7 @@ class EventTracker:
         """The current label ("" = none)."""
         return self._open["label"] if self._open is not None else ""
 
-    def window(self, probs: np.ndarray, first_stamp_ns: int, stamp_ns: int) -> list[ActionEvent]:
+    def window(self, probs: np.ndarray, first_stamp_ns: int, stamp_ns: int, frame_id: str = "") -> list[ActionEvent]:
         """A classified window: (K,) probabilities of the primary score; returns the events it causes."""
         p = np.asarray(probs, dtype=np.float64)
         a = self.settings.alpha
@@ -96,7 +98,7 @@ class EventTracker:
             events.append(self._close(stamp_ns, "label" if label else "unsure"))
         if label and self._open is None:
             self._open = {"label": label, "class_id": k, "start": int(first_stamp_ns), "end": int(stamp_ns),
-                          "scores": [score]}
+                          "scores": [score], "frame_id": str(frame_id)}
             events.append(self._event(STARTED, stamp_ns))
         elif label:
             self._open["end"] = int(stamp_ns)
@@ -118,7 +120,7 @@ class EventTracker:
     def _event(self, state: str, stamp_ns: int, ended_by: str = "") -> ActionEvent:
         o = self._open
         return ActionEvent(state, o["label"], o["class_id"], float(np.mean(o["scores"])), o["start"], o["end"],
-                           int(stamp_ns), len(o["scores"]), ended_by, self.track_id)
+                           int(stamp_ns), len(o["scores"]), ended_by, self.track_id, o["frame_id"])
 
     def _close(self, stamp_ns: int, why: str) -> ActionEvent:
         event = self._event(ENDED, stamp_ns, why)

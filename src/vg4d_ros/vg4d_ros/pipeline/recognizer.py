@@ -569,7 +569,7 @@ class Recognizer:
             self._events_stamp = verdict.stamp_ns
             r = verdict.recognition
             if verdict.status == "labelled" and r is not None:
-                events = self.events.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns)
+                events = self.events.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns, r.frame_id)
             elif verdict.status in ("no_person", "unsure"):
                 events = self.events.refused(verdict.stamp_ns, verdict.status)
             else:  # not_newer (after a stamp jump back) or an error: nothing to learn from

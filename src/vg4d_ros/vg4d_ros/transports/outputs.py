@@ -9,6 +9,8 @@ transports publish the same content:
   class index as a string, score float64)`` best first;
 * ``std_msgs/String`` - the top-1 class name;
 * ``vision_msgs/LabelInfo`` - class index -> name, published once (latched);
+* ``vg4d_msgs/ActionEvent`` - an action segment started or ended (``~/events``,
+  :mod:`vg4d_ros.pipeline.events`);
 * ``diagnostic_msgs/DiagnosticArray`` - latency, drops, error counts and
   the silence state of every input topic.
 """
@@ -20,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vg4d_ros.pipeline.events import ActionEvent
 from vg4d_ros.pipeline.recognizer import Recognition
 from vg4d_ros.pipeline.silence import OK, WAITING, TopicState
 from vg4d_ros.typestore import ros_typestore
@@ -29,10 +32,13 @@ DIAG_OK, DIAG_WARN, DIAG_ERROR = 0, 1, 2
 DIAG_NAME = "vg4d recognizer"
 
 
-def _header(T, stamp_ns: int, frame_id: str):
+def _time(T, stamp_ns: int):
     sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
-    return T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec),
-                                    frame_id=frame_id)
+    return T["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec)
+
+
+def _header(T, stamp_ns: int, frame_id: str):
+    return T["std_msgs/msg/Header"](stamp=_time(T, stamp_ns), frame_id=frame_id)
 
 
 def classification_msg(result: Recognition, class_names: Sequence[str], typestore=None):
@@ -54,6 +60,19 @@ def label_msg(result: Recognition, typestore=None):
     """std_msgs/String holding the top-1 class name."""
     T = (typestore or ros_typestore()).types
     return T["std_msgs/msg/String"](data=result.top_k[0][0] if result.top_k else "")
+
+
+def event_msg(event: ActionEvent, typestore=None):
+    """vg4d_msgs/ActionEvent of an :class:`~vg4d_ros.pipeline.events.ActionEvent`.
+
+    Header: the stamp at which the event was decided and the segment's frame; ``start`` / ``end``: the
+    segment's span (header stamps of its first window's oldest frame and its last window's newest).
+    """
+    T = (typestore or ros_typestore()).types
+    return T["vg4d_msgs/msg/ActionEvent"](
+        header=_header(T, event.stamp_ns, event.frame_id), state=event.state, label=event.label,
+        class_id=int(event.class_id), score=float(event.score), start=_time(T, event.start_ns),
+        end=_time(T, event.end_ns), windows=int(event.windows), ended_by=event.ended_by, track_id=event.track_id)
 
 
 def label_info_msg(class_names: Sequence[str], stamp_ns: int = 0, frame_id: str = "", threshold: float = 0.0,

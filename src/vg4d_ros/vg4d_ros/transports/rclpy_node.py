@@ -10,12 +10,14 @@ Lifecycle (``ros2 lifecycle set <node> <transition>``):
 * configure - read the parameters, load the checkpoint and run one warm-up
   inference (numba and torch compile here, not on the first real window);
   any problem (bad parameter, missing or unfitting checkpoint, a message
-  package that does not import) fails the transition and the reason is
+  package that does not import, e.g. vg4d_msgs not built while
+  ``output.events`` is set) fails the transition and the reason is
   logged (``/rosout``); create the publishers, publish ``~/label_info``
   (transient local: late subscribers get it);
 * activate - start the inference worker, subscribe (sensor QoS), start the
   silence watch and the diagnostics timer;
-* deactivate - unsubscribe, stop the worker and the timer (no output);
+* deactivate - unsubscribe, stop the worker and the timer; the open action
+  segment is closed (``~/events``: ended, ``stream_end``), then no output;
 * cleanup - free the model and the publishers; parameters may be changed
   now and are read at the next configure;
 * shutdown (or SIGINT / SIGTERM) - stop the worker; the process exits 0.
@@ -44,7 +46,8 @@ from vg4d_ros.pipeline.model import load_model
 from vg4d_ros.pipeline.recognizer import Recognizer
 from vg4d_ros.pipeline.silence import PublisherInfo, TopicWatch
 from vg4d_ros.pipeline.warmup import warm_up
-from vg4d_ros.transports.outputs import (classification_msg, diagnostics_msg, label_info_msg, label_msg, to_rclpy,
+from vg4d_ros.transports.outputs import (classification_msg, diagnostics_msg, event_msg, label_info_msg, label_msg,
+                                         to_rclpy,
                                          xyz_cloud_msg)
 from vg4d_ros.validation import validate_recognizer_config
 
@@ -92,6 +95,18 @@ def numba_cache_dir() -> Path:
     """
     ros_home = os.environ.get("ROS_HOME") or os.path.join(os.path.expanduser("~"), ".ros")
     return Path(ros_home) / "vg4d" / "numba"
+
+
+def _action_event_class():
+    """``vg4d_msgs.msg.ActionEvent``; a :class:`RuntimeError` saying how to get it when it is not built."""
+    try:
+        from vg4d_msgs.msg import ActionEvent
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"output.events is set but the message package vg4d_msgs is not importable ({exc}): build "
+            "src/vg4d_msgs with the rest of the workspace (`colcon build`) and source install/setup.bash, or "
+            "set output.events to \"\" to run without ~/events") from None
+    return ActionEvent
 
 
 def foreground_cloud(result) -> Any:
@@ -221,6 +236,9 @@ class RecognizerNode(LifecycleNode):
         out, q = config.output, config.qos
         self._ros_types = {"action": Classification, "label": String, "label_info": LabelInfo,
                            "diagnostics": DiagnosticArray}
+        if out.events:
+            self._ros_types["events"] = _action_event_class()
+            core.on_event = lambda event: self._publish("events", event_msg(event))
         self._pubs = {
             "action": self.create_lifecycle_publisher(Classification, out.action, _qos(True, q.results_depth)),
             "label": self.create_lifecycle_publisher(String, out.label, _qos(True, q.results_depth)),
@@ -228,6 +246,9 @@ class RecognizerNode(LifecycleNode):
             "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, out.diagnostics,
                                                            _qos(True, q.results_depth)),
         }
+        if out.events:
+            self._pubs["events"] = self.create_lifecycle_publisher(self._ros_types["events"], out.events,
+                                                                   _qos(True, q.results_depth))
         if out.foreground:
             self._pubs["foreground"] = self.create_lifecycle_publisher(PointCloud2, out.foreground,
                                                                        _qos(False, q.results_depth))

@@ -117,6 +117,20 @@ class LabelInfo(IdlStruct, typename="vision_msgs::msg::dds_::LabelInfo_"):
 
 
 @dataclass
+class ActionEvent(IdlStruct, typename="vg4d_msgs::msg::dds_::ActionEvent_"):
+    header: Header = field(default_factory=Header)
+    state: str = ""
+    label: str = ""
+    class_id: uint16 = 0
+    score: float64 = 0.0
+    start: Time = field(default_factory=Time)
+    end: Time = field(default_factory=Time)
+    windows: uint32 = 0
+    ended_by: str = ""
+    track_id: str = ""
+
+
+@dataclass
 class KeyValue(IdlStruct, typename="diagnostic_msgs::msg::dds_::KeyValue_"):
     key: str = ""
     value: str = ""
@@ -184,6 +198,7 @@ IDL_TYPES: dict[str, type[IdlStruct]] = {
     "vision_msgs/msg/Classification": Classification,
     "vision_msgs/msg/VisionClass": VisionClass,
     "vision_msgs/msg/LabelInfo": LabelInfo,
+    "vg4d_msgs/msg/ActionEvent": ActionEvent,
     "diagnostic_msgs/msg/KeyValue": KeyValue,
     "diagnostic_msgs/msg/DiagnosticStatus": DiagnosticStatus,
     "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray,
