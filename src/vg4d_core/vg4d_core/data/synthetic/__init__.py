@@ -64,6 +64,7 @@ _EXPORTS = {
     "Nuisance": "vg4d_core.data.synthetic.scene",
     "BOARD_CELLS": "vg4d_core.data.synthetic.scene",
     "BOARD_HALF_M": "vg4d_core.data.synthetic.scene",
+    "Gait": "vg4d_core.data.synthetic.scene",
     "Scene": "vg4d_core.data.synthetic.scene",
     "colour_class": "vg4d_core.data.synthetic.scene",
     "depth_mirror": "vg4d_core.data.synthetic.scene",
