@@ -76,6 +76,14 @@ def test_bag_layout_and_ground_truth_conventions(bags):
         assert [a["id"] for a in entry["actors"]] == ["a0", "a1", "a2"]
         frames = _frames(bag)
         assert len(frames) == FRAMES
+        if entry["index"] == 0:  # the images are the rendered frame's
+            scene = make_people_scene(SEED, 0, actors=3, num_frames=FRAMES, rate_hz=RATE)
+            first = next(render_people(scene, image_scale=SCALE))
+            f0 = frames[entry["start_ns"]]
+            assert np.array_equal(depth_image_to_array(f0["depth"]), first.depth_mm)
+            assert np.array_equal(np.asarray(f0["rgb"].data).reshape(132, 160, 3), first.rgb[:, :, ::-1])  # bgr8
+            assert np.array_equal(np.frombuffer(bytes(f0["instance_mask"].data), "<u2").reshape(132, 160),
+                                  first.instances)
         for stamp, f in frames.items():
             depth, truth = f["depth"], f["people"]
             assert depth.encoding == "16UC1" and f["rgb"].encoding == "bgr8" and f["instance_mask"].encoding == "mono16"

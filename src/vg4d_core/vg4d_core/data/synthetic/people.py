@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import numpy as np
 
@@ -532,25 +532,27 @@ def scene_record(scene: PeopleScene) -> dict:
     """A JSON-ready description of a scene (the manifest entry of ``vg4d people2bag``): kind, frames,
     rate, room, and per actor its id, instance id, body, path (frame, t_s, x, z) and action segments
     (frames inclusive, seconds from the first frame, class index and name)."""
-    rate = scene.rate_hz
+    rate = float(scene.rate_hz)
     actors = []
     for k, a in enumerate(scene.actors):
         b = a.body
         actors.append({
             "id": a.actor_id, "instance_id": k + 1,
             "classes": [s.label for s in a.segments],
-            "segments": [{"start_frame": s.start, "end_frame": s.end, "start_s": s.start / rate, "end_s": s.end / rate,
-                          "class": s.action, "label": s.label} for s in a.segments],
-            "path": [{"frame": w.frame, "t_s": w.frame / rate, "x_m": w.x, "z_m": w.z} for w in a.path],
-            "body": {"scale": b.scale, "amplitude": b.amplitude, "wave_cycles": b.wave_cycles, "sway_m": b.sway,
-                     "shirt": list(b.shirt), "pants": list(b.pants), "skin": list(b.skin)},
+            "segments": [{"start_frame": int(s.start), "end_frame": int(s.end), "start_s": s.start / rate,
+                          "end_s": s.end / rate, "class": int(s.action), "label": s.label} for s in a.segments],
+            "path": [{"frame": int(w.frame), "t_s": w.frame / rate, "x_m": float(w.x), "z_m": float(w.z)}
+                     for w in a.path],
+            "body": {"scale": float(b.scale), "amplitude": float(b.amplitude), "wave_cycles": float(b.wave_cycles),
+                     "sway_m": float(b.sway), "shirt": [int(c) for c in b.shirt], "pants": [int(c) for c in b.pants],
+                     "skin": [int(c) for c in b.skin]},
         })
     r = scene.room
-    return {"kind": scene.kind, "num_frames": scene.num_frames, "rate_hz": rate,
-            "duration_s": (scene.num_frames - 1) / rate, "depth_noise_mm": scene.depth_noise_mm,
-            "noise_seed": scene.noise_seed,
-            "room": {"back_wall_z_m": r.back_wall_z_m, "floor_y_m": r.floor_y_m, "side_wall_x_m": r.side_wall_x_m,
-                     "wall": list(r.wall)},
+    return {"kind": scene.kind, "num_frames": int(scene.num_frames), "rate_hz": rate,
+            "duration_s": (scene.num_frames - 1) / rate, "depth_noise_mm": float(scene.depth_noise_mm),
+            "noise_seed": int(scene.noise_seed),
+            "room": {"back_wall_z_m": float(r.back_wall_z_m), "floor_y_m": float(r.floor_y_m),
+                     "side_wall_x_m": float(r.side_wall_x_m), "wall": [int(c) for c in r.wall]},
             "actors": actors}
 
 
@@ -559,8 +561,8 @@ def actor_labels(scene: PeopleScene) -> list[list[str]]:
     return [[a.label_at(t) for t in range(scene.num_frames)] for a in scene.actors]
 
 
-__all__: Sequence[str] = (
+__all__ = [
     "ActionSegment", "Actor", "ActorTruth", "IDLE_LABEL", "MIN_VISIBLE_PX", "PeopleFrame", "PeopleRoom", "PeopleScene",
     "SCENE_KINDS", "Waypoint", "actor_labels", "actor_position", "actor_scenes", "back_project", "make_people_scene",
     "render_people", "render_people_frame", "room_images", "scene_record",
-)
+]
