@@ -25,6 +25,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ntu2bag": ("vg4d_ros.bags.ntu2bag:main", "write NTU RGB+D videos as ROS 2 bags (Kinect v2 topics)"),
     "msr2bag": ("vg4d_ros.bags.msr2bag:main", "write MSR-Action3D videos as ROS 2 bags (16UC1 mm, 15 Hz) + labels"),
     "stitch": ("vg4d_ros.bags.streams:main", "stitch trimmed action bags into one stream bag with idle gaps + labels"),
+    "people2bag": ("vg4d_ros.bags.people2bag:main",
+                   "synthetic multi-person depth bags with per-person ground truth (vision_msgs Detection3DArray)"),
     "bag2cache": ("vg4d_ros.bags.bag2cache:main", "cut labelled bags into a training cache (`data.name: bag`)"),
     "demo": ("vg4d_ros.programs.demo:main", "VG4D end to end on synthetic data in minutes on CPU (train, evaluate, replay)"),
     "soak": ("vg4d_ros.programs.soak:main", "the DDS recogniser for minutes at 30 Hz under camera faults: RSS, windows, latency"),

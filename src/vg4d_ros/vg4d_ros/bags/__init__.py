@@ -6,6 +6,8 @@
 ``replay``              ``vg4d replay``: bags through the live recogniser, report + output bags
 ``bag2cache``           ``vg4d bag2cache``: labelled bags -> a training cache, by the pipeline's converter
 ``ntu2bag``             ``vg4d ntu2bag``: NTU-layout videos -> bags as a Kinect v2 driver publishes them
+``people2bag``          ``vg4d people2bag``: synthetic multi-person bags with per-person ground truth
+``people_truth``        per-person ground truth (``vision_msgs/Detection3DArray``) -> frames and label segments
 ======================  ================================================================================
 
 May import: ``pipeline``, ``transports.outputs`` (output messages to record), ``vg4d_ros.config`` /

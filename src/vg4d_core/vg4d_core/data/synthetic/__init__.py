@@ -37,6 +37,9 @@ Modules (every public name is importable from this package too):
   at a video phase), :func:`video_nuisance`;
 * :mod:`.render` - :class:`Renderer`, :class:`Room`, :func:`render_video`,
   :func:`synthetic_intrinsics`;
+* :mod:`.people` - several people in one view: :func:`make_people_scene`
+  (scripted scenes: apart, side by side, crossing, entering / leaving),
+  :func:`render_people` (depth, RGB, instance image, per-person truth);
 * :mod:`.dataset` - :class:`SyntheticActions` (in memory);
 * :mod:`.ntu_layout` - :func:`write_ntu_layout` (NTU's on-disk layout);
 * :mod:`.cli` - ``vg4d synth``.
@@ -64,6 +67,7 @@ _EXPORTS = {
     "Nuisance": "vg4d_core.data.synthetic.scene",
     "BOARD_CELLS": "vg4d_core.data.synthetic.scene",
     "BOARD_HALF_M": "vg4d_core.data.synthetic.scene",
+    "Gait": "vg4d_core.data.synthetic.scene",
     "Scene": "vg4d_core.data.synthetic.scene",
     "colour_class": "vg4d_core.data.synthetic.scene",
     "depth_mirror": "vg4d_core.data.synthetic.scene",
@@ -76,6 +80,9 @@ _EXPORTS = {
     "render_video": "vg4d_core.data.synthetic.render",
     "room_from_config": "vg4d_core.data.synthetic.render",
     "synthetic_intrinsics": "vg4d_core.data.synthetic.render",
+    "PeopleScene": "vg4d_core.data.synthetic.people",
+    "make_people_scene": "vg4d_core.data.synthetic.people",
+    "render_people": "vg4d_core.data.synthetic.people",
     "SyntheticActions": "vg4d_core.data.synthetic.dataset",
     "ntu_name": "vg4d_core.data.synthetic.ntu_layout",
     "write_ntu_layout": "vg4d_core.data.synthetic.ntu_layout",

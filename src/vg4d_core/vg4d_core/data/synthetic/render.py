@@ -125,24 +125,36 @@ class Renderer:
         colour (shaded top to bottom) on the back wall, 0.75 x it on the side wall, 0.55 x on the
         floor, with the same fixed-pattern noise as :meth:`background`.
         """
-        z_back = nu.z + room.back_wall_behind_m
+        return self.room_surfaces(nu.z + room.back_wall_behind_m, nu.floor_y, room.side_wall_x_m, nu.wall,
+                                  nu.noise_seed)
+
+    def room_surfaces(self, back_wall_z_m: float, floor_y_m: float, side_wall_x_m: float,
+                      wall: tuple[int, int, int], noise_seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The empty room from absolute geometry: depth (H, W) float32 metres and rgb (H, W, 3) uint8 RGB.
+
+        Back wall: the plane z = ``back_wall_z_m``; floor: y = ``floor_y_m`` (metres below the optical
+        axis, y down); side wall: x = ``side_wall_x_m`` (camera right; 0 = none). ``wall``: RGB of the
+        back wall; the fixed-pattern noise is seeded by ``noise_seed + 1``. :meth:`room_background` is
+        this with the geometry of one video's :class:`Nuisance` and :class:`Room`.
+        """
+        z_back = back_wall_z_m
         dv = self.dv[:, None]
         du = self.du[None, :]
         with np.errstate(divide="ignore"):
-            lam_floor = np.where(dv > 0, nu.floor_y / np.where(dv > 0, dv, 1.0), np.inf)
-            if room.side_wall_x_m > 0:
-                lam_side = np.where(du > 0, room.side_wall_x_m / np.where(du > 0, du, 1.0), np.inf)
+            lam_floor = np.where(dv > 0, floor_y_m / np.where(dv > 0, dv, 1.0), np.inf)
+            if side_wall_x_m > 0:
+                lam_side = np.where(du > 0, side_wall_x_m / np.where(du > 0, du, 1.0), np.inf)
             else:
                 lam_side = np.full_like(du, np.inf)
         lam = np.stack(np.broadcast_arrays(np.full((1, 1), z_back), lam_floor, lam_side))  # (3, H, W)
         surface = np.argmin(lam, axis=0)  # 0 back wall, 1 floor, 2 side wall
         depth = np.min(lam, axis=0).astype(np.float32)
-        wall = np.asarray(nu.wall, np.float32)
+        wall = np.asarray(wall, np.float32)
         shade = (1.0 - 0.15 * np.linspace(0, 1, self.h, dtype=np.float32))[:, None, None]
         factor = np.choose(surface, [np.float32(1.0), np.float32(0.55), np.float32(0.75)]).astype(np.float32)
         bg = wall * shade * factor[:, :, None]
         bg = np.where((surface == 1)[:, :, None], wall * np.float32(0.55), bg)  # the floor is not shaded
-        bg += np.random.default_rng(nu.noise_seed + 1).standard_normal(bg.shape, dtype=np.float32) * np.float32(3.0)
+        bg += np.random.default_rng(noise_seed + 1).standard_normal(bg.shape, dtype=np.float32) * np.float32(3.0)
         return depth, np.clip(np.rint(bg), 0, 255).astype(np.uint8)
 
     def _box(self, x: float, y: float, z: float, r: float) -> tuple[int, int, int, int] | None:

@@ -128,6 +128,22 @@ def _capsules(segments: list[tuple[np.ndarray, np.ndarray, float, Sequence[int]]
     return np.concatenate([centres, r[owner, None]], axis=1), col[owner]
 
 
+@dataclass(frozen=True)
+class Gait:
+    """Walking legs for :func:`pose` (the multi-person scenes of :mod:`.people`).
+
+    The figure keeps facing the camera; its feet swing along ``heading`` (a unit vector (x, z) in the
+    floor plane, camera optical frame) by ``stride`` x body scale metres either side of the hips, the
+    swinging foot lifted, the arms swinging against the legs, the knees bent a little more. ``cycle``:
+    the gait's phase in cycles, continuous over a walk. ``stride`` 0 is the standing figure exactly, so
+    a walk that ramps its stride up from and down to 0 starts and stops without a jump.
+    """
+
+    cycle: float
+    heading: tuple[float, float]
+    stride: float = 0.25
+
+
 @dataclass
 class Scene:
     spheres: np.ndarray  # (S, 4) x, y, z, r
@@ -135,12 +151,15 @@ class Scene:
     board: tuple | None  # (centre (3,), half_w, half_h, checkered: bool) facing the camera
 
 
-def pose(action: int, nu: Nuisance, phase: float) -> Scene:
-    """The scene of class ``action`` at video phase ``phase`` in [0, 1]."""
+def pose(action: int, nu: Nuisance, phase: float, gait: Gait | None = None) -> Scene:
+    """The scene of class ``action`` at video phase ``phase`` in [0, 1].
+
+    ``gait``: walking legs and arms (:class:`Gait`); None (the single-person videos) stands.
+    """
     if not 0 <= action < NUM_CLASSES:
         raise ValueError(f"synthetic action must be in [0, {NUM_CLASSES}), got {action!r}")
     if action in _MIRRORED_FROM:
-        return depth_mirror(pose(_MIRRORED_FROM[action], nu, phase), nu.z)
+        return depth_mirror(pose(_MIRRORED_FROM[action], nu, phase, gait), nu.z)
     s = nu.scale
     p = (phase - nu.start) / nu.duration  # action progress, clipped inside the helpers
     amp = nu.amplitude
@@ -152,6 +171,8 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
     elif action == 6:
         dz = -STEP_M * amp * _smoothstep(p)
     pelvis = np.array([nu.x + sway, nu.floor_y - 0.95 * s, nu.z + dz])
+    if gait is not None:  # knees a little bent (3 cm at full stride), so that the swinging legs reach the floor
+        pelvis = pelvis + np.array([0.0, 0.12 * gait.stride * s, 0.0])
     rot = _rot_x(lean)
 
     def torso(local: Sequence[float]) -> np.ndarray:  # point in the (leaning) torso frame
@@ -162,6 +183,10 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
     shoulders = {side: torso([side * 0.18, -0.46, 0]) for side in (-1, 1)}
     hips = {side: pelvis + np.array([side * 0.09, 0.02, 0]) * s for side in (-1, 1)}
     rest = {side: torso([side * 0.22, 0.08, 0.02]) for side in (-1, 1)}
+    if gait is not None:  # each arm swings against its leg
+        heading = np.array([gait.heading[0], 0.0, gait.heading[1]])
+        for side in (-1, 1):
+            rest[side] = rest[side] - heading * 0.4 * gait.stride * s * np.sin(_gait_angle(gait, side))
     hands = dict(rest)
     cup = board = None
     if action in (0, 1):  # right hand (image right, +x) brings a cup to the mouth
@@ -195,6 +220,12 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
             total = -STEP_M * amp
             local = np.clip(2 * p - (0.0 if side == 1 else 1.0), 0.0, 1.0)
             foot = foot + np.array([0.0, -0.08 * np.sin(np.pi * local), total * _smoothstep(local)])
+        if gait is not None:  # (the knees keep bending towards the camera: the figure faces it)
+            theta = _gait_angle(gait, side)
+            heading = np.array([gait.heading[0], 0.0, gait.heading[1]])
+            foot = foot + heading * gait.stride * s * np.sin(theta)
+            # lifted while it swings forward, 7 cm at full stride
+            foot = foot + np.array([0.0, -0.28 * gait.stride * s * max(np.cos(theta), 0.0), 0.0])
         knee, foot = _two_bone(hips[side], foot, 0.45 * s, 0.44 * s, np.array([0.0, 0.0, -1.0]))
         segs.append((hips[side], knee, 0.07 * s, nu.pants))
         segs.append((knee, foot, 0.055 * s, nu.pants))
@@ -205,6 +236,12 @@ def pose(action: int, nu: Nuisance, phase: float) -> Scene:
                      _CUP_COLOURS[action]))
     spheres, colours = _capsules(segs)
     return Scene(spheres, colours, board)
+
+
+def _gait_angle(gait: Gait, side: int) -> float:
+    """Angle of a leg in its gait cycle: the foot is ``sin`` of it ahead of the hip; the legs are half a
+    cycle apart."""
+    return 2 * np.pi * gait.cycle + (0.0 if side == 1 else np.pi)
 
 
 def colour_class(action: int) -> int:
