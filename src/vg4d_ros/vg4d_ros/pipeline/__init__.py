@@ -4,6 +4,8 @@
 ``decode``              message fields -> numpy arrays (depth, PointCloud2, colour, mask, stamps)
 ``convert``             THE frame converter: one instant's messages -> what the model sees for that frame
 ``foreground``          which points are the person (depth range, floor, crop box, mask)
+``people``              one frame's foreground -> person candidates (connected voxels or instance mask)
+``tracks``              person candidates across frames -> tracks with stable ids (``p1``, ``p2``, ...)
 ``transforms``          a TF tree without rclpy (points into ``input_frame``)
 ``sync``                approximate-time pairing of depth / cloud, colour and mask by stamp
 ``window``              sliding windows of converted frames -> clips (the one clip sampler of vg4d_core)
