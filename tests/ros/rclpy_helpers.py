@@ -38,7 +38,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from vg4d_msgs.msg import ActionEvent  # noqa: E402
-from vision_msgs.msg import Classification, LabelInfo  # noqa: E402
+from vision_msgs.msg import Classification, Detection3DArray, LabelInfo  # noqa: E402
 
 from vg4d_ros.transports.outputs import to_rclpy  # noqa: E402
 from vg4d_ros.typestore import ros_typestore  # noqa: E402
@@ -154,6 +154,7 @@ class Driver:
         self.watch(f"{target}/label", String, "label")
         self.watch(f"{target}/label_info", LabelInfo, "label_info", LATCHED_QOS)
         self.watch(f"{target}/events", ActionEvent, "events")
+        self.watch(f"{target}/detections", Detection3DArray, "detections")
         self.watch("/diagnostics", DiagnosticArray, "diagnostics")
         self.watch("/rosout", Log, "rosout", QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
                                                         durability=DurabilityPolicy.TRANSIENT_LOCAL,

@@ -54,6 +54,19 @@ def samples(ts):
         T["vision_msgs/msg/LabelInfo"](header=header(ts), class_map=[
             T["vision_msgs/msg/VisionClass"](class_id=3, class_name="sit down"),
             T["vision_msgs/msg/VisionClass"](class_id=65535, class_name="x")], threshold=0.25),
+        T["vision_msgs/msg/Detection3DArray"](header=header(ts), detections=[T["vision_msgs/msg/Detection3D"](
+            header=header(ts), id="p2", results=[T["vision_msgs/msg/ObjectHypothesisWithPose"](
+                hypothesis=T["vision_msgs/msg/ObjectHypothesis"](class_id="3", score=0.75),
+                pose=T["geometry_msgs/msg/PoseWithCovariance"](
+                    pose=T["geometry_msgs/msg/Pose"](position=T["geometry_msgs/msg/Point"](x=0.5, y=-0.25, z=3.0),
+                                                     orientation=T["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0,
+                                                                                                  z=0.0, w=1.0)),
+                    covariance=np.arange(36, dtype=np.float64)))],
+            bbox=T["vision_msgs/msg/BoundingBox3D"](
+                center=T["geometry_msgs/msg/Pose"](position=T["geometry_msgs/msg/Point"](x=0.5, y=-0.2, z=3.1),
+                                                   orientation=T["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0,
+                                                                                                w=1.0)),
+                size=T["geometry_msgs/msg/Vector3"](x=0.5, y=1.7, z=0.3)))]),
         T["vg4d_msgs/msg/ActionEvent"](header=header(ts), state="ended", label="sit down", class_id=7, score=0.625,
                                        start=T["builtin_interfaces/msg/Time"](sec=3, nanosec=5),
                                        end=T["builtin_interfaces/msg/Time"](sec=4, nanosec=999_999_999),
@@ -79,7 +92,8 @@ def test_every_idl_type_serialises_as_rosbags(typestore):
         seen.add(msg.__msgtype__)
     top_level = {"std_msgs/msg/String", "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo",
                  "sensor_msgs/msg/PointCloud2", "vision_msgs/msg/Classification", "vision_msgs/msg/LabelInfo",
-                 "diagnostic_msgs/msg/DiagnosticArray", "tf2_msgs/msg/TFMessage", "vg4d_msgs/msg/ActionEvent"}
+                 "diagnostic_msgs/msg/DiagnosticArray", "tf2_msgs/msg/TFMessage", "vg4d_msgs/msg/ActionEvent",
+                 "vision_msgs/msg/Detection3DArray"}
     assert seen == top_level
 
 
@@ -87,7 +101,7 @@ def test_idl_type_names_match_the_ros_mangling():
     for name, cls in IDL_TYPES.items():
         assert cls.__idl_typename__ == dds_type_name(name)
     with pytest.raises(ValueError, match="no DDS type defined"):
-        idl_type("geometry_msgs/msg/Pose")
+        idl_type("geometry_msgs/msg/Twist")
 
 
 def test_names():

@@ -130,6 +130,33 @@ def test_recognizer_labels_a_live_stream(tmp_path, domain_id, bad):
     assert stats["windows_formed"] >= 3 and stats["windows_inferred"] >= 3
 
 
+def test_people_mode_publishes_detections_over_dds(tmp_path, domain_id):
+    from vg4d_ros.transports.dds import DdsSubscriber, participant
+
+    ckpt = tiny_checkpoint(tmp_path / "tiny.pt")
+    prefix = f"/vg4d_people_{os.getpid()}"
+    dp = participant(domain_id)
+    sub = DdsSubscriber(dp, "/recognizer/detections", "vision_msgs/msg/Detection3DArray", "results")
+    rec = start_recognizer(ckpt, domain_id, prefix, tmp_path / "stats.json", "people.enabled=true",
+                           "people.min_height_m=0")
+    cam = stream(domain_id, prefix, 60)
+    try:
+        got = collect({"detections": sub}, lambda g: len(g["detections"]) >= 2, 150)
+        cam.communicate(timeout=150)
+    finally:
+        if cam.poll() is None:
+            cam.kill()
+        out = finish(rec)
+    assert rec.returncode == 0, out
+    assert len(got["detections"]) >= 2, out
+    published = {T0 + i * PERIOD for i in range(60)}
+    for msg in got["detections"]:
+        assert msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec in published
+        assert [d.id for d in msg.detections] == ["p1"] and len(msg.detections[0].results) == 3
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["people"]["tracks_born"] == 1
+
+
 def test_bad_checkpoint_fails_fast_with_the_reason(tmp_path, domain_id):
     rec = start_recognizer(tmp_path / "missing.pt", domain_id, "/vg4d_e2e_missing", tmp_path / "s.json")
     out, _ = rec.communicate(timeout=120)

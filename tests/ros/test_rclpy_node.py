@@ -145,6 +145,29 @@ def test_action_events_open_on_the_first_window_and_close_at_deactivate(running)
         assert rx.stamp_ns(closed.end) >= rx.stamp_ns(opened.end) and closed.windows >= opened.windows
 
 
+def test_people_mode_publishes_detections_with_track_ids(context, checkpoint):
+    """people.enabled: ~/detections (vision_msgs/Detection3DArray) per tick, the person's box and top-k under
+    their track id; ~/action keeps describing one person; events carry the track id."""
+    name = rx.unique_name()
+    with session(context, make_node(context, checkpoint, name=name, **{"people.enabled": True,
+                                                                       "people.min_height_m": 0.0}),
+                 f"/{name}") as (driver, node, spin):
+        assert driver.transition("configure") and driver.transition("activate")
+        driver.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
+        rx.wait_until(lambda: driver.count("detections") >= 2 and driver.count("action") >= 2, "detections")
+        sent = {rx.T0_NS + i * rx.PERIOD_NS for i in range(driver.frames_sent + 1)}
+        for msg in driver.messages("detections"):
+            assert rx.stamp_ns(msg) in sent and msg.header.frame_id == "camera_depth_optical_frame"
+            assert [d.id for d in msg.detections] == ["p1"]
+            (d,) = msg.detections
+            assert d.results and d.bbox.size.x > 0 and d.bbox.size.y > 0
+            assert d.results[0].hypothesis.class_id in {str(i) for i in range(len(rh.CLASS_NAMES))}
+        action_stamps = {rx.stamp_ns(m) for m in driver.messages("action")}
+        assert action_stamps <= {rx.stamp_ns(m) for m in driver.messages("detections")}
+        rx.wait_until(lambda: driver.count("events") >= 1, "an event")
+        assert {e.track_id for e in driver.messages("events")} == {"p1"}
+
+
 def test_events_off_needs_no_message_package_and_on_names_it(context, checkpoint, monkeypatch):
     for name in [m for m in sys.modules if m == "vg4d_msgs" or m.startswith("vg4d_msgs.")]:
         monkeypatch.delitem(sys.modules, name)

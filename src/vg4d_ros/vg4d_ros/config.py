@@ -210,6 +210,8 @@ class OutputConfig:
     label_info: str = "~/label_info"  # vision_msgs/LabelInfo, once, transient-local
     # vg4d_msgs/ActionEvent: an action segment started / ended (continuous recognition); "" = off
     events: str = "~/events"
+    # vision_msgs/Detection3DArray per labelled tick with people.enabled: a box, top-k and track id per person
+    detections: str = "~/detections"
     diagnostics: str = "/diagnostics"  # diagnostic_msgs/DiagnosticArray
     diagnostics_period_s: float = 1.0
     # sensor_msgs/PointCloud2 of what the model saw (the newest frame of each labelled window), e.g.
@@ -224,6 +226,34 @@ class EventsConfig:
 
     alpha: float = 0.6  # weight of the newest window in the smoothed scores (1 = no smoothing)
     min_score: float = 0.0  # smoothed probability a label needs to open / keep a segment ("none" below)
+
+
+@dataclass
+class PeopleConfig:
+    """Several people at once (:mod:`vg4d_ros.pipeline.person_windows`): the foreground is split into
+    person candidates (:mod:`vg4d_ros.pipeline.people`), tracked (:mod:`vg4d_ros.pipeline.tracks`), and
+    each confirmed track gets its own window, label and events. Off: one cloud, one label (as before).
+
+    Lengths in metres, times in seconds of message time; ``up`` in the input frame (optical: -y).
+    """
+
+    enabled: bool = False
+    # "clusters": connected components of the foreground on a voxel grid; "instance_mask": the mask image
+    # (topics.mask) holds instance ids (0 = background), one person per id
+    source: Literal["clusters", "instance_mask"] = "clusters"
+    voxel_m: float = 0.10  # people closer than about this merge into one component (then split, below)
+    min_points: int = 64  # fewer foreground points is not a person
+    min_height_m: float = 0.5  # extent along up: a sitting person still counts, a table top does not
+    max_height_m: float = 2.3
+    max_width_m: float = 1.2  # a wider component holds several people: it is split
+    up: list[float] = field(default_factory=lambda: [0.0, -1.0, 0.0])
+    gate_m: float = 0.6  # a track takes a candidate within this of its prediction (widens while unseen)
+    birth_frames: int = 3  # frames in a row before a candidate becomes a track
+    death_s: float = 1.5  # a track unseen this long ends (its open action segment ends: track_lost)
+    max_speed_mps: float = 2.5
+    # who ~/action and ~/label describe: the nearest person, the one with most points, or track `select_id`
+    select: Literal["nearest", "largest", "id"] = "nearest"
+    select_id: str = ""
 
 
 @dataclass
@@ -254,6 +284,7 @@ class RecognizerConfig:
     guards: GuardSettings = field(default_factory=GuardSettings)
     input_limits: InputLimits = field(default_factory=InputLimits)
     events: EventsConfig = field(default_factory=EventsConfig)
+    people: PeopleConfig = field(default_factory=PeopleConfig)
     silence_timeout_s: float = 3.0
 
     def __post_init__(self) -> None:
@@ -265,6 +296,11 @@ class RecognizerConfig:
             raise ConfigError("topics.mask needs input 'depth' (a mask is aligned with the depth image's pixels)")
         if not self.silence_timeout_s > 0:
             raise ConfigError(f"silence_timeout_s must be > 0, got {self.silence_timeout_s}")
+        if self.people.enabled and self.people.source == "instance_mask" and not self.topics.mask:
+            raise ConfigError("people.source 'instance_mask' needs topics.mask (an instance-id image aligned with "
+                              "the depth image)")
+        if self.people.select == "id" and not self.people.select_id:
+            raise ConfigError("people.select 'id' needs people.select_id (a track id such as p1)")
 
     def input_topics(self) -> dict[str, str]:
         """role -> topic of every input this configuration subscribes to."""

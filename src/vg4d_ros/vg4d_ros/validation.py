@@ -132,15 +132,24 @@ RANGES: dict[str, Range] = {
     "guards.stamp_jump_back_s": Range(0.001, MAX_PERIOD_S, note="seconds"),
     "guards.stamp_gap_s": Range(0.001, MAX_PERIOD_S, note="seconds"),
     "guards.log_repeat_s": Range(0, note="seconds; 0 = log every repeat"),
+    "people.voxel_m": Range(0.01, 1.0, note="metres"),
+    "people.min_points": _count(1, "foreground points"),
+    "people.min_height_m": Range(0, 3.0, note="metres"),
+    "people.max_height_m": Range(0.1, 5.0, note="metres"),
+    "people.max_width_m": Range(0.1, 10.0, note="metres"),
+    "people.gate_m": Range(0.01, 10.0, note="metres"),
+    "people.birth_frames": _count(1, "frames", 100),
+    "people.death_s": Range(0.01, MAX_PERIOD_S, note="seconds"),
+    "people.max_speed_mps": Range(0, 20.0, note="metres per second"),
     "input_limits.max_depth_pixels": _count(1024, "depth pixels converted whole; more are strided",
                                             MAX_INPUT_ELEMENTS),
     "input_limits.max_cloud_points": _count(1024, "cloud points converted whole; more are strided",
                                             MAX_INPUT_ELEMENTS),
 }
 TOPIC_FIELDS = ("topics.depth", "topics.camera_info", "topics.cloud", "topics.rgb", "topics.mask",
-                "output.action", "output.label", "output.label_info", "output.events", "output.diagnostics",
-                "output.foreground")
-OPTIONAL_OUTPUTS = ("output.foreground", "output.events")  # "" = not published
+                "output.action", "output.label", "output.label_info", "output.events", "output.detections",
+                "output.diagnostics", "output.foreground")
+OPTIONAL_OUTPUTS = ("output.foreground", "output.events", "output.detections")  # "" = not published
 DOMAIN_RANGE = _count(0, "the ROS_DOMAIN_ID", MAX_DOMAIN_ID)
 FINITE = Range()  # any finite number (a crop corner's coordinate)
 

@@ -67,6 +67,23 @@ class ConvertedFrame:
     foreground_points: int
 
 
+@dataclass(frozen=True)
+class ForegroundFrame:
+    """The foreground of one frame before the stored subset (:meth:`FrameConverter.foreground_points`).
+
+    Attributes:
+        points_m: (P, 3) float32 metres in ``frame_id``.
+        frame_id: the points' frame.
+        stride: raster stride the input was read at.
+        instance_ids: (P,) int64 mask value of each point, when asked for (else None).
+    """
+
+    points_m: np.ndarray
+    frame_id: str
+    stride: int
+    instance_ids: np.ndarray | None = None
+
+
 def foreground_of(transform: InputTransform, use_mask: bool) -> ForegroundConfig:
     """The :class:`ForegroundConfig` of a transform's ``foreground`` dict (the recogniser's
     ``foreground`` section, as ``vg4d_ros.config.ForegroundSettings`` writes it)."""
@@ -141,6 +158,15 @@ class FrameConverter:
         Raises :class:`FrameError` (a malformed message; ``role`` says which), :class:`NoCameraInfo`, or
         :class:`~vg4d_ros.pipeline.transforms.TransformError` (no transform into ``input_frame`` yet).
         """
+        fg = self.foreground_points(main, mask)
+        return ConvertedFrame(int(stamp_ns), self.store(fg.points_m, stamp_ns), self.colour_or_none(rgb),
+                              fg.frame_id, fg.stride, int(fg.points_m.shape[0]))
+
+    def foreground_points(self, main: Any, mask: Any = None, *, instance_ids: bool = False) -> ForegroundFrame:
+        """The first half of :meth:`convert`: decode, TF, foreground -> points in metres.
+
+        ``instance_ids``: also return each kept point's value in the mask image (an instance-id mask:
+        0 = background, one id per person; the multi-person path splits people by it)."""
         points, pixels, stride = self.points(main)
         frame_id = str(getattr(getattr(main, "header", None), "frame_id", "") or "")
         if self.input_frame:  # the foreground settings are in the model's frame: move the points there
@@ -150,25 +176,36 @@ class FrameConverter:
                     raise TransformError(f"frames carry no header.frame_id: no transform to {self.input_frame}")
                 points = self.tf.lookup(self.input_frame, source).apply(points)
             frame_id = self.input_frame
+        ids = None
         try:
             if mask is not None:  # aligned with the (strided) depth image's pixels
                 mask = mask_image_to_array(mask, stride=stride)
             keep = foreground_keep(points, self.foreground, pixels=pixels, mask=mask)
+            if instance_ids:
+                if mask is None or pixels is None:
+                    raise ValueError("instance ids need a mask image aligned with a depth image")
+                kept = pixels[keep]
+                ids = np.asarray(mask[kept[:, 1], kept[:, 0]], dtype=np.int64)
         except (MessageError, ValueError) as exc:
             raise FrameError("mask", str(exc)) from None
-        points = points[keep]
-        found = int(points.shape[0])
+        return ForegroundFrame(points[keep], frame_id, stride, ids)
+
+    def store(self, points_m: np.ndarray, stamp_ns: int) -> np.ndarray:
+        """The second half of :meth:`convert`: (P, 3) metres -> x point_scale -> the stored subset and grid
+        (model units), keyed by the frame's stamp as the training cache does."""
         scale = self.transform.point_scale
         if scale not in (0.0, 1.0):
-            points = points * np.float32(scale)
-        points = self.transform.store_frame(points, stamp_ns)
-        colour = None
-        if rgb is not None:
-            try:
-                colour = self.colour(rgb)
-            except MessageError as exc:
-                raise FrameError("rgb", str(exc)) from None
-        return ConvertedFrame(int(stamp_ns), points, colour, frame_id, stride, found)
+            points_m = points_m * np.float32(scale)
+        return self.transform.store_frame(points_m, stamp_ns)
+
+    def colour_or_none(self, rgb: Any) -> np.ndarray | None:
+        """:meth:`colour` of ``rgb``, None without one; a malformed one raises :class:`FrameError`."""
+        if rgb is None:
+            return None
+        try:
+            return self.colour(rgb)
+        except MessageError as exc:
+            raise FrameError("rgb", str(exc)) from None
 
     def colour(self, msg: Any) -> np.ndarray:
         """A colour Image -> (S, S, 3) uint8 RGB as the training cache made its frames (or as decoded when

@@ -59,11 +59,13 @@ class Mailbox(Generic[Item]):
             self._thread.join(timeout_s)
         self._thread = None
 
-    def post(self, item: Item) -> bool:
-        """Put ``item`` in the slot; True when it replaced a pending (older) item."""
+    def post(self, item: Item, merge: Callable[[Item, Item], Item] | None = None) -> bool:
+        """Put ``item`` in the slot; True when a pending (older) item was there. ``merge(pending, item)``
+        makes the slot's new content from both (e.g. the newest window of each person), else ``item``
+        replaces the pending one."""
         with self._cond:
             replaced = self._slot is not None
-            self._slot = item
+            self._slot = merge(self._slot, item) if replaced and merge is not None else item
             self._cond.notify_all()
         return replaced
 

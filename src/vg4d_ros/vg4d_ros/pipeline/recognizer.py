@@ -77,6 +77,7 @@ from vg4d_ros.pipeline.counters import Log, RepeatLog, Reservoir
 from vg4d_ros.pipeline.decode import MessageError, stamp_ns
 from vg4d_ros.pipeline.events import ActionEvent, EventSettings, EventTracker
 from vg4d_ros.pipeline.mailbox import Mailbox
+from vg4d_ros.pipeline.person_windows import PersonBox, PersonWindow, PersonWindows, select_person
 from vg4d_ros.pipeline.model import LoadedModel, RecognizerError, depth_only_scoring, resolve
 from vg4d_ros.pipeline.sync import ApproximateTimeSynchronizer, PassThrough, Synced
 from vg4d_ros.pipeline.transforms import TF_STATIC_TOPIC, TF_TOPIC, TransformBuffer, TransformError, strip_slash
@@ -146,6 +147,39 @@ class Verdict:
 class _Pending:
     window: Window
     completed: float  # clock() when the window was formed
+
+
+@dataclass
+class _Batch:
+    """The people path's mailbox item: the newest window of each track, scored together."""
+
+    windows: dict[str, PersonWindow]
+    completed: float
+
+
+@dataclass(frozen=True)
+class PersonVerdict:
+    """One person's window at one tick (``people.enabled``).
+
+    Attributes:
+        track_id: the person's track (``p1`` ...).
+        box: where the person is (metres, the window's frame).
+        verdict: what became of the window (the single-person rules, per track).
+    """
+
+    track_id: str
+    box: PersonBox
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class PeopleResult:
+    """Every person scored at one tick (one batch): ``stamp_ns`` / ``frame_id`` of the newest frame."""
+
+    stamp_ns: int
+    frame_id: str
+    people: list[PersonVerdict]
+    selected: str | None = None  # the track ~/action and ~/label describe (people.select)
 
 
 class Recognizer:
@@ -227,7 +261,15 @@ class Recognizer:
         self.on_verdict: Callable[[Verdict], None] | None = None
         self._events_lock = threading.Lock()
         self._events_stamp: int | None = None  # the newest verdict the tracker took (older ones are late)
-        self.mailbox: Mailbox[_Pending] = Mailbox(self._work, name="vg4d-recognizer", on_start=self._worker_threads)
+        # several people (people.enabled): a window, verdicts and events per track
+        self.people = PersonWindows(config.people, self.settings.window) if config.people.enabled else None
+        self.on_people: Callable[[PeopleResult], None] | None = None
+        self.track_events: dict[str, EventTracker] = {}
+        self._track_stamp: dict[str, int] = {}  # newest verdict stamp per track (its events' order)
+        self._track_delivered: dict[str, int] = {}  # newest labelled stamp per track
+        self.tracks_born = 0
+        self.tracks_ended = 0
+        self.mailbox: Mailbox[Any] = Mailbox(self._work, name="vg4d-recognizer", on_start=self._worker_threads)
 
     def _synchroniser(self, inputs: int) -> Any:
         if inputs == 1:
@@ -270,6 +312,8 @@ class Recognizer:
         if self.alone_sync is not None:
             self.alone_sync.clear()
         self.buffer.clear()
+        if self.people is not None:
+            self.tracks_ended += len(self.people.clear())  # their segments end with the caller's end_events
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Block until no window is pending (tests, benchmarks); True if idle in time."""
@@ -437,6 +481,9 @@ class Recognizer:
     def _frame(self, synced: Synced) -> None:
         parts = dict(zip(self.sync_roles, synced.msgs))
         role = self.sync_roles[0]
+        if self.people is not None:
+            self._people_frame(synced, parts, role)
+            return
         try:
             frame = self.converter.convert(synced.stamp, synced.msgs[0], parts.get("rgb"), parts.get("mask"))
         except NoCameraInfo:
@@ -468,6 +515,130 @@ class Recognizer:
         else:
             self._track(Verdict("no_person", reason, window.last_stamp_ns, window.num_frames,
                                 first_stamp_ns=window.first_stamp_ns))
+
+    def _people_frame(self, synced: Synced, parts: dict[str, Any], role: str) -> None:
+        """The people path of :meth:`_frame`: foreground -> tracked people -> a window per track; the windows
+        due at this frame are gated per person and go to the worker as one batch."""
+        ids = self.config.people.source == "instance_mask"
+        try:
+            fg = self.converter.foreground_points(synced.msgs[0], parts.get("mask"), instance_ids=ids)
+            rgb = self.converter.colour_or_none(parts.get("rgb"))
+        except NoCameraInfo:
+            self.waiting_for_camera_info += 1
+            return
+        except FrameError as exc:
+            self.record_malformed(exc.role, str(exc)[:160])
+            return
+        except TransformError as exc:
+            self._no_transform(role, exc)
+            return
+        if self.no_transform:
+            self.repeat_log("info", "tf", "found", f"frames reach {self.input_frame} now: labelling")
+            self.no_transform = ""
+        self.input_stride = fg.stride
+        if fg.stride > 1:
+            self._note_reduced(role, synced.msgs[0], fg.stride, self.converter.limit)
+        self.buffer.frame_id = self.people.frame_id = fg.frame_id
+        if self.frame_tap is not None:
+            self.frame_tap(Frame(synced.stamp, self.converter.store(fg.points_m, synced.stamp), rgb))
+        step = self.people.push(synced.stamp, fg.points_m, rgb, self.converter.store, fg.instance_ids)
+        self.tracks_born += len(step.tracks.born)
+        for track_id in step.ended:
+            self._end_track(track_id, synced.stamp, "track_lost")
+        due: dict[str, PersonWindow] = {}
+        for pw in step.windows:
+            self.windows_formed += 1
+            reason = self.person_check(pw.window)
+            if reason:  # occluded or gone for most of the window: not classified
+                self.windows_no_person += 1
+                self._track_person(pw.track_id, Verdict("no_person", reason, pw.window.last_stamp_ns,
+                                                        pw.window.num_frames, first_stamp_ns=pw.window.first_stamp_ns))
+            else:
+                due[pw.track_id] = pw
+        if due:
+            dropped = self.mailbox.post(_Batch(due, self.clock()), merge=_merge_batches)
+            self.windows_dropped += int(dropped)
+
+    def _end_track(self, track_id: str, stamp_ns: int, why: str) -> None:
+        """A track ended (its person left, or the stream reset): close its action segment."""
+        self.tracks_ended += 1
+        with self._events_lock:
+            tracker = self.track_events.pop(track_id, None)
+            self._track_stamp.pop(track_id, None)
+            self._track_delivered.pop(track_id, None)
+            events = tracker.reset(stamp_ns, why) if tracker is not None else []
+        self._emit(None, events)
+
+    def _track_person(self, track_id: str, verdict: Verdict) -> None:
+        """:meth:`_track` for one person's verdict: that person's event tracker, in stamp order."""
+        with self._events_lock:
+            last = self._track_stamp.get(track_id)
+            if last is not None and verdict.stamp_ns <= last:
+                return
+            self._track_stamp[track_id] = verdict.stamp_ns
+            tracker = self.track_events.get(track_id)
+            if tracker is None:
+                tracker = self.track_events[track_id] = EventTracker(
+                    list(self.model.class_names), self.events.settings, track_id=track_id)
+            r = verdict.recognition
+            if verdict.status == "labelled" and r is not None:
+                events = tracker.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns, r.frame_id)
+            elif verdict.status in ("no_person", "unsure"):
+                events = tracker.refused(verdict.stamp_ns, verdict.status)
+            else:
+                events = []
+        self._emit(verdict, events)
+
+    def _work_people(self, batch: _Batch) -> None:
+        """Score every person's window of one tick in one batch, then decide, publish and track each."""
+        tracks = list(batch.windows)
+        windows = [batch.windows[t].window for t in tracks]
+        try:
+            results: list[Recognition] | None = self.infer_batch(windows, batch.completed)
+            failure = ""
+        except Exception as exc:
+            self.inference_errors += 1
+            failure = f"inference failed: {type(exc).__name__}: {exc}"
+            self.log("error", failure)
+            results = None
+        people: list[PersonVerdict] = []
+        for i, track_id in enumerate(tracks):
+            w = windows[i]
+            if results is None:
+                verdict = Verdict("error", failure, w.last_stamp_ns, w.num_frames, first_stamp_ns=w.first_stamp_ns)
+            else:
+                verdict = self._person_verdict(track_id, results[i])
+            self._track_person(track_id, verdict)
+            people.append(PersonVerdict(track_id, batch.windows[track_id].box, verdict))
+        labelled = [(p.track_id, p.box) for p in people if p.verdict.status == "labelled"]
+        selected = select_person(labelled, self.config.people.select, self.config.people.select_id)
+        newest = max(w.last_stamp_ns for w in windows)
+        frame_id = windows[0].frame_id
+        self._call(self.on_people, PeopleResult(newest, frame_id, people, selected), "the people")
+        if selected is not None:
+            chosen = next(p.verdict.recognition for p in people if p.track_id == selected)
+            # ~/action and ~/label: one stream whose stamps only increase, whoever is selected
+            if self._delivered_ns is None or chosen.stamp_ns > self._delivered_ns:
+                self._delivered_ns = chosen.stamp_ns
+                self.last_result = chosen
+                self._call(self.on_result, chosen, "a result")
+
+    def _person_verdict(self, track_id: str, result: Recognition) -> Verdict:
+        """The delivery rules of :meth:`_verdict` for one person (the stamp order is per track)."""
+        if result.unsure:
+            self.windows_unsure += 1
+            name, p = result.top_k[0]
+            return Verdict("unsure", f"top-1 {name!r} at {p:.3f} is below guards.confidence_threshold="
+                           f"{self.threshold:g}: label withheld", result.stamp_ns, result.num_frames, result,
+                           result.first_stamp_ns)
+        last = self._track_delivered.get(track_id)
+        if last is not None and result.stamp_ns <= last:
+            self.results_not_newer += 1
+            return Verdict("not_newer", f"result at {result.stamp_ns / 1e9:.3f} s is not newer than the last "
+                           f"published for {track_id}", result.stamp_ns, result.num_frames, result,
+                           result.first_stamp_ns)
+        self._track_delivered[track_id] = result.stamp_ns
+        return Verdict("labelled", "", result.stamp_ns, result.num_frames, result, result.first_stamp_ns)
 
     def _no_transform(self, role: str, exc: TransformError) -> None:
         """A frame with no transform into ``input_frame`` (yet): skipped, counted and the missing link named
@@ -515,7 +686,10 @@ class Recognizer:
             # OpenMP's thread count is per calling thread: set it where inference runs
             torch.set_num_threads(self.config.inference.threads)
 
-    def _work(self, job: _Pending) -> None:
+    def _work(self, job: _Pending | _Batch) -> None:
+        if isinstance(job, _Batch):
+            self._work_people(job)
+            return
         result = self._infer_counted(job.window, job.completed)
         if isinstance(result, Recognition):
             self._deliver(result)
@@ -597,6 +771,11 @@ class Recognizer:
         with self._events_lock:
             events = self.events.reset(self._events_stamp or 0, why)
             self._events_stamp = None
+            for track_id in sorted(self.track_events, key=lambda t: int(t[1:] or 0)):
+                events += self.track_events[track_id].reset(self._track_stamp.get(track_id, 0), why)
+            self.track_events.clear()
+            self._track_stamp.clear()
+            self._track_delivered.clear()
         self._emit(None, events)
         return events
 
@@ -612,7 +791,7 @@ class Recognizer:
         a new point on the output's timeline.
         """
         with self._sync_lock:
-            if not len(self.buffer):
+            if self.people is not None or not len(self.buffer):  # the people path: per-track windows only
                 return None
             window = self.buffer.window()
             self.windows_formed += 1
@@ -629,35 +808,47 @@ class Recognizer:
 
     def infer(self, window: Window, completed: float | None = None) -> Recognition:
         """Run the model on one window now (the worker's step; also for benchmarks)."""
+        return self.infer_batch([window], completed)[0]
+
+    def infer_batch(self, windows: list[Window], completed: float | None = None) -> list[Recognition]:
+        """Run the model on several windows (every view of each) in one batch: one forward pass for all
+        the people of a tick. Each window's views are averaged as ``vg4d evaluate`` pools a video's test
+        views; a window's result does not depend on the others in the batch (eval mode)."""
         completed = self.clock() if completed is None else completed
-        views = [(window.points, window.rgb), *window.clips]
-        items: list[dict[str, Any]] = [{"points": pts, "label": 0, "video": "live"} for pts, _ in views]
+        views = [[(w.points, w.rgb), *w.clips] for w in windows]
+        flat = [v for vs in views for v in vs]
+        items: list[dict[str, Any]] = [{"points": pts, "label": 0, "video": "live"} for pts, _ in flat]
         predictor, scores, primary = self.model.predictor, self.settings.scores, self.settings.primary
         # some sampled frame (of any view) went on without colour
-        depth_only = self.settings.use_rgb and any(rgb is None for _, rgb in views)
+        depth_only = self.settings.use_rgb and any(rgb is None for _, rgb in flat)
         if depth_only:
             if self.depth_scoring.predictor is None:
                 raise RecognizerError(f"a window without colour cannot be scored: {self.depth_scoring.note}")
             predictor, scores, primary = (self.depth_scoring.predictor, self.depth_scoring.scores,
                                           self.depth_scoring.primary)
         elif self.settings.use_rgb:
-            for item, (_, rgb) in zip(items, views):
+            for item, (_, rgb) in zip(items, flat):
                 item["rgb"] = rgb
-        probs = predictor(collate_clips(items))
-        # the views' probabilities averaged, as vg4d evaluate pools a video's test views
-        tables = {n: np.asarray(np.asarray(p, dtype=np.float64).mean(axis=0), dtype=np.float32)
-                  for n, p in probs.items() if n in scores}
-        p = tables[primary]
-        order = np.argsort(-p, kind="stable")[: self.settings.top_k]
+        probs = {n: np.asarray(p, dtype=np.float64) for n, p in predictor(collate_clips(items)).items()
+                 if n in scores}
         names = self.model.class_names
         latency = (self.clock() - completed) * 1e3
-        self.windows_inferred += 1
-        self.latency.add(latency)
-        return Recognition(window.last_stamp_ns, window.frame_id, [(names[i], float(p[i])) for i in order],
-                           tables, primary, latency, window.num_frames,
-                           unsure=bool(p[order[0]] < self.threshold), depth_only=depth_only,
-                           points_m=window.points[-1] / np.float32(self.settings.point_scale),
-                           first_stamp_ns=window.first_stamp_ns)
+        out: list[Recognition] = []
+        start = 0
+        for window, vs in zip(windows, views):
+            stop = start + len(vs)
+            tables = {n: np.asarray(p[start:stop].mean(axis=0), dtype=np.float32) for n, p in probs.items()}
+            start = stop
+            p = tables[primary]
+            order = np.argsort(-p, kind="stable")[: self.settings.top_k]
+            self.windows_inferred += 1
+            self.latency.add(latency)
+            out.append(Recognition(window.last_stamp_ns, window.frame_id, [(names[i], float(p[i])) for i in order],
+                                   tables, primary, latency, window.num_frames,
+                                   unsure=bool(p[order[0]] < self.threshold), depth_only=depth_only,
+                                   points_m=window.points[-1] / np.float32(self.settings.point_scale),
+                                   first_stamp_ns=window.first_stamp_ns))
+        return out
 
     # -- counters -----------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -695,5 +886,15 @@ class Recognizer:
             "no_transform": self.no_transform,
             "frames_no_transform": self.frames_no_transform,
             "tf_refused": self.tf_refused,
+            "people": None if self.people is None else {
+                "tracks": self.people.track_ids, "tracks_born": self.tracks_born, "tracks_ended": self.tracks_ended},
         }
 
+
+
+def _merge_batches(pending: Any, new: Any) -> Any:
+    """The mailbox's merge for the people path: the newest window of each track wins, the other tracks'
+    pending windows stay (a single-person item is simply replaced)."""
+    if isinstance(pending, _Batch) and isinstance(new, _Batch):
+        return _Batch({**pending.windows, **new.windows}, new.completed)
+    return new

@@ -5,6 +5,7 @@ Subscribes (cyclonedds, :mod:`vg4d_ros.transports.dds`) with the sensor QoS
 ``rt/<topic>``, feeds the :class:`~vg4d_ros.pipeline.recognizer.Recognizer` core,
 and publishes ``Classification`` + ``String`` and the action events
 (``vg4d_msgs/ActionEvent``; reliable, keep-last ``qos.results_depth``),
+``Detection3DArray`` per tick with ``people.enabled``,
 ``LabelInfo`` once (transient-local) and
 ``DiagnosticArray`` every ``output.diagnostics_period_s``. A ROS 2 graph on
 the same ROS_DOMAIN_ID with rmw_cyclonedds sees these as ordinary topics.
@@ -39,8 +40,8 @@ from vg4d_ros.pipeline.transforms import TF_TYPE
 from vg4d_ros.pipeline.warmup import warm_up
 from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
 from vg4d_ros.transports.dds.names import latched_qos, results_qos, sensor_qos
-from vg4d_ros.transports.outputs import (classification_msg, diagnostics_msg, event_msg, label_info_msg, label_msg,
-                                         xyz_cloud_msg)
+from vg4d_ros.transports.outputs import (classification_msg, detections_msg, diagnostics_msg, event_msg,
+                                         label_info_msg, label_msg, xyz_cloud_msg)
 from vg4d_ros.typestore import ros_typestore
 
 INPUT_TYPES = {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
@@ -154,6 +155,10 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
     diag_pub = DdsPublisher(dp, resolve_topic(out.diagnostics, node_name), "diagnostic_msgs/msg/DiagnosticArray",
                             results_qos(config.qos.results_depth), ts)
 
+    if out.detections and config.people.enabled:
+        detections_pub = DdsPublisher(dp, resolve_topic(out.detections, node_name), "vision_msgs/msg/Detection3DArray",
+                                      results_qos(config.qos.results_depth), ts)
+        rec.on_people = lambda people: detections_pub.publish(detections_msg(people, model.class_names, ts))
     if out.events:
         events_pub = DdsPublisher(dp, resolve_topic(out.events, node_name), "vg4d_msgs/msg/ActionEvent",
                                   results_qos(config.qos.results_depth), ts)

@@ -10,7 +10,9 @@ transports publish the same content:
 * ``std_msgs/String`` - the top-1 class name;
 * ``vision_msgs/LabelInfo`` - class index -> name, published once (latched);
 * ``vg4d_msgs/ActionEvent`` - an action segment started or ended (``~/events``,
-  :mod:`vg4d_ros.pipeline.events`);
+  :mod:`vg4d_ros.pipeline.events`; ``track_id`` set per person with ``people.enabled``);
+* ``vision_msgs/Detection3DArray`` - with ``people.enabled``, every person scored at a tick: box,
+  top-k and track id (``~/detections``);
 * ``diagnostic_msgs/DiagnosticArray`` - latency, drops, error counts and
   the silence state of every input topic.
 """
@@ -23,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from vg4d_ros.pipeline.events import ActionEvent
-from vg4d_ros.pipeline.recognizer import Recognition
+from vg4d_ros.pipeline.recognizer import PeopleResult, Recognition
 from vg4d_ros.pipeline.silence import OK, WAITING, TopicState
 from vg4d_ros.typestore import ros_typestore
 
@@ -73,6 +75,47 @@ def event_msg(event: ActionEvent, typestore=None):
         header=_header(T, event.stamp_ns, event.frame_id), state=event.state, label=event.label,
         class_id=int(event.class_id), score=float(event.score), start=_time(T, event.start_ns),
         end=_time(T, event.end_ns), windows=int(event.windows), ended_by=event.ended_by, track_id=event.track_id)
+
+
+def detections_msg(result: PeopleResult, class_names: Sequence[str], typestore=None):
+    """vision_msgs/Detection3DArray of one tick's people (``people.enabled``).
+
+    Header: the newest frame's stamp and frame. Per person whose window was classified (``labelled``, or
+    ``unsure``: the person is there, the label withheld, so ``results`` is empty) one ``Detection3D``:
+    ``id`` = the track id; ``bbox`` = the axis-aligned box of the person's points in the newest frame
+    they were seen in (centre, size; metres; identity orientation); ``results`` = the top-k as
+    ``ObjectHypothesisWithPose`` (``class_id`` = class index as a string, as ``~/action``; ``score``;
+    ``pose.pose.position`` = the person's centroid). People whose window was refused (not in view for
+    most of it) are left out.
+    """
+    T = (typestore or ros_typestore()).types
+    index = {str(name): i for i, name in enumerate(class_names)}
+    P, V, Q = T["geometry_msgs/msg/Point"], T["geometry_msgs/msg/Vector3"], T["geometry_msgs/msg/Quaternion"]
+    Pose = T["geometry_msgs/msg/Pose"]
+    header = _header(T, result.stamp_ns, result.frame_id)
+    detections = []
+    for person in result.people:
+        v = person.verdict
+        if v.status not in ("labelled", "unsure"):
+            continue
+        box = person.box
+        centre = (box.box_min + box.box_max) / 2.0
+        size = box.box_max - box.box_min
+        centroid = P(x=float(box.centroid[0]), y=float(box.centroid[1]), z=float(box.centroid[2]))
+        top_k = v.recognition.top_k if v.status == "labelled" and v.recognition is not None else []
+        hyps = [T["vision_msgs/msg/ObjectHypothesisWithPose"](
+            hypothesis=T["vision_msgs/msg/ObjectHypothesis"](class_id=str(index[name]), score=float(score)),
+            pose=T["geometry_msgs/msg/PoseWithCovariance"](pose=Pose(position=centroid, orientation=Q(x=0.0, y=0.0,
+                                                                                                       z=0.0, w=1.0)),
+                                                           covariance=np.zeros(36, np.float64)))
+            for name, score in top_k]
+        bbox = T["vision_msgs/msg/BoundingBox3D"](
+            center=Pose(position=P(x=float(centre[0]), y=float(centre[1]), z=float(centre[2])),
+                        orientation=Q(x=0.0, y=0.0, z=0.0, w=1.0)),
+            size=V(x=float(size[0]), y=float(size[1]), z=float(size[2])))
+        detections.append(T["vision_msgs/msg/Detection3D"](header=header, results=hyps, bbox=bbox,
+                                                           id=person.track_id))
+    return T["vision_msgs/msg/Detection3DArray"](header=header, detections=detections)
 
 
 def label_info_msg(class_names: Sequence[str], stamp_ns: int = 0, frame_id: str = "", threshold: float = 0.0,

@@ -46,8 +46,8 @@ from vg4d_ros.pipeline.model import load_model
 from vg4d_ros.pipeline.recognizer import Recognizer
 from vg4d_ros.pipeline.silence import PublisherInfo, TopicWatch
 from vg4d_ros.pipeline.warmup import warm_up
-from vg4d_ros.transports.outputs import (classification_msg, diagnostics_msg, event_msg, label_info_msg, label_msg,
-                                         to_rclpy,
+from vg4d_ros.transports.outputs import (classification_msg, detections_msg, diagnostics_msg, event_msg,
+                                         label_info_msg, label_msg, to_rclpy,
                                          xyz_cloud_msg)
 from vg4d_ros.validation import validate_recognizer_config
 
@@ -236,6 +236,11 @@ class RecognizerNode(LifecycleNode):
         out, q = config.output, config.qos
         self._ros_types = {"action": Classification, "label": String, "label_info": LabelInfo,
                            "diagnostics": DiagnosticArray}
+        if out.detections and config.people.enabled:
+            from vision_msgs.msg import Detection3DArray
+
+            self._ros_types["detections"] = Detection3DArray
+            core.on_people = lambda people: self._publish("detections", detections_msg(people, model.class_names))
         if out.events:
             self._ros_types["events"] = _action_event_class()
             core.on_event = lambda event: self._publish("events", event_msg(event))
@@ -246,6 +251,9 @@ class RecognizerNode(LifecycleNode):
             "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, out.diagnostics,
                                                            _qos(True, q.results_depth)),
         }
+        if "detections" in self._ros_types:
+            self._pubs["detections"] = self.create_lifecycle_publisher(self._ros_types["detections"], out.detections,
+                                                                       _qos(True, q.results_depth))
         if out.events:
             self._pubs["events"] = self.create_lifecycle_publisher(self._ros_types["events"], out.events,
                                                                    _qos(True, q.results_depth))

@@ -167,6 +167,51 @@ class Quaternion(IdlStruct, typename="geometry_msgs::msg::dds_::Quaternion_"):
 
 
 @dataclass
+class Point(IdlStruct, typename="geometry_msgs::msg::dds_::Point_"):
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+
+
+@dataclass
+class Pose(IdlStruct, typename="geometry_msgs::msg::dds_::Pose_"):
+    position: Point = field(default_factory=Point)
+    orientation: Quaternion = field(default_factory=Quaternion)
+
+
+@dataclass
+class PoseWithCovariance(IdlStruct, typename="geometry_msgs::msg::dds_::PoseWithCovariance_"):
+    pose: Pose = field(default_factory=Pose)
+    covariance: array[float64, 36] = field(default_factory=lambda: [0.0] * 36)
+
+
+@dataclass
+class ObjectHypothesisWithPose(IdlStruct, typename="vision_msgs::msg::dds_::ObjectHypothesisWithPose_"):
+    hypothesis: ObjectHypothesis = field(default_factory=ObjectHypothesis)
+    pose: PoseWithCovariance = field(default_factory=PoseWithCovariance)
+
+
+@dataclass
+class BoundingBox3D(IdlStruct, typename="vision_msgs::msg::dds_::BoundingBox3D_"):
+    center: Pose = field(default_factory=Pose)
+    size: Vector3 = field(default_factory=Vector3)
+
+
+@dataclass
+class Detection3D(IdlStruct, typename="vision_msgs::msg::dds_::Detection3D_"):
+    header: Header = field(default_factory=Header)
+    results: sequence[ObjectHypothesisWithPose] = field(default_factory=list)
+    bbox: BoundingBox3D = field(default_factory=BoundingBox3D)
+    id: str = ""
+
+
+@dataclass
+class Detection3DArray(IdlStruct, typename="vision_msgs::msg::dds_::Detection3DArray_"):
+    header: Header = field(default_factory=Header)
+    detections: sequence[Detection3D] = field(default_factory=list)
+
+
+@dataclass
 class Transform(IdlStruct, typename="geometry_msgs::msg::dds_::Transform_"):
     translation: Vector3 = field(default_factory=Vector3)
     rotation: Quaternion = field(default_factory=Quaternion)
@@ -204,6 +249,13 @@ IDL_TYPES: dict[str, type[IdlStruct]] = {
     "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray,
     "geometry_msgs/msg/Vector3": Vector3,
     "geometry_msgs/msg/Quaternion": Quaternion,
+    "geometry_msgs/msg/Point": Point,
+    "geometry_msgs/msg/Pose": Pose,
+    "geometry_msgs/msg/PoseWithCovariance": PoseWithCovariance,
+    "vision_msgs/msg/ObjectHypothesisWithPose": ObjectHypothesisWithPose,
+    "vision_msgs/msg/BoundingBox3D": BoundingBox3D,
+    "vision_msgs/msg/Detection3D": Detection3D,
+    "vision_msgs/msg/Detection3DArray": Detection3DArray,
     "geometry_msgs/msg/Transform": Transform,
     "geometry_msgs/msg/TransformStamped": TransformStamped,
     "tf2_msgs/msg/TFMessage": TFMessage,

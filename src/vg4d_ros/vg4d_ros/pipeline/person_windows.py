@@ -1,0 +1,195 @@
+"""Several people at once: one frame's foreground -> tracked people -> a window per person.
+
+With ``people.enabled`` the recogniser hands each converted frame's foreground (metres, before the
+stored subset) here instead of to its one :class:`~vg4d_ros.pipeline.window.WindowBuffer`::
+
+    foreground points (P, 3) metres
+      -> person candidates (people.split_people: voxel connectivity; or people.split_instance_mask)
+      -> PersonTracker.update (tracks.py: gated assignment, births, deaths, merged people cut apart)
+      -> per confirmed track: its points -> FrameConverter.store (x point_scale, the stored subset and
+         grid, as the single-person path and the training cache) -> its own WindowBuffer
+      -> the windows due at this frame, one per track whose buffer is due: (track, Window, box)
+
+Each track's buffer is the single-person buffer (same :class:`~vg4d_ros.pipeline.window.WindowConfig`,
+same clip sampler), so a person alone in view gets exactly the windows the single-person path makes of
+the same frames: the frames a track was seen in before its birth (``birth_frames``) are kept and handed
+to its buffer at birth, and its schedule counts frames from its first sighting as the single-person
+buffer counts them from the stream's first frame. A confirmed track not seen in a frame (occluded, a
+short dropout) gets an empty frame: its window's person gate counts it, and the clip sampler fills it
+from its neighbours as training did. Windows of every track due at the same frame come out together:
+the recogniser scores them in one batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from vg4d_ros.config import PeopleConfig
+from vg4d_ros.pipeline.people import PeopleSettings, PersonCandidate, split_instance_mask, split_people
+from vg4d_ros.pipeline.tracks import PersonTracker, TrackFrame, TrackSettings
+from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer, WindowConfig
+
+
+def people_settings(config: PeopleConfig) -> PeopleSettings:
+    """The candidate rules of the ``people`` config section."""
+    return PeopleSettings(voxel_m=float(config.voxel_m), min_points=int(config.min_points),
+                          min_height_m=float(config.min_height_m), max_height_m=float(config.max_height_m),
+                          max_width_m=float(config.max_width_m), up=tuple(float(v) for v in config.up))
+
+
+def track_settings(config: PeopleConfig) -> TrackSettings:
+    """The tracking rules of the ``people`` config section."""
+    return TrackSettings(gate_m=float(config.gate_m), birth_frames=int(config.birth_frames),
+                         death_s=float(config.death_s), max_speed_mps=float(config.max_speed_mps))
+
+
+@dataclass(frozen=True)
+class PersonBox:
+    """Where a person is in the window's newest frame they were seen in (metres, the frame's frame_id).
+
+    Attributes:
+        centroid: (3,) float64 mean of the person's points.
+        box_min, box_max: (3,) float64 corners of their axis-aligned box.
+        num_points: foreground points of the person in that frame.
+    """
+
+    centroid: np.ndarray
+    box_min: np.ndarray
+    box_max: np.ndarray
+    num_points: int
+
+    @staticmethod
+    def of(candidate: PersonCandidate) -> "PersonBox":
+        return PersonBox(np.asarray(candidate.centroid, np.float64), np.asarray(candidate.box_min, np.float64),
+                         np.asarray(candidate.box_max, np.float64), int(candidate.num_points))
+
+
+@dataclass(frozen=True)
+class PersonWindow:
+    """One track's window, due at a frame."""
+
+    track_id: str
+    window: Window
+    box: PersonBox
+
+
+@dataclass
+class _Person:
+    buffer: WindowBuffer
+    box: PersonBox | None = None
+
+
+@dataclass
+class _Pending:
+    """A tentative track's frames, kept until it is born (then they open its buffer) or dropped."""
+
+    frames: list = field(default_factory=list)
+    box: PersonBox | None = None
+
+
+@dataclass(frozen=True)
+class PeopleStep:
+    """What one frame gave: the windows due, the tracker's frame, and the tracks that ended."""
+
+    windows: list[PersonWindow]
+    tracks: TrackFrame
+    ended: tuple[str, ...]
+
+
+class PersonWindows:
+    """Foreground frames -> per-person windows (see the module docstring).
+
+    Args:
+        config: the ``people`` section.
+        window: the window settings of every track (the single-person path's).
+        frame_id: the points' frame, for the windows.
+    """
+
+    def __init__(self, config: PeopleConfig, window: WindowConfig) -> None:
+        self.config = config
+        self.window_config = window
+        self.people = people_settings(config)
+        self.tracker = PersonTracker(track_settings(config), self.people)
+        self._persons: dict[str, _Person] = {}
+        self._pending: dict[str, _Pending] = {}
+        self.frame_id = ""
+
+    @property
+    def track_ids(self) -> list[str]:
+        """Confirmed tracks alive now."""
+        return list(self._persons)
+
+    def box(self, track_id: str) -> PersonBox | None:
+        person = self._persons.get(track_id)
+        return None if person is None else person.box
+
+    def clear(self) -> tuple[str, ...]:
+        """Forget every track (stamp reset, stop); returns the confirmed ids that ended."""
+        ended = tuple(self._persons)
+        self.tracker.reset()
+        self._persons.clear()
+        self._pending.clear()
+        return ended
+
+    def candidates(self, points_m: np.ndarray, instance_ids: np.ndarray | None = None) -> list[PersonCandidate]:
+        """The person candidates of one frame's foreground (by instance ids when given)."""
+        if instance_ids is not None:
+            return split_instance_mask(instance_ids, points_m, self.people)
+        return split_people(points_m, self.people)
+
+    def push(self, stamp_ns: int, points_m: np.ndarray, rgb: np.ndarray | None,
+             store: Callable[[np.ndarray, int], np.ndarray], instance_ids: np.ndarray | None = None) -> PeopleStep:
+        """One converted frame's foreground (``points_m`` (P, 3) metres; ``store`` makes model points of a
+        person's part, :meth:`~vg4d_ros.pipeline.convert.FrameConverter.store`); returns the windows due."""
+        stamp_ns = int(stamp_ns)
+        frame = self.tracker.update(stamp_ns, points_m, self.candidates(points_m, instance_ids))
+        ended = [t for t in frame.died if t in self._persons]
+        for track_id in frame.died:
+            self._persons.pop(track_id, None)
+        for track_id in frame.dropped:
+            self._pending.pop(track_id, None)
+        windows: list[PersonWindow] = []
+        for person in frame.tentative:
+            pending = self._pending.setdefault(person.track_id, _Pending())
+            pending.frames.append(Frame(stamp_ns, store(points_m[person.candidate.indices], stamp_ns), rgb))
+            pending.box = PersonBox.of(person.candidate)
+        for person in frame.confirmed:
+            state = self._persons.get(person.track_id)
+            if state is None:  # born now: its earlier frames open its buffer, as a stream's first frames do
+                state = self._persons[person.track_id] = _Person(WindowBuffer(self.window_config))
+                for early in self._pending.pop(person.track_id, _Pending()).frames:
+                    state.buffer.push(early)
+            state.buffer.frame_id = self.frame_id
+            state.box = PersonBox.of(person.candidate)
+            window = state.buffer.push(Frame(stamp_ns, store(points_m[person.candidate.indices], stamp_ns), rgb))
+            if window is not None:
+                windows.append(PersonWindow(person.track_id, window, state.box))
+        for person in frame.coasting:  # occluded or a dropout: an empty frame (the person gate counts it)
+            state = self._persons.get(person.track_id)
+            if state is None:
+                continue
+            state.buffer.frame_id = self.frame_id
+            window = state.buffer.push(Frame(stamp_ns, np.zeros((0, 3), np.float32), rgb))
+            if window is not None and state.box is not None:
+                windows.append(PersonWindow(person.track_id, window, state.box))
+        return PeopleStep(windows, frame, tuple(ended))
+
+    def end_windows(self) -> list[PersonWindow]:
+        """A window of every frame still buffered, per track (the end of a recording)."""
+        return [PersonWindow(t, p.buffer.window(), p.box) for t, p in self._persons.items()
+                if len(p.buffer) and p.box is not None]
+
+
+def select_person(windows: list[tuple[str, PersonBox]], how: str, track_id: str = "") -> str | None:
+    """Whom ``~/action`` and ``~/label`` describe among ``(track_id, box)``: the ``nearest`` (smallest
+    centroid distance from the sensor origin), the ``largest`` (most points), or the given ``id``; None
+    when there is nobody (or the given id is not among them)."""
+    if not windows:
+        return None
+    if how == "id":
+        return track_id if any(t == track_id for t, _ in windows) else None
+    if how == "largest":
+        return max(windows, key=lambda w: (w[1].num_points, -int(w[0][1:] or 0)))[0]
+    return min(windows, key=lambda w: (float(np.linalg.norm(w[1].centroid)), int(w[0][1:] or 0)))[0]

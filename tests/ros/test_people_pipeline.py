@@ -1,0 +1,148 @@
+"""Several people at once through the recogniser core, on rendered multi-person depth bags.
+
+`vg4d people2bag`'s scenes (two figures acting in a room, depth 16UC1 + CameraInfo + per-person ground
+truth) go through :class:`Recognizer` with ``people.enabled``: each person gets a track, a window of
+their own points and a label; the same checkpoint on a bag of each actor rendered alone (the single-
+person path) gives the same probabilities where the actors stand apart.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recognizer_helpers import CLASS_NAMES, tiny_checkpoint
+from vg4d_core.data.synthetic.people import make_people_scene
+from vg4d_ros.bags.bagio import open_bag, read_messages
+from vg4d_ros.bags.people2bag import write_people_bag
+from vg4d_ros.bags.people_truth import read_people_truth
+from vg4d_ros.config import load_recognizer_config
+from vg4d_ros.pipeline.model import load_model
+from vg4d_ros.pipeline.recognizer import Recognizer
+from vg4d_ros.transports.outputs import detections_msg
+from vg4d_ros.typestore import ros_typestore
+
+DEPTH, INFO = "/camera/depth/image_raw", "/camera/depth/camera_info"
+# the room's floor is the plane y = 1.0 m (optical frame, y down): the crop box keeps what is above it,
+# the back wall (5.5 m) is beyond max_depth; no floor fit, so a person's points do not depend on who
+# else is in view
+SETTINGS = ["inference.device=cpu", "window.views=1", "window.min_coverage=0", "window.window_s=1.0",
+            "window.min_frames=6", "window.hop_frames=5", "foreground.crop_enabled=true",
+            "foreground.crop_min=[-4.0,-2.5,0.3]", "foreground.crop_max=[4.0,0.97,4.5]", "foreground.max_depth=4.5",
+            "foreground.from_checkpoint=false", "guards.min_points_per_frame=32"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    return tiny_checkpoint(tmp_path_factory.mktemp("ck") / "tiny.pt")
+
+
+def replay_in_order(bag: Path, checkpoint: Path, *extra: str):
+    """Like a live node with the worker running, but waiting after every frame: each batch is scored."""
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              *extra])
+    people, single, events = [], [], []
+    rec = Recognizer(config, load_model(config), single.append)
+    rec.on_people = people.append
+    rec.on_event = events.append
+    rec.start()
+    with open_bag(bag) as reader:
+        for m in read_messages(reader, [DEPTH, INFO], path=bag):
+            if m.topic == INFO:
+                rec.on_camera_info(m.msg)
+            else:
+                rec.on_depth(m.msg)
+                rec.wait_idle(120.0)
+    rec.stop()
+    return people, single, events
+
+
+@pytest.fixture(scope="module")
+def apart(tmp_path_factory):
+    """Two people standing apart, acting; and each of them rendered alone (same frames, same noise)."""
+    root = tmp_path_factory.mktemp("people")
+    scene = make_people_scene(3, 0, actors=2, kind="apart", num_frames=31)
+    write_people_bag(scene, root / "both", rgb=False)
+    alone = {}
+    for actor in scene.actors:
+        write_people_bag(dataclasses.replace(scene, actors=(actor,)), root / actor.actor_id, rgb=False)
+        alone[actor.actor_id] = root / actor.actor_id
+    return root / "both", alone
+
+
+def test_two_people_get_two_stable_tracks_boxed_where_they_stand(apart, checkpoint):
+    both, _ = apart
+    people, single, _ = replay_in_order(both, checkpoint, "people.enabled=true")
+    assert people, "no person was scored"
+    ids = {p.track_id for r in people for p in r.people}
+    assert ids == {"p1", "p2"}, ids  # born once each, never re-born
+    truth = read_people_truth(both)
+    by_stamp = {stamp: persons for stamp, persons in truth.frames}
+    for r in people:
+        assert len(r.people) == 2 and all(p.verdict.status == "labelled" for p in r.people)
+        gt = by_stamp[r.stamp_ns]
+        for p in r.people:
+            # the track's box is around one actor's visible points (the ground truth's box centre)
+            d = min(np.linalg.norm(np.asarray(g.box_center) - (p.box.box_min + p.box.box_max) / 2) for g in gt)
+            assert d < 0.1, (r.stamp_ns, p.track_id, d)
+    # the same track is the same actor all along
+    first = {p.track_id: p.box.centroid for p in people[0].people}
+    last = {p.track_id: p.box.centroid for p in people[-1].people}
+    for track_id in first:
+        assert np.linalg.norm(first[track_id] - last[track_id]) < 0.5
+    # ~/action and ~/label keep one person: the nearest by default
+    assert single and all(r.stamp_ns in {p.stamp_ns for p in people} for r in single)
+
+
+def test_each_person_is_scored_as_if_alone(apart, checkpoint):
+    """Per-person windows are the single-person path's windows of the same frames: the probabilities of
+    each track equal those of the single-person recogniser on a bag of that actor alone."""
+    both, alone = apart
+    people, _, _ = replay_in_order(both, checkpoint, "people.enabled=true")
+    truth = read_people_truth(both)
+    compared = 0
+    for actor_id, bag in alone.items():
+        _, results, _ = replay_in_order(bag, checkpoint)
+        assert results
+        alone_by_stamp = {r.stamp_ns: r for r in results}
+        # which track is this actor: nearest to its ground-truth centre in the first scored frame
+        gt = {g.actor_id: g for g in dict(truth.frames)[people[0].stamp_ns]}[actor_id]
+        track = min(people[0].people, key=lambda p: np.linalg.norm(
+            (p.box.box_min + p.box.box_max) / 2 - np.asarray(gt.box_center))).track_id
+        for r in people:
+            mine = next(p for p in r.people if p.track_id == track).verdict.recognition
+            ref = alone_by_stamp.get(r.stamp_ns)
+            if ref is None:
+                continue
+            for name in ref.scores:
+                np.testing.assert_allclose(mine.scores[name], ref.scores[name], rtol=0, atol=1e-5)
+            compared += 1
+    assert compared >= 4
+
+
+def test_detections_carry_box_top_k_and_track_id(apart, checkpoint):
+    both, _ = apart
+    people, _, events = replay_in_order(both, checkpoint, "people.enabled=true")
+    ts = ros_typestore()
+    msg = detections_msg(people[-1], CLASS_NAMES, ts)
+    back = ts.deserialize_cdr(ts.serialize_cdr(msg, "vision_msgs/msg/Detection3DArray"),
+                              "vision_msgs/msg/Detection3DArray")
+    assert back.header.stamp.sec * 1_000_000_000 + back.header.stamp.nanosec == people[-1].stamp_ns
+    assert back.header.frame_id == "camera_depth_optical_frame"
+    assert sorted(d.id for d in back.detections) == ["p1", "p2"]
+    for d, p in zip(back.detections, people[-1].people):
+        assert [CLASS_NAMES[int(h.hypothesis.class_id)] for h in d.results] == [n for n, _ in p.verdict.recognition.top_k]
+        np.testing.assert_allclose([d.bbox.size.x, d.bbox.size.y, d.bbox.size.z], p.box.box_max - p.box.box_min)
+        assert d.bbox.size.y > 1.0  # a standing person's height
+    # events carry the track id; the stop closes each person's segment
+    assert {e.track_id for e in events} == {"p1", "p2"}
+    closing = [e for e in events if e.ended_by == "stream_end"]
+    assert sorted(e.track_id for e in closing) == ["p1", "p2"]
+
+
+def test_people_off_keeps_one_cloud_one_label(apart, checkpoint):
+    both, _ = apart
+    people, single, events = replay_in_order(both, checkpoint)
+    assert not people and single and all(e.track_id == "" for e in events)
