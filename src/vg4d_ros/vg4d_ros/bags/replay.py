@@ -78,6 +78,8 @@ from vg4d_core.runtime.tables import format_table
 from vg4d_ros.bags.bagio import BagError, BagWriter, bag_topics, describe_topics, open_bag, read_messages
 from vg4d_ros.bags.labels import (BAG_SUFFIXES, GROUND_TRUTH_TOPIC, LabelsError, LabelsFile, Segment, bag_key,
                                   label_at, load_labels, segments_from_topic)
+from vg4d_ros.bags.people_metrics import people_report, pooled_people_report
+from vg4d_ros.bags.people_truth import PEOPLE_TRUTH_TOPIC, PEOPLE_TRUTH_TYPE, read_people_truth
 from vg4d_ros.bags.streams import pooled_report, stream_report
 from vg4d_ros.config import NODE_NAME, load_recognizer_config
 from vg4d_ros.pipeline.decode import MessageError, stamp_ns
@@ -85,7 +87,7 @@ from vg4d_ros.pipeline.model import RecognizerError, load_model
 from vg4d_ros.pipeline.recognizer import Recognition, Recognizer, Verdict
 from vg4d_ros.pipeline.window import Frame, clip_window
 from vg4d_ros.pipeline.events import ActionEvent
-from vg4d_ros.transports.outputs import classification_msg, event_msg, label_info_msg, label_msg
+from vg4d_ros.transports.outputs import classification_msg, detections_msg, event_msg, label_info_msg, label_msg
 
 
 # exit statuses of `vg4d replay` (EXIT_STATUS_HELP; 1 stays Python's own for an unexpected error)
@@ -100,6 +102,7 @@ EXIT_STATUS_HELP = f"""exit status:
      topics): the evaluation covers the rest; report.json "skipped" and the summary give each path and reason"""
 STRING_TYPE = "std_msgs/msg/String"
 EVENT_TYPE = "vg4d_msgs/msg/ActionEvent"
+DETECTIONS_TYPE = "vision_msgs/msg/Detection3DArray"
 
 # every warning class the report counts (0 when none happened)
 WARNING_CLASSES = (
@@ -197,6 +200,7 @@ class BagResult:
     segments: list[dict] = field(default_factory=list)  # per labelled segment: its trimmed-video verdict
     events: list[dict] = field(default_factory=list)  # action events (vg4d_ros.pipeline.events), in order
     stream: dict | None = None  # stream metrics against the labelled segments (bags.streams.stream_report)
+    people: dict | None = None  # people.enabled with per-person ground truth: bags.people_metrics.people_report
 
     def to_dict(self) -> dict:
         end = [w for w in self.windows if w["kind"] == "end"]
@@ -208,7 +212,7 @@ class BagResult:
                 "label_source": self.label_source, "output_bag": self.output_bag or None, "frames": self.frames,
                 "wall_s": self.wall_s, "num_windows": len(self.windows),
                 "window_accuracy": _accuracy(labelled), "video": video, "segments": self.segments,
-                "events": self.events,
+                "events": self.events, "people": self.people,
                 "stream": None if self.stream is None else {k: v for k, v in self.stream.items()
                                                             if k not in ("predicted", "truth")},
                 "warnings": {k: int(self.warnings.get(k, 0)) for k in WARNING_CLASSES},
@@ -246,6 +250,8 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
 
     rec.frame_tap = tap
     rec.on_event = events.append
+    people: list = []  # PeopleResult s (people.enabled)
+    rec.on_people = people.append
     if options.index_by_bag_order:
         # the clip's random stream: item_rng(seed, "test", 0, index) as the index-th test item offline
         rec.buffer.config = dataclasses.replace(rec.buffer.config, index=int(bag_index))
@@ -333,6 +339,8 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
                                             segment_index if options.index_by_bag_order else None)
     frames.clear()  # the segment verdicts are made: free the frames
     result.events = [dataclasses.asdict(e) for e in events]
+    if people and not result.error and result.topics.get(PEOPLE_TRUTH_TOPIC) == PEOPLE_TRUTH_TYPE:
+        result.people = people_report(people, read_people_truth(path))
     if segments and frame_stamps and not result.error:
         result.stream = stream_report(frame_stamps, segments, events, rec.settings.window.window_s)
     for kind, v in verdicts:
@@ -358,9 +366,9 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
             "first_stamp_ns": int(v.first_stamp_ns),
             "latency_ms": float(r.latency_ms) if r is not None else None, "num_frames": int(v.num_frames)})
     published = [v.recognition for _, v in verdicts if v.status == "labelled"]
-    if out_dir is not None and (published or events):
+    if out_dir is not None and (published or events or people):
         result.output_bag = str(write_outputs(out_dir / "bags" / result.name, config, model.class_names,
-                                              published, options.out_storage, events))
+                                              published, options.out_storage, events, people))
     return result
 
 
@@ -407,7 +415,7 @@ def _ground_truth(options: ReplayOptions, path: Path, gt_messages: list[tuple[in
 
 
 def write_outputs(path: Path, config, class_names: Sequence[str], results: Sequence[Any], storage: str,
-                  events: Sequence[ActionEvent] = ()) -> Path:
+                  events: Sequence[ActionEvent] = (), people: Sequence[Any] = ()) -> Path:
     """The node's output messages as a bag at ``path`` (replaced if it exists): ``~/label_info``, then for
     ``results`` ``~/action`` + ``~/label`` and for ``events`` ``~/events`` (when ``output.events`` is set),
     each recorded at its header stamp, as ``ros2 bag record`` of a live node with sim time would."""
@@ -418,18 +426,24 @@ def write_outputs(path: Path, config, class_names: Sequence[str], results: Seque
     path.parent.mkdir(parents=True, exist_ok=True)
     out = config.output
     events = list(events) if out.events else []
+    people = list(people) if out.detections else []
     with BagWriter(path, storage) as w:
-        stamps = [int(r.stamp_ns) for r in results] + [int(e.stamp_ns) for e in events]
+        stamps = [int(r.stamp_ns) for r in results] + [int(e.stamp_ns) for e in events] + \
+                 [int(p.stamp_ns) for p in people]
         first = min(stamps)
-        frame_id = results[0].frame_id if results else events[0].frame_id
+        frame_id = results[0].frame_id if results else events[0].frame_id if events else people[0].frame_id
         w.write(resolve_topic(out.label_info), "vision_msgs/msg/LabelInfo", first,
                 label_info_msg(class_names, first, frame_id, typestore=w.typestore))
         # one time-ordered stream: rosbags' writer takes messages in any order, but a reader of a bag expects
         # each topic's log times not to go back; events decided at a window come after its label
         items = [(int(r.stamp_ns), 0, i) for i, r in enumerate(results)] + \
-                [(int(e.stamp_ns), 1, i) for i, e in enumerate(events)]
+                [(int(e.stamp_ns), 2, i) for i, e in enumerate(events)] + \
+                [(int(p.stamp_ns), 1, i) for i, p in enumerate(people)]
         for stamp, kind, i in sorted(items):
-            if kind == 0:
+            if kind == 1:
+                w.write(resolve_topic(out.detections), DETECTIONS_TYPE, stamp,
+                        detections_msg(people[i], class_names, w.typestore))
+            elif kind == 0:
                 r = results[i]
                 w.write(resolve_topic(out.action), "vision_msgs/msg/Classification", stamp,
                         classification_msg(r, class_names, w.typestore))
@@ -465,6 +479,8 @@ def summarize_results(results: Sequence[BagResult], wall_s: float) -> dict:
         "inside_windows": len(inside),
         # the action events against the labelled segments, all bags pooled (vg4d_ros.bags.streams)
         "stream": pooled_report([r.stream for r in results if r.stream]),
+        # people.enabled on bags with per-person ground truth (vg4d people2bag): bags.people_metrics
+        "people": pooled_people_report([r.people for r in results if r.people]),
         "window_top1": 100.0 * sum(bool(w["correct"]) for w in inside) / len(inside) if inside else None,
         # ground truth naming classes the checkpoint does not have: excluded from both accuracies
         "unknown_labels": {"labels": sorted({w["label"] for w in unknown_windows}),
@@ -545,6 +561,11 @@ def print_report(report: dict, file=None) -> None:
         print(f"segment (trimmed video) top-1 {pct(s['segment_top1'])} over {s['segments']} labelled segment(s); "
               f"window top-1 {pct(s['window_top1'])} over {s['inside_windows']} window(s) inside one segment",
               file=file)
+    if s.get("people"):
+        pp = s["people"]
+        print(f"people: per-person top-1 {pct(pp['accuracy'])} over {pp['labelled']} labelled person-tick(s); "
+              f"{pp['id_switches']} id switch(es), {pp['missed']} of {pp['person_instances']} person-ticks missed, "
+              f"{pp['false_tracks']} track-tick(s) with no person", file=file)
     unknown = s["unknown_labels"]
     if unknown["windows"]:
         print(f"labels the checkpoint has no class for, excluded from the accuracies: "
