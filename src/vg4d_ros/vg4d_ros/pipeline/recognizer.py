@@ -580,13 +580,7 @@ class Recognizer:
             if tracker is None:
                 tracker = self.track_events[track_id] = EventTracker(
                     list(self.model.class_names), self.events.settings, track_id=track_id)
-            r = verdict.recognition
-            if verdict.status == "labelled" and r is not None:
-                events = tracker.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns, r.frame_id)
-            elif verdict.status in ("no_person", "unsure"):
-                events = tracker.refused(verdict.stamp_ns, verdict.status)
-            else:
-                events = []
+            events = _events_of(tracker, verdict)
         self._emit(verdict, events)
 
     def _work_people(self, batch: _Batch) -> None:
@@ -741,13 +735,7 @@ class Recognizer:
             if self._events_stamp is not None and verdict.stamp_ns <= self._events_stamp:
                 return
             self._events_stamp = verdict.stamp_ns
-            r = verdict.recognition
-            if verdict.status == "labelled" and r is not None:
-                events = self.events.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns, r.frame_id)
-            elif verdict.status in ("no_person", "unsure"):
-                events = self.events.refused(verdict.stamp_ns, verdict.status)
-            else:  # not_newer (after a stamp jump back) or an error: nothing to learn from
-                events = []
+            events = _events_of(self.events, verdict)
         self._emit(verdict, events)
 
     def _emit(self, verdict: Verdict | None, events: list[ActionEvent]) -> None:
@@ -898,3 +886,14 @@ def _merge_batches(pending: Any, new: Any) -> Any:
     if isinstance(pending, _Batch) and isinstance(new, _Batch):
         return _Batch({**pending.windows, **new.windows}, new.completed)
     return new
+
+
+def _events_of(tracker: EventTracker, verdict: Verdict) -> list[ActionEvent]:
+    """What one window's verdict does to an event tracker: a label feeds the smoothing, a refusal (no
+    person, unsure) ends the segment; not_newer (after a stamp jump back) or an error teaches nothing."""
+    r = verdict.recognition
+    if verdict.status == "labelled" and r is not None:
+        return tracker.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns, r.frame_id)
+    if verdict.status in ("no_person", "unsure"):
+        return tracker.refused(verdict.stamp_ns, verdict.status)
+    return []
