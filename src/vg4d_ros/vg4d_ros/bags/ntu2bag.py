@@ -58,12 +58,13 @@ def frame_stamp_ns(start_ns: int, index: int, rate_hz: float = RATE_HZ) -> int:
     return int(start_ns + round(index * 1e9 / rate_hz))
 
 
-def depth_image_msg(ts, depth: np.ndarray, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID):
-    """(H, W) uint16 mm -> ``sensor_msgs/Image`` 16UC1 (little-endian, unpadded rows)."""
+def depth_image_msg(ts, depth: np.ndarray, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID, encoding: str = "16UC1"):
+    """(H, W) uint16 mm -> ``sensor_msgs/Image`` 16UC1 (little-endian, unpadded rows); ``encoding`` names
+    another 16-bit one-channel layout of the same bytes (``mono16``: an instance-id mask)."""
     depth = np.ascontiguousarray(depth, dtype="<u2")
     h, w = depth.shape
     return ts.types["sensor_msgs/msg/Image"](header=header(ts, stamp_ns, frame_id), height=h, width=w,
-                                             encoding="16UC1", is_bigendian=0, step=w * 2,
+                                             encoding=encoding, is_bigendian=0, step=w * 2,
                                              data=depth.view(np.uint8).reshape(-1))
 
 

@@ -67,11 +67,7 @@ def scene_name(index: int, kind: str) -> str:
 
 def instance_image_msg(ts, instances: np.ndarray, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID):
     """(H, W) uint16 instance ids (0 = none, k + 1 = actor k) -> ``sensor_msgs/Image`` mono16."""
-    img = np.ascontiguousarray(instances, dtype="<u2")
-    h, w = img.shape
-    return ts.types["sensor_msgs/msg/Image"](header=header(ts, stamp_ns, frame_id), height=h, width=w,
-                                             encoding="mono16", is_bigendian=0, step=w * 2,
-                                             data=img.view(np.uint8).reshape(-1))
+    return depth_image_msg(ts, instances, stamp_ns, frame_id, encoding="mono16")
 
 
 def people_truth_msg(ts, frame: PeopleFrame, stamp_ns: int, *, min_visible_px: int = MIN_VISIBLE_PX,

@@ -28,7 +28,7 @@ import numpy as np
 
 from vg4d_ros.config import PeopleConfig
 from vg4d_ros.pipeline.people import PeopleSettings, PersonCandidate, split_instance_mask, split_people
-from vg4d_ros.pipeline.tracks import PersonTracker, TrackFrame, TrackSettings
+from vg4d_ros.pipeline.tracks import PersonTracker, TrackFrame, TrackSettings, track_number
 from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer, WindowConfig
 
 
@@ -121,10 +121,6 @@ class PersonWindows:
         """Confirmed tracks alive now."""
         return list(self._persons)
 
-    def box(self, track_id: str) -> PersonBox | None:
-        person = self._persons.get(track_id)
-        return None if person is None else person.box
-
     def clear(self) -> tuple[str, ...]:
         """Forget every track (stamp reset, stop); returns the confirmed ids that ended."""
         ended = tuple(self._persons)
@@ -176,11 +172,6 @@ class PersonWindows:
                 windows.append(PersonWindow(person.track_id, window, state.box))
         return PeopleStep(windows, frame, tuple(ended))
 
-    def end_windows(self) -> list[PersonWindow]:
-        """A window of every frame still buffered, per track (the end of a recording)."""
-        return [PersonWindow(t, p.buffer.window(), p.box) for t, p in self._persons.items()
-                if len(p.buffer) and p.box is not None]
-
 
 def select_person(windows: list[tuple[str, PersonBox]], how: str, track_id: str = "") -> str | None:
     """Whom ``~/action`` and ``~/label`` describe among ``(track_id, box)``: the ``nearest`` (smallest
@@ -191,5 +182,5 @@ def select_person(windows: list[tuple[str, PersonBox]], how: str, track_id: str 
     if how == "id":
         return track_id if any(t == track_id for t, _ in windows) else None
     if how == "largest":
-        return max(windows, key=lambda w: (w[1].num_points, -int(w[0][1:] or 0)))[0]
-    return min(windows, key=lambda w: (float(np.linalg.norm(w[1].centroid)), int(w[0][1:] or 0)))[0]
+        return max(windows, key=lambda w: (w[1].num_points, -track_number(w[0])))[0]
+    return min(windows, key=lambda w: (float(np.linalg.norm(w[1].centroid)), track_number(w[0])))[0]

@@ -79,6 +79,7 @@ from vg4d_ros.pipeline.events import ActionEvent, EventSettings, EventTracker
 from vg4d_ros.pipeline.mailbox import Mailbox
 from vg4d_ros.pipeline.person_windows import PersonBox, PersonWindow, PersonWindows, select_person
 from vg4d_ros.pipeline.model import LoadedModel, RecognizerError, depth_only_scoring, resolve
+from vg4d_ros.pipeline.tracks import track_number
 from vg4d_ros.pipeline.sync import ApproximateTimeSynchronizer, PassThrough, Synced
 from vg4d_ros.pipeline.transforms import TF_STATIC_TOPIC, TF_TOPIC, TransformBuffer, TransformError, strip_slash
 from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer
@@ -759,7 +760,7 @@ class Recognizer:
         with self._events_lock:
             events = self.events.reset(self._events_stamp or 0, why)
             self._events_stamp = None
-            for track_id in sorted(self.track_events, key=lambda t: int(t[1:] or 0)):
+            for track_id in sorted(self.track_events, key=track_number):
                 events += self.track_events[track_id].reset(self._track_stamp.get(track_id, 0), why)
             self.track_events.clear()
             self._track_stamp.clear()

@@ -152,13 +152,13 @@ class TrackFrame:
     reset: bool = False
 
 
-def _number(track_id: str) -> int:
+def track_number(track_id: str) -> int:
     """``p12`` -> 12 (so p2 sorts before p10)."""
     return int(track_id[1:])
 
 
 def _ordered(people) -> tuple[TrackedPerson, ...]:
-    return tuple(sorted(people, key=lambda p: _number(p.track_id)))
+    return tuple(sorted(people, key=lambda p: track_number(p.track_id)))
 
 
 class _Track:
@@ -302,9 +302,9 @@ class PersonTracker:
             confirmed=_ordered(p for ok, p in now if ok),
             tentative=_ordered(p for ok, p in now if not ok),
             coasting=_ordered(coasting),
-            born=tuple(sorted(born, key=_number)),
-            died=tuple(sorted(died, key=_number)),
-            dropped=tuple(sorted(dropped, key=_number)),
+            born=tuple(sorted(born, key=track_number)),
+            died=tuple(sorted(died, key=track_number)),
+            dropped=tuple(sorted(dropped, key=track_number)),
             reset=reset,
         )
 
