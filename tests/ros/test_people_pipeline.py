@@ -173,3 +173,29 @@ def test_replay_follows_people_through_a_crossing_and_records_detections(tmp_pat
     with AnyReader([Path(report["bags"][0]["output_bag"])]) as reader:
         counts = {c.topic: c.msgcount for c in reader.connections}
     assert counts["/recognizer/detections"] == people["ticks"]
+
+
+@pytest.mark.parametrize("encoding", ["16UC1", "32FC1"])
+def test_an_empty_or_invalid_scene_gives_no_person_and_no_track(checkpoint, encoding):
+    """All-zero (16UC1) or all-NaN (32FC1) depth: no candidate, no track, nothing scored, nothing published."""
+    from recognizer_helpers import HEIGHT, WIDTH, camera_info_msg, header
+
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              "people.enabled=true"])
+    people, single, events = [], [], []
+    rec = Recognizer(config, load_model(config), single.append)
+    rec.on_people, rec.on_event = people.append, events.append
+    ts = ros_typestore()
+    rec.start()
+    rec.on_camera_info(camera_info_msg(ts, 0))
+    h, w = HEIGHT, WIDTH
+    data = (np.zeros((h, w), "<u2") if encoding == "16UC1" else np.full((h, w), np.nan, "<f4")).view(np.uint8)
+    for i in range(30):
+        stamp = 1_000_000_000 + i * 33_333_333
+        rec.on_depth(ts.types["sensor_msgs/msg/Image"](header=header(ts, stamp), height=h, width=w, encoding=encoding,
+                                                       is_bigendian=0, step=data.shape[1], data=data.reshape(-1)))
+        rec.wait_idle(60.0)
+    rec.stop()
+    stats = rec.stats()
+    assert not people and not single and not events
+    assert stats["people"]["tracks_born"] == 0 and stats["windows_formed"] == 0 and stats["malformed_total"] == 0
