@@ -43,3 +43,19 @@ def test_bench_node_row_on_a_short_run(tmp_path):
     assert row["windows"] == 1  # min_frames 8 then a hop of 15: frame 8 only
     assert row["labelled"] + row["dropped"] == row["windows"]
     assert row["callback_ms"] > 0 and row["infer_ms"] > 0
+
+
+def test_bench_people_rows_on_a_short_run(tmp_path):
+    """`vg4d bench people`: each count of people gets that many tracks, a window per person per tick, and
+    the batched and one-by-one runs time the same ticks."""
+    from vg4d_core.bench.cli import BENCHMARKS
+    from vg4d_ros.programs.bench_people import bench_people, crowd
+    assert BENCHMARKS["people"][0] == "vg4d_ros.programs.bench_people"
+    assert [a.actor_id for a in crowd(4, 20, 15.0).actors] == ["a0", "a1", "a2", "a3"]
+    rows = bench_people([1, 2], model_name="lite", frames=24, rate_hz=15.0, hop=5, threads=1, image_scale=0.5,
+                        workdir=tmp_path)
+    assert [r["people"] for r in rows] == [1, 2] and [r["tracks"] for r in rows] == [1, 2]
+    for r in rows:
+        assert r["ticks"] >= 2 and r["windows"] == r["people"] * r["ticks"]
+        assert r["latency_p95_ms"] > 0 and r["sequential_p95_ms"] > 0 and r["callback_ms"] > 0
+    assert rows[0]["p95_vs_one"] == 1.0

@@ -1,4 +1,4 @@
-"""``vg4d bench {ops,model,preprocess,node}``: dispatch to one benchmark module."""
+"""``vg4d bench {ops,model,preprocess,node,people}``: dispatch to one benchmark module."""
 from __future__ import annotations
 
 import importlib
@@ -11,6 +11,7 @@ BENCHMARKS = {
     "preprocess": ("vg4d_core.bench.preprocess", "depth frames/s through conversion + sampling"),
     # lives in vg4d_ros (it runs the recogniser); named here as a string, like vg4d's subcommand table
     "node": ("vg4d_ros.programs.bench_node", "recogniser: decode cost, window-to-label latency, sustained input rate"),
+    "people": ("vg4d_ros.programs.bench_people", "several people: window-to-label latency for 1-4 people, batched vs one by one"),
 }
 
 
