@@ -27,6 +27,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "stitch": ("vg4d_ros.bags.streams:main", "stitch trimmed action bags into one stream bag with idle gaps + labels"),
     "people2bag": ("vg4d_ros.bags.people2bag:main",
                    "synthetic multi-person depth bags with per-person ground truth (vision_msgs Detection3DArray)"),
+    "composite": ("vg4d_ros.bags.composite:main",
+                  "several people in one view: single-person depth bags side by side, per-person ground truth"),
     "bag2cache": ("vg4d_ros.bags.bag2cache:main", "cut labelled bags into a training cache (`data.name: bag`)"),
     "demo": ("vg4d_ros.programs.demo:main", "VG4D end to end on synthetic data in minutes on CPU (train, evaluate, replay)"),
     "soak": ("vg4d_ros.programs.soak:main", "the DDS recogniser for minutes at 30 Hz under camera faults: RSS, windows, latency"),

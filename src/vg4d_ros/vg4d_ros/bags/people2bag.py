@@ -73,6 +73,13 @@ def instance_image_msg(ts, instances: np.ndarray, stamp_ns: int, frame_id: str =
 def people_truth_msg(ts, frame: PeopleFrame, stamp_ns: int, *, min_visible_px: int = MIN_VISIBLE_PX,
                      frame_id: str = DEPTH_FRAME_ID):
     """The ``vision_msgs/Detection3DArray`` of one frame (conventions: :mod:`vg4d_ros.bags.people_truth`)."""
+    return truth_msg(ts, [(a.actor_id, a.label, a.centroid, a.box_min, a.box_max) for a in frame.actors
+                          if a.visible(min_visible_px)], stamp_ns, frame_id)
+
+
+def truth_msg(ts, people, stamp_ns: int, frame_id: str = DEPTH_FRAME_ID):
+    """``vision_msgs/Detection3DArray`` of the people seen in one frame: ``people`` = ``(id, class name or ""
+    when idle, centroid (3,), box_min (3,), box_max (3,))`` each, metres (:mod:`vg4d_ros.bags.people_truth`)."""
     T = ts.types
     hdr = header(ts, stamp_ns, frame_id)
 
@@ -84,20 +91,19 @@ def people_truth_msg(ts, frame: PeopleFrame, stamp_ns: int, *, min_visible_px: i
                                            orientation=T["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0))
 
     detections = []
-    for a in frame.actors:
-        if not a.visible(min_visible_px):
-            continue
+    for actor_id, label, centroid, box_min, box_max in people:
         results = []
-        if a.label:
+        if label:
             results.append(T["vision_msgs/msg/ObjectHypothesisWithPose"](
-                hypothesis=T["vision_msgs/msg/ObjectHypothesis"](class_id=a.label, score=1.0),
-                pose=T["geometry_msgs/msg/PoseWithCovariance"](pose=pose(a.centroid),
+                hypothesis=T["vision_msgs/msg/ObjectHypothesis"](class_id=label, score=1.0),
+                pose=T["geometry_msgs/msg/PoseWithCovariance"](pose=pose(centroid),
                                                                covariance=np.zeros(36, np.float64))))
-        size = a.box_size
+        lo, hi = np.asarray(box_min, np.float64), np.asarray(box_max, np.float64)
+        size = hi - lo
         bbox = T["vision_msgs/msg/BoundingBox3D"](
-            center=pose(a.box_center),
+            center=pose((lo + hi) / 2.0),
             size=T["geometry_msgs/msg/Vector3"](x=float(size[0]), y=float(size[1]), z=float(size[2])))
-        detections.append(T["vision_msgs/msg/Detection3D"](header=hdr, results=results, bbox=bbox, id=a.actor_id))
+        detections.append(T["vision_msgs/msg/Detection3D"](header=hdr, results=results, bbox=bbox, id=actor_id))
     return T["vision_msgs/msg/Detection3DArray"](header=hdr, detections=detections)
 
 

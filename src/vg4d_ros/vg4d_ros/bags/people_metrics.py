@@ -11,7 +11,8 @@ evaluation (CLEAR MOT):
 * ``false_tracks``: tracks at a tick that matched no one (a track holding no person);
 * ``id_switches``: a person matched to another track than the last time they were matched;
 * ``accuracy``: of the matched people who act at that tick (the ground truth names a class) and whose
-  track was labelled, the percentage whose top-1 is that class; ``per_track``: the same per track.
+  track was labelled, the percentage whose top-1 is that class; ``per_track``: the same per track;
+* ``matches``: every matched person-tick (stamp, actor, track, ground-truth label, top-1, status).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def people_report(results: Sequence, truth, gate_m: float = 0.5) -> dict:
     last_track: dict[str, str] = {}
     per_track: dict[str, Counter] = defaultdict(Counter)
     pairs: Counter = Counter()  # (actor, track) -> ticks matched
+    matches: list[dict] = []  # one per matched person-tick
     for r in results:
         gt = frames.get(int(r.stamp_ns))
         if gt is None:
@@ -56,6 +58,9 @@ def people_report(results: Sequence, truth, gate_m: float = 0.5) -> dict:
             if g.actor_id in last_track and last_track[g.actor_id] != p.track_id:
                 switches += 1
             last_track[g.actor_id] = p.track_id
+            top1 = p.verdict.recognition.top_k[0][0] if p.verdict.status == "labelled" else None
+            matches.append({"stamp_ns": int(r.stamp_ns), "actor": g.actor_id, "track": p.track_id,
+                            "label": g.label, "top1": top1, "status": p.verdict.status})
             if g.label and p.verdict.status == "labelled" and p.verdict.recognition is not None:
                 ok = p.verdict.recognition.top_k[0][0] == g.label
                 labelled += 1
@@ -70,7 +75,7 @@ def people_report(results: Sequence, truth, gate_m: float = 0.5) -> dict:
         "per_track": {t: {"labelled": c["labelled"], "accuracy": 100.0 * c["correct"] / c["labelled"]}
                       for t, c in sorted(per_track.items()) if c["labelled"]},
         "actor_tracks": {f"{a}->{t}": n for (a, t), n in sorted(pairs.items())},
-        "gate_m": gate_m,
+        "gate_m": gate_m, "matches": matches,
     }
 
 
