@@ -39,6 +39,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=Path("runs/msr_composite"))
     ap.add_argument("--out", type=Path, default=Path("results/people_msr_composite.json"))
+    ap.add_argument("overrides", nargs="*", help="recogniser settings for the composites' replay, e.g. people.max_width_m=2")
     args = ap.parse_args(argv)
     labels_path = args.bags / "labels.yaml"
     entries = yaml.safe_load(labels_path.read_text())["bags"]
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
             in_place.append(solo)
     inputs = sorted({n for p in pairs for n in p})
     common = ["--checkpoint", args.checkpoint, "--quiet", "--no-progress", "--no-segment-verdicts"]
-    runs = {"together": ([str(b) for b in together], ["people.enabled=true"]),
+    runs = {"together": ([str(b) for b in together], ["people.enabled=true", *args.overrides]),
             "alone_in_place": ([str(b) for b in in_place], []),
             "alone": ([str(args.bags / n) for n in inputs], ["--labels", str(labels_path)])}
     reports = {}
@@ -105,6 +106,7 @@ def main(argv=None) -> int:
         "right_alone_right_together": top1("together", right_alone),
         "tracking": {f: pooled[f] for f in ("ticks", "person_instances", "matched", "missed", "false_tracks",
                                             "id_switches")},
+        "spacing_m": 1.5,
         "meaning": {"alone": "the person's own bag, single-person pipeline (centred, as trained)",
                     "alone_in_place": "the composite with only this person drawn, single-person pipeline",
                     "together": "the composite, people.enabled"},

@@ -226,11 +226,12 @@ def shoulder_to_shoulder(rng, gap_x=0.9):
 def test_a_wide_merged_candidate_is_split_without_seeds():
     rng = np.random.default_rng(9)
     pts = shoulder_to_shoulder(rng)  # extent 1.4 m > max_width_m 1.2: two people
+    narrow = PeopleSettings(max_width_m=1.2)
     whole = split_people(pts, PeopleSettings(max_width_m=math.inf))
     assert len(whole) == 1 and whole[0].width_m > 1.3
-    cands = split_people(pts)
+    cands = split_people(pts, narrow)
     assert len(cands) == 2 and all(c.width_m <= 1.2 for c in cands)
-    assert partition(cands) == {frozenset(c.indices.tolist()) for c in split_wide(pts, whole[0])}
+    assert partition(cands) == {frozenset(c.indices.tolist()) for c in split_wide(pts, whole[0], None, narrow)}
     left, right = cands
     assert len(set(left.indices.tolist()) & set(range(900))) > 880  # the k-means cut is between the two
     assert len(set(right.indices.tolist()) & set(range(900, 1800))) > 880

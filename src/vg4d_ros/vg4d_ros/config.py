@@ -245,7 +245,10 @@ class PeopleConfig:
     min_points: int = 64  # fewer foreground points is not a person
     min_height_m: float = 0.5  # extent along up: a sitting person still counts, a table top does not
     max_height_m: float = 2.3
-    max_width_m: float = 1.2  # a wider component holds several people: it is split
+    # a wider component holds several people and is split (people already tracked apart are cut between
+    # their predictions at any width); 2.0 keeps a person with arms spread whole (arm span ~ height):
+    # measured on MSR-Action3D composites (offline/msr_composite.py), 1.2 cut "two hand wave" in two
+    max_width_m: float = 2.0
     up: list[float] = field(default_factory=lambda: [0.0, -1.0, 0.0])
     gate_m: float = 0.6  # a track takes a candidate within this of its prediction (widens while unseen)
     birth_frames: int = 3  # frames in a row before a candidate becomes a track

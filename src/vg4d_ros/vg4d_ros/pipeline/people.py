@@ -29,10 +29,12 @@ span, whatever the direction the person stands in.
    standing shoulder to shoulder, holding hands): it is never returned as
    one; :func:`split_wide` cuts it into ``ceil(width / max_width_m)`` parts
    along its principal horizontal axis. Trade-off: one person wider than
-   ``max_width_m`` (arms spread: arm span ~ body height) is cut too; raise
-   ``max_width_m`` where such poses matter (people who are tracked apart
-   before they touch are still split by the tracker, seeded by their
-   predicted positions).
+   ``max_width_m`` (arms spread: arm span ~ body height) is cut too, and two
+   strangers who appear already touching are one person until they part.
+   The default, 2.0 m, keeps arms spread whole (1.2 m cut MSR-Action3D's
+   "two hand wave" in two: ``offline/msr_composite.py``); people who are
+   tracked apart before they touch are split by the tracker at any width,
+   seeded by their predicted positions.
 
 Three implementations of step 1 give the same partition (a test asserts it):
 the dense one (``scipy.ndimage.label`` on an occupancy grid over the points'
@@ -103,7 +105,7 @@ class PeopleSettings:
     min_points: int = 64
     min_height_m: float = 0.5
     max_height_m: float = 2.3
-    max_width_m: float = 1.2
+    max_width_m: float = 2.0
     up: tuple[float, float, float] = (0.0, -1.0, 0.0)
     connectivity: int = 26
 
