@@ -199,3 +199,18 @@ def test_an_empty_or_invalid_scene_gives_no_person_and_no_track(checkpoint, enco
     stats = rec.stats()
     assert not people and not single and not events
     assert stats["people"]["tracks_born"] == 0 and stats["windows_formed"] == 0 and stats["malformed_total"] == 0
+
+
+def test_people_figure_draws_a_tick_with_each_track_and_its_truth(apart, checkpoint, tmp_path):
+    from vg4d_ros.programs import people_figure
+
+    both, _ = apart
+    out = tmp_path / "fig.png"
+    assert people_figure.main([str(both), "--checkpoint", str(checkpoint), "--out", str(out), *SETTINGS]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    config = load_recognizer_config(None, ["people.enabled=true", f"inference.checkpoint={checkpoint}", *SETTINGS])
+    ticks = people_figure.people_ticks(both, config)
+    assert ticks and {p.track_id for p in ticks[-1].people} == {"p1", "p2"}
+    truth = people_figure._truth_by_track(both, ticks[-1])
+    assert set(truth) == {"p1", "p2"}  # each track has its ground-truth person (idle ones: "")
+    assert people_figure.main([str(both), "--checkpoint", str(tmp_path / "none.pt"), "--out", str(out)]) == 2

@@ -29,6 +29,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                    "synthetic multi-person depth bags with per-person ground truth (vision_msgs Detection3DArray)"),
     "composite": ("vg4d_ros.bags.composite:main",
                   "several people in one view: single-person depth bags side by side, per-person ground truth"),
+    "people-figure": ("vg4d_ros.programs.people_figure:main",
+                      "a picture of one tick of several people: points by track, labels, ground truth"),
     "bag2cache": ("vg4d_ros.bags.bag2cache:main", "cut labelled bags into a training cache (`data.name: bag`)"),
     "demo": ("vg4d_ros.programs.demo:main", "VG4D end to end on synthetic data in minutes on CPU (train, evaluate, replay)"),
     "soak": ("vg4d_ros.programs.soak:main", "the DDS recogniser for minutes at 30 Hz under camera faults: RSS, windows, latency"),
