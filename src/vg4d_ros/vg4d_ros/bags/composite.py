@@ -36,7 +36,7 @@ import numpy as np
 
 from vg4d_core.data.synthetic.people import back_project
 from vg4d_ros.bags.bagio import STORAGES, BagError, BagWriter, open_bag, read_messages
-from vg4d_ros.bags.labels import GROUND_TRUTH_TOPIC, LabelsFile, Segment, load_labels, segments_from_topic
+from vg4d_ros.bags.labels import GROUND_TRUTH_TOPIC, LabelsFile, Segment, label_at, load_labels, segments_from_topic
 from vg4d_ros.bags.ntu2bag import DEPTH_FRAME_ID, INFO_LEAD_NS, camera_info_msg, depth_image_msg
 from vg4d_ros.bags.people2bag import truth_msg
 from vg4d_ros.bags.people_truth import PEOPLE_TRUTH_TOPIC, PEOPLE_TRUTH_TYPE
@@ -53,10 +53,6 @@ class _Recording:
     stamps: list[int]
     intrinsics: object
     segments: list[Segment]
-
-
-def _label_at(segments: Sequence[Segment], stamp: int) -> str:
-    return next((s.label for s in segments if s.contains(stamp)), "")
 
 
 def read_recording(path: str | Path, *, labels: LabelsFile | None = None, depth_topic: str = DEPTH_TOPIC,
@@ -137,7 +133,7 @@ def composite(inputs: Sequence[str | Path], out: str | Path, *, labels: LabelsFi
                 if v.size < MIN_PIXELS:
                     continue
                 pts = back_project(u, v, image[v, u], wide)
-                people.append((f"a{k}", _label_at(r.segments, r.stamps[i]), pts.mean(axis=0), pts.min(axis=0),
+                people.append((f"a{k}", label_at(r.segments, r.stamps[i]) or "", pts.mean(axis=0), pts.min(axis=0),
                                pts.max(axis=0)))
             writer.write(info_topic, "sensor_msgs/msg/CameraInfo", stamp - INFO_LEAD_NS,
                          camera_info_msg(ts, wide, stamp))

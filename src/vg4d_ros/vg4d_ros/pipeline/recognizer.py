@@ -485,23 +485,11 @@ class Recognizer:
         if self.people is not None:
             self._people_frame(synced, parts, role)
             return
-        try:
-            frame = self.converter.convert(synced.stamp, synced.msgs[0], parts.get("rgb"), parts.get("mask"))
-        except NoCameraInfo:
-            self.waiting_for_camera_info += 1
+        frame = self._convert(role, lambda: self.converter.convert(synced.stamp, synced.msgs[0], parts.get("rgb"),
+                                                                   parts.get("mask")))
+        if frame is None:
             return
-        except FrameError as exc:
-            self.record_malformed(exc.role, str(exc)[:160])
-            return
-        except TransformError as exc:
-            self._no_transform(role, exc)
-            return
-        if self.no_transform:
-            self.repeat_log("info", "tf", "found", f"frames reach {self.input_frame} now: labelling")
-            self.no_transform = ""
-        self.input_stride = frame.stride
-        if frame.stride > 1:
-            self._note_reduced(role, synced.msgs[0], frame.stride, self.converter.limit)
+        self._converted(role, synced.msgs[0], frame.stride)
         self.buffer.frame_id = frame.frame_id
         converted = Frame(frame.stamp_ns, frame.points, frame.rgb)
         if self.frame_tap is not None:  # e.g. replay's per-segment verdicts
@@ -521,24 +509,13 @@ class Recognizer:
         """The people path of :meth:`_frame`: foreground -> tracked people -> a window per track; the windows
         due at this frame are gated per person and go to the worker as one batch."""
         ids = self.config.people.source == "instance_mask"
-        try:
-            fg = self.converter.foreground_points(synced.msgs[0], parts.get("mask"), instance_ids=ids)
-            rgb = self.converter.colour_or_none(parts.get("rgb"))
-        except NoCameraInfo:
-            self.waiting_for_camera_info += 1
+        converted = self._convert(role, lambda: (
+            self.converter.foreground_points(synced.msgs[0], parts.get("mask"), instance_ids=ids),
+            self.converter.colour_or_none(parts.get("rgb"))))
+        if converted is None:
             return
-        except FrameError as exc:
-            self.record_malformed(exc.role, str(exc)[:160])
-            return
-        except TransformError as exc:
-            self._no_transform(role, exc)
-            return
-        if self.no_transform:
-            self.repeat_log("info", "tf", "found", f"frames reach {self.input_frame} now: labelling")
-            self.no_transform = ""
-        self.input_stride = fg.stride
-        if fg.stride > 1:
-            self._note_reduced(role, synced.msgs[0], fg.stride, self.converter.limit)
+        fg, rgb = converted
+        self._converted(role, synced.msgs[0], fg.stride)
         self.buffer.frame_id = self.people.frame_id = fg.frame_id
         if self.frame_tap is not None:
             self.frame_tap(Frame(synced.stamp, self.converter.store(fg.points_m, synced.stamp), rgb))
@@ -559,6 +536,28 @@ class Recognizer:
         if due:
             dropped = self.mailbox.post(_Batch(due, self.clock()), merge=_merge_batches)
             self.windows_dropped += int(dropped)
+
+    def _convert(self, role: str, convert: Callable[[], Any]) -> Any:
+        """``convert()`` (the converter on this instant's messages), or None when the frame cannot be used,
+        counted and logged: no CameraInfo yet, a malformed message, no transform into ``input_frame``."""
+        try:
+            return convert()
+        except NoCameraInfo:
+            self.waiting_for_camera_info += 1
+        except FrameError as exc:
+            self.record_malformed(exc.role, str(exc)[:160])
+        except TransformError as exc:
+            self._no_transform(role, exc)
+        return None
+
+    def _converted(self, role: str, msg: Any, stride: int) -> None:
+        """A frame was converted: a transform found again is said once; the input stride is noted."""
+        if self.no_transform:
+            self.repeat_log("info", "tf", "found", f"frames reach {self.input_frame} now: labelling")
+            self.no_transform = ""
+        self.input_stride = stride
+        if stride > 1:
+            self._note_reduced(role, msg, stride, self.converter.limit)
 
     def _end_track(self, track_id: str, stamp_ns: int, why: str) -> None:
         """A track ended (its person left, or the stream reset): close its action segment."""
@@ -588,19 +587,12 @@ class Recognizer:
         """Score every person's window of one tick in one batch, then decide, publish and track each."""
         tracks = list(batch.windows)
         windows = [batch.windows[t].window for t in tracks]
-        try:
-            results: list[Recognition] | None = self.infer_batch(windows, batch.completed)
-            failure = ""
-        except Exception as exc:
-            self.inference_errors += 1
-            failure = f"inference failed: {type(exc).__name__}: {exc}"
-            self.log("error", failure)
-            results = None
+        results = self._infer_batch_counted(windows, batch.completed)
         people: list[PersonVerdict] = []
         for i, track_id in enumerate(tracks):
             w = windows[i]
-            if results is None:
-                verdict = Verdict("error", failure, w.last_stamp_ns, w.num_frames, first_stamp_ns=w.first_stamp_ns)
+            if isinstance(results, str):  # the batch failed: every person's window is an error
+                verdict = Verdict("error", results, w.last_stamp_ns, w.num_frames, first_stamp_ns=w.first_stamp_ns)
             else:
                 verdict = self._person_verdict(track_id, results[i])
             self._track_person(track_id, verdict)
@@ -694,10 +686,20 @@ class Recognizer:
         try:
             return self.infer(window, completed)
         except Exception as exc:
-            self.inference_errors += 1
-            text = f"inference failed: {type(exc).__name__}: {exc}"
-            self.log("error", text)
-            return text
+            return self._inference_failed(exc)
+
+    def _infer_batch_counted(self, windows: list[Window], completed: float) -> list[Recognition] | str:
+        """:meth:`infer_batch`, or the failure in words (counted once and logged)."""
+        try:
+            return self.infer_batch(windows, completed)
+        except Exception as exc:
+            return self._inference_failed(exc)
+
+    def _inference_failed(self, exc: Exception) -> str:
+        self.inference_errors += 1
+        text = f"inference failed: {type(exc).__name__}: {exc}"
+        self.log("error", text)
+        return text
 
     def _verdict(self, result: Recognition, *, final: bool = False) -> Verdict:
         """The delivery rules of a classified window (counted here): a top-1 below the confidence threshold

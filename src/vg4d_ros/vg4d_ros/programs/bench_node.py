@@ -35,12 +35,9 @@ import numpy as np
 import torch
 
 
-from vg4d_core.config import to_dict
-from vg4d_core.models import load_model_config
+from vg4d_core.bench.random_checkpoint import random_checkpoint
 from vg4d_core.paths import SOURCE_ROOT
 from vg4d_core.provenance import save_json
-from vg4d_core.runtime.architecture import build_point_encoder, point_encoder_arch
-from vg4d_core.runtime.checkpoint import FORMAT, atomic_save
 from vg4d_core.runtime.tables import print_table
 from vg4d_ros.config import load_recognizer_config
 from vg4d_ros.pipeline.model import load_model
@@ -55,14 +52,9 @@ COLUMNS = ["config", "frames", "points", "threads", "callback_ms", "infer_ms", "
 
 
 def _checkpoint(name: str, path: Path) -> Path:
-    cfg = load_model_config(name)
-    arch = point_encoder_arch(to_dict(cfg), 60, 256)
-    torch.manual_seed(0)
-    model = build_point_encoder(arch)
-    dc = {"name": "ntu", "convention": "kinect_v2", "num_frames": cfg.frames, "points_per_frame": cfg.points,
-          "seed": 0}
-    return atomic_save({"format": FORMAT, "arch": arch, "model": model.state_dict(), "epoch": 0,
-                        "class_names": [f"A{i + 1:03d}" for i in range(60)], "data_config": dc}, path)
+    """A random-weights checkpoint of model config ``name``: 60 classes, points in metres (NTU's convention)."""
+    return random_checkpoint(path, model=name, class_names=[f"A{i + 1:03d}" for i in range(60)], embed_dim=256,
+                             data_config={"name": "ntu", "convention": "kinect_v2"})
 
 
 def _stream(ts, frames: int):
