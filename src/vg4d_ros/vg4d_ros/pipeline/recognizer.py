@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -280,7 +280,10 @@ class Recognizer:
     def _reset_stream_state(self) -> None:
         """Forget the input timeline (at construction and stop): newest stamps, pairing, delivered stamp."""
         self._newest_ns: int | None = None  # newest depth / cloud stamp (the timeline)
-        self._rgb_skew_ns: int | None = None  # newest colour stamp - newest depth stamp, at its arrival
+        # the colour-depth gap a depth_only warning names: colour stamp - newest depth stamp at each colour's
+        # arrival, the median of the latest ones (a colour that overtook its depth frame is one period off;
+        # one such arrival must not change what the warning says)
+        self._rgb_skew_ns: deque[int] = deque(maxlen=15)
         self._unpaired = 0  # depth / cloud frames since the last colour pair
         self._rgb_since_pair = 0  # colour images since the last pair
         self._delivered_ns: int | None = None  # stamp of the newest result given to on_result
@@ -393,7 +396,8 @@ class Recognizer:
         if main:
             self._follow_timeline(stamp)
         elif role == "rgb":
-            self._rgb_skew_ns = None if self._newest_ns is None else stamp - self._newest_ns
+            if self._newest_ns is not None:
+                self._rgb_skew_ns.append(stamp - self._newest_ns)
             self._rgb_since_pair += 1
             if self.depth_only:  # only the newest colour can pair again: queued ones are of the other clock
                 self.sync.clear(self.sync_roles.index("rgb"))
@@ -406,6 +410,7 @@ class Recognizer:
         alone = None if role == "rgb" else self.alone_sync.add(self.alone_roles.index(role), stamp, msg)
         if synced is not None:
             self._unpaired = self._rgb_since_pair = 0
+            self._rgb_skew_ns.clear()  # the gap is measured over colour that found no partner
             if self.depth_only:
                 self._colour_back(synced)
             newest = self.buffer.newest_ns
@@ -424,10 +429,10 @@ class Recognizer:
     def _colour_lost(self) -> None:
         """``depth_only_after_frames`` depth frames found no colour partner: go on without colour."""
         n, slop = self._unpaired, self.config.sync.slop_s
-        if self._rgb_since_pair == 0 or self._rgb_skew_ns is None:
+        if self._rgb_since_pair == 0 or not self._rgb_skew_ns:
             self.depth_only = f"no colour image in the last {n} depth frames"
         else:
-            gap = abs(self._rgb_skew_ns) / 1e9
+            gap = abs(float(np.median(self._rgb_skew_ns))) / 1e9
             self.depth_only = f"colour and depth stamps differ by {gap:.2f} s, no pair within {slop:g} s"
         # queued colour of another timeline would evict every newer-looking image: start pairing afresh
         self.sync.clear()
