@@ -29,6 +29,11 @@ class AugmentConfig:
     rotate_y_deg: float = 0.0  # uniform in [-deg, deg]; 0 disables
     jitter_std: float = 0.0  # per-point Gaussian noise; 0 disables
     jitter_clip: float = 0.0  # |noise| clipped to this when > 0
+    # RGB frames (the same draw for all T frames of a clip): a mirror image with probability 1/2, and a
+    # random square crop whose side is uniform in [rgb_crop_min, 1] of the frame's, resized back.
+    # Off by default: the point stages and the feature cache see the frames as stored.
+    rgb_flip: bool = False
+    rgb_crop_min: float = 1.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scale_range
@@ -39,6 +44,8 @@ class AugmentConfig:
         if self.jitter_std < 0 or self.jitter_clip < 0:
             raise ConfigError(f"augment.jitter_std/jitter_clip must be >= 0, "
                               f"got {self.jitter_std!r}/{self.jitter_clip!r}")
+        if not 0 < self.rgb_crop_min <= 1:
+            raise ConfigError(f"augment.rgb_crop_min must be in (0, 1], got {self.rgb_crop_min!r}")
 
 
 @dataclass

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vg4d_core.data.augment import augment_clip
+from vg4d_core.data.augment import augment_clip, augment_rgb
 from vg4d_core.data.config import AugmentConfig
 from vg4d_core.data.clip_sampler import ClipSampler, FrameSource
 from vg4d_core.data.sampling import dense_clip_indices, item_rng, num_dense_clips
@@ -212,6 +212,8 @@ class PointVideoDataset(Dataset):
         }
         rgb = self._rgb(v, indices)
         if rgb is not None:
+            if self.train:
+                rgb = augment_rgb(rgb, self.augment, rng)
             item["rgb"] = torch.from_numpy(np.ascontiguousarray(rgb))
         return item
 
