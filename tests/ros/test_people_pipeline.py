@@ -214,3 +214,33 @@ def test_people_figure_draws_a_tick_with_each_track_and_its_truth(apart, checkpo
     truth = people_figure._truth_by_track(both, ticks[-1])
     assert set(truth) == {"p1", "p2"}  # each track has its ground-truth person (idle ones: "")
     assert people_figure.main([str(both), "--checkpoint", str(tmp_path / "none.pt"), "--out", str(out)]) == 2
+
+
+def test_a_busy_worker_counts_each_superseded_person_window_as_dropped(apart, checkpoint):
+    # inference blocked while the whole bag arrives: each track's windows pile up and only its newest is
+    # scored. Every window that passed the person gate is then either inferred or dropped, counted per
+    # window (a batch holds one window per person), as on the single-person path.
+    import threading
+
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              "people.enabled=true"])
+    rec = Recognizer(config, load_model(config), lambda r: None)
+    gate, inner = threading.Event(), rec.infer_batch
+
+    def blocked(windows, completed=None):
+        assert gate.wait(120.0)
+        return inner(windows, completed)
+
+    rec.infer_batch = blocked
+    rec.start()
+    bag, _ = apart
+    with open_bag(bag) as reader:
+        for m in read_messages(reader, [DEPTH, INFO], path=bag):
+            (rec.on_camera_info if m.topic == INFO else rec.on_depth)(m.msg)
+    gate.set()
+    assert rec.wait_idle(120.0)
+    rec.stop()
+    st = rec.stats()
+    assert st["windows_formed"] >= 8 and st["inference_errors"] == 0
+    assert st["windows_inferred"] + st["windows_dropped"] == st["windows_formed"] - st["windows_no_person"]
+    assert st["windows_dropped"] >= 4  # two people, several ticks behind the blocked worker

@@ -539,8 +539,15 @@ class Recognizer:
             else:
                 due[pw.track_id] = pw
         if due:
-            dropped = self.mailbox.post(_Batch(due, self.clock()), merge=_merge_batches)
-            self.windows_dropped += int(dropped)
+            superseded: list[int] = []  # windows of the pending batch that a newer one of the same track replaced
+
+            def merge(pending: Any, new: Any) -> Any:
+                if isinstance(pending, _Batch):
+                    superseded.append(len(pending.windows.keys() & new.windows.keys()))
+                return _merge_batches(pending, new)
+
+            self.mailbox.post(_Batch(due, self.clock()), merge=merge)
+            self.windows_dropped += sum(superseded)  # per window, as the single-person path counts them
 
     def _convert(self, role: str, convert: Callable[[], Any]) -> Any:
         """``convert()`` (the converter on this instant's messages), or None when the frame cannot be used,
