@@ -624,20 +624,10 @@ class Recognizer:
 
     def _person_verdict(self, track_id: str, result: Recognition) -> Verdict:
         """The delivery rules of :meth:`_verdict` for one person (the stamp order is per track)."""
-        if result.unsure:
-            self.windows_unsure += 1
-            name, p = result.top_k[0]
-            return Verdict("unsure", f"top-1 {name!r} at {p:.3f} is below guards.confidence_threshold="
-                           f"{self.threshold:g}: label withheld", result.stamp_ns, result.num_frames, result,
-                           result.first_stamp_ns)
-        last = self._track_delivered.get(track_id)
-        if last is not None and result.stamp_ns <= last:
-            self.results_not_newer += 1
-            return Verdict("not_newer", f"result at {result.stamp_ns / 1e9:.3f} s is not newer than the last "
-                           f"published for {track_id}", result.stamp_ns, result.num_frames, result,
-                           result.first_stamp_ns)
-        self._track_delivered[track_id] = result.stamp_ns
-        return Verdict("labelled", "", result.stamp_ns, result.num_frames, result, result.first_stamp_ns)
+        status, reason = self._delivery(result, self._track_delivered.get(track_id), f"for {track_id}")
+        if status == "labelled":
+            self._track_delivered[track_id] = result.stamp_ns
+        return Verdict(status, reason, result.stamp_ns, result.num_frames, result, result.first_stamp_ns)
 
     def _no_transform(self, role: str, exc: TransformError) -> None:
         """A frame with no transform into ``input_frame`` (yet): skipped, counted and the missing link named
@@ -714,26 +704,33 @@ class Recognizer:
         return text
 
     def _verdict(self, result: Recognition, *, final: bool = False) -> Verdict:
-        """The delivery rules of a classified window (counted here): a top-1 below the confidence threshold
-        is withheld (``unsure``); a result not newer than the last delivered one is dropped (``not_newer``;
-        not for the ``final`` end window, see :meth:`end_window`); else ``labelled``, and its stamp is the
-        last delivered."""
+        """The delivery rules of a classified window (:meth:`_delivery`) on the single-person path: the
+        ``final`` end window (see :meth:`end_window`) is never ``not_newer``; a labelled window's stamp is
+        the last delivered."""
         self.last_result = result
+        status, reason = self._delivery(result, None if final else self._delivered_ns, "")
+        if status == "labelled":
+            self._delivered_ns = max(result.stamp_ns, self._delivered_ns or result.stamp_ns)
+        return Verdict(status, reason, result.stamp_ns, result.num_frames, result, result.first_stamp_ns)
+
+    def _delivery(self, result: Recognition, last_ns: int | None, whose: str) -> tuple[str, str]:
+        """The rules every classified window goes through, one person's or the only one's (counted here):
+        a top-1 below the confidence threshold is withheld (``unsure``); a result not newer than ``last_ns``,
+        the last delivered (``whose``: "" or "for <track>"), is dropped (``not_newer``); else ``labelled``.
+        Returns (status, reason)."""
         if result.unsure:
             self.windows_unsure += 1
             name, p = result.top_k[0]
-            status, reason = "unsure", (f"top-1 {name!r} at {p:.3f} is below guards.confidence_threshold="
-                                        f"{self.threshold:g}: label withheld")
-        elif not final and self._delivered_ns is not None and result.stamp_ns <= self._delivered_ns:
+            return "unsure", (f"top-1 {name!r} at {p:.3f} is below guards.confidence_threshold="
+                              f"{self.threshold:g}: label withheld")
+        if last_ns is not None and result.stamp_ns <= last_ns:
             # after a stamp jump back: consumers must never see the output's time go backwards
             self.results_not_newer += 1
-            status, reason = "not_newer", (f"result at {result.stamp_ns / 1e9:.3f} s is not newer than the last "
-                                           f"published ({self._delivered_ns / 1e9:.3f} s): dropped")
+            reason = (f"result at {result.stamp_ns / 1e9:.3f} s is not newer than the last published "
+                      f"{whose + ' ' if whose else ''}({last_ns / 1e9:.3f} s): dropped")
             self.repeat_log("warn", "results", "not_newer", reason)
-        else:
-            self._delivered_ns = max(result.stamp_ns, self._delivered_ns or result.stamp_ns)
-            status, reason = "labelled", ""
-        return Verdict(status, reason, result.stamp_ns, result.num_frames, result, result.first_stamp_ns)
+            return "not_newer", reason
+        return "labelled", ""
 
     def _deliver(self, result: Recognition) -> None:
         """Give ``result`` to ``on_result`` if :meth:`_verdict` labels it, to ``on_withheld`` if unsure."""
