@@ -1,7 +1,7 @@
 """Two real people at once: MSR-Action3D test videos composited side by side, labelled per person.
 
     python offline/msr_composite.py --bags runs/msr_bags/bags --checkpoint runs/msr_bags/lite/last.pt \
-        [--pairs 40] [--seed 0] [--work runs/msr_composite] [--out results/people_msr_composite.json]
+        [--pairs 40] [--seed 0] [--spacing 1.5] [--work runs/msr_composite] [--out results/people_msr_composite.json]
 
 (The bags, their labels.yaml and the checkpoint come from ``bash offline/msr_action3d_bags.sh``.)
 
@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--pairs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--spacing", type=float, default=1.5, help="metres between the two people (default 1.5)")
     ap.add_argument("--work", type=Path, default=Path("runs/msr_composite"))
     ap.add_argument("--out", type=Path, default=Path("results/people_msr_composite.json"))
     ap.add_argument("overrides", nargs="*", help="recogniser settings for the composites' replay, e.g. people.max_width_m=2")
@@ -51,19 +52,21 @@ def main(argv=None) -> int:
         if entries[a]["subject"] != entries[b]["subject"] and (a, b) not in used:
             used.add((a, b))
             pairs.append((a, b))
-    made = args.work / "composites"
+    # composites of another spacing are other bags: kept apart so a rerun never mixes them
+    made = args.work / ("composites" if args.spacing == 1.5 else f"composites_{args.spacing:g}m")
     made.mkdir(parents=True, exist_ok=True)
     labels = load_labels(labels_path)
     together, in_place = [], []  # composite bags; (bag, k): person k alone at their place in the composite
     for i, (a, b) in enumerate(pairs):
         out = made / f"pair{i:03d}_{a}_{b}"
         if not out.exists():
-            composite.composite([args.bags / a, args.bags / b], out, labels=labels)
+            composite.composite([args.bags / a, args.bags / b], out, labels=labels, spacing_m=args.spacing)
         together.append(out)
         for k in (0, 1):
             solo = made / f"pair{i:03d}_{a}_{b}_only{k}"
             if not solo.exists():
-                composite.composite([args.bags / a, args.bags / b], solo, labels=labels, only=k)
+                composite.composite([args.bags / a, args.bags / b], solo, labels=labels, only=k,
+                                    spacing_m=args.spacing)
             in_place.append(solo)
     inputs = sorted({n for p in pairs for n in p})
     common = ["--checkpoint", args.checkpoint, "--quiet", "--no-progress", "--no-segment-verdicts"]
@@ -72,7 +75,7 @@ def main(argv=None) -> int:
             "alone": ([str(args.bags / n) for n in inputs], ["--labels", str(labels_path)])}
     reports = {}
     for name, (bags, extra) in runs.items():
-        out = args.work / f"replay_{name}"
+        out = args.work / (f"replay_{name}" if args.spacing == 1.5 else f"replay_{name}_{args.spacing:g}m")
         assert replay.main(bags + common + ["--out", str(out)] + extra) == 0
         reports[name] = json.loads((out / "report.json").read_text())
 
@@ -106,7 +109,7 @@ def main(argv=None) -> int:
         "right_alone_right_together": top1("together", right_alone),
         "tracking": {f: pooled[f] for f in ("ticks", "person_instances", "matched", "missed", "false_tracks",
                                             "id_switches")},
-        "spacing_m": 1.5,
+        "spacing_m": args.spacing,
         "meaning": {"alone": "the person's own bag, single-person pipeline (centred, as trained)",
                     "alone_in_place": "the composite with only this person drawn, single-person pipeline",
                     "together": "the composite, people.enabled"},

@@ -9,7 +9,8 @@ import pytest
 
 from vg4d_ros.pipeline import people as people_module
 from vg4d_ros.pipeline.people import (METHODS, PeopleSettings, horizontal_basis, label_components,
-                                      label_components_naive, split_instance_mask, split_people, split_wide)
+                                      label_components_naive, split_instance_mask, split_people, split_tops,
+                                      split_wide)
 
 
 def body(rng, x, z, n=900, height=1.7, width=0.5, depth=0.3, feet_y=1.2):
@@ -227,8 +228,9 @@ def test_a_wide_merged_candidate_is_split_without_seeds():
     rng = np.random.default_rng(9)
     pts = shoulder_to_shoulder(rng)  # extent 1.4 m > max_width_m 1.2: two people
     narrow = PeopleSettings(max_width_m=1.2)
-    whole = split_people(pts, PeopleSettings(max_width_m=math.inf))
+    whole = split_people(pts, PeopleSettings(max_width_m=math.inf, split_dip_m=math.inf))
     assert len(whole) == 1 and whole[0].width_m > 1.3
+    narrow = PeopleSettings(max_width_m=1.2, split_dip_m=math.inf)  # the width rule alone
     cands = split_people(pts, narrow)
     assert len(cands) == 2 and all(c.width_m <= 1.2 for c in cands)
     assert partition(cands) == {frozenset(c.indices.tolist()) for c in split_wide(pts, whole[0], None, narrow)}
@@ -238,8 +240,10 @@ def test_a_wide_merged_candidate_is_split_without_seeds():
     # three people in a row, 2.2 m: ceil(2.2 / 1.2) = 2 parts; with max_width_m 0.8, 3 parts
     three = np.concatenate([shoulder_to_shoulder(rng), body(rng, 1.3, 3.0),
                             slab(rng, (0.45, -0.05, 2.95), (1.3, 0.0, 3.05), 80)])
-    assert len(split_people(three)) == 2
-    assert len(split_people(three, PeopleSettings(max_width_m=0.8))) == 3
+    assert len(split_people(three, PeopleSettings(split_dip_m=math.inf))) == 2
+    assert len(split_people(three, PeopleSettings(max_width_m=0.8, split_dip_m=math.inf))) == 3
+    # these flat-topped bodies are joined by an arm well below their tops: the valley rule parts all three
+    assert len(split_people(three)) == 3
     # a narrow candidate has nothing to split
     (one,) = split_people(body(rng, 0, 3))
     assert split_wide(body(rng, 0, 3), one) == [one]
@@ -279,3 +283,78 @@ def test_a_merged_candidate_is_split_by_seeds():
     assert split_wide(pts, cand, np.zeros((0, 3))) == [cand]
     with pytest.raises(ValueError, match="seeds"):
         split_wide(pts, cand, np.array([[0.0, np.nan, 3.0]]))
+
+
+def figure(rng, x, z, arms="down", height=1.75, feet_y=1.2, n=1500):
+    """(n, 3) float32 points of a standing figure (legs, torso, head, arms; y down, feet at feet_y) centred at
+    (x, z): arms "down" beside the torso, "up" raised above the head, "spread" out sideways at shoulder
+    height, "wave" one raised arm out to the side (its hand above the head)."""
+    k = height / 1.75
+    parts = [  # (centre x offset, bottom height, top height, half width), metres above the feet
+        (-0.09, 0.0, 0.85, 0.07), (0.09, 0.0, 0.85, 0.07),  # legs
+        (0.0, 0.85, 1.45, 0.19),  # torso to the shoulders
+        (0.0, 1.50, 1.72, 0.09),  # head, above the neck's gap
+        (0.0, 1.45, 1.50, 0.05),  # neck
+    ]
+    if arms == "down":
+        parts += [(-0.24, 0.80, 1.45, 0.04), (0.24, 0.80, 1.45, 0.04)]
+    elif arms == "up":
+        parts += [(-0.24, 1.35, 2.05, 0.04), (0.24, 1.35, 2.05, 0.04)]
+    elif arms == "spread":
+        parts += [(-0.5, 1.38, 1.45, 0.31), (0.5, 1.38, 1.45, 0.31)]
+    elif arms == "wave":
+        parts += [(-0.24, 0.80, 1.45, 0.04), (0.27, 1.40, 1.47, 0.09), (0.35, 1.40, 1.95, 0.05)]
+    sizes = np.array([(top - bottom) * hw for _, bottom, top, hw in parts])
+    counts = np.maximum(20, np.round(n * sizes / sizes.sum())).astype(int)
+    out = []
+    for (cx, bottom, top, hw), m in zip(parts, counts):
+        out.append(np.stack([x + (cx + hw * (2 * rng.random(m) - 1)) * k,
+                             feet_y - (bottom + (top - bottom) * rng.random(m)) * k,
+                             z + 0.12 * (2 * rng.random(m) - 1)], axis=1))
+    return np.concatenate(out).astype(np.float32)
+
+
+def purity(cands, groups):
+    """For each candidate, the largest share of its points that come from one of the index ranges."""
+    return [max(len(set(c.indices.tolist()) & set(g)) for g in groups) / c.num_points for c in cands]
+
+
+def test_people_side_by_side_closer_than_a_voxel_are_told_apart_by_their_heads():
+    rng = np.random.default_rng(21)
+    a, b = figure(rng, -0.25, 3.0), figure(rng, 0.25, 3.0)  # shoulders touching: one component
+    pts = np.concatenate([a, b])
+    groups = [range(len(a)), range(len(a), len(pts))]
+    assert len(split_people(pts, PeopleSettings(split_dip_m=math.inf))) == 1
+    cands = split_people(pts)
+    assert len(cands) == 2 and min(purity(cands, groups)) > 0.95
+    assert partition(cands) == partition(split_tops(pts, split_people(pts, PeopleSettings(split_dip_m=math.inf))[0]))
+    # a shorter person beside a taller one (1.55 / 1.85 m: one's head at the other's shoulder), and three in
+    # a row
+    c, d = figure(rng, -0.25, 3.0, height=1.55), figure(rng, 0.26, 3.0, height=1.85)
+    assert len(split_people(np.concatenate([c, d]))) == 2
+    row = np.concatenate([figure(rng, x, 3.0) for x in (-0.5, 0.0, 0.5)])
+    cands = split_people(row)
+    assert len(cands) == 3
+    assert min(purity(cands, [range(i * len(row) // 3, (i + 1) * len(row) // 3) for i in range(3)])) > 0.9
+
+
+@pytest.mark.parametrize("arms", ["down", "up", "spread", "wave"])
+def test_one_person_with_raised_or_spread_arms_stays_whole(arms):
+    rng = np.random.default_rng(22)
+    pts = figure(rng, 0.1, 3.0, arms=arms)
+    assert len(split_people(pts)) == 1
+    # and beside someone else, each stays whole
+    other = figure(rng, 1.1 if arms == "spread" else 0.6, 3.0)
+    cands = split_people(np.concatenate([pts, other]))
+    assert len(cands) == 2
+    # the cut is one vertical plane: an arm spread into the other person's side goes with them (~12 %)
+    assert min(purity(cands, [range(len(pts)), range(len(pts), len(pts) + len(other))])) > 0.85
+
+
+def test_split_settings_are_checked():
+    for bad in (dict(split_dip_m=0), dict(split_dip_m=float("nan")), dict(split_ground_m=-0.1),
+                dict(split_ground_m=math.inf)):
+        with pytest.raises(ValueError, match="split_"):
+            PeopleSettings(**bad)
+    (one,) = split_people(np.zeros((0, 3), np.float32)) or [None]
+    assert one is None

@@ -249,6 +249,10 @@ class PeopleConfig:
     # their predictions at any width); 2.0 keeps a person with arms spread whole (arm span ~ height):
     # measured on MSR-Action3D composites (offline/msr_composite.py), 1.2 cut "two hand wave" in two
     max_width_m: float = 2.0
+    # people closer than voxel_m (shoulder to shoulder) are parted at the valley between their heads when it
+    # is this deep and both sides stand (reach the floor, have a trunk); 10: never
+    split_dip_m: float = 0.15
+    split_ground_m: float = 0.3
     up: list[float] = field(default_factory=lambda: [0.0, -1.0, 0.0])
     gate_m: float = 0.6  # a track takes a candidate within this of its prediction (widens while unseen)
     birth_frames: int = 3  # frames in a row before a candidate becomes a track

@@ -137,6 +137,8 @@ RANGES: dict[str, Range] = {
     "people.min_height_m": Range(0, 3.0, note="metres"),
     "people.max_height_m": Range(0.1, 5.0, note="metres"),
     "people.max_width_m": Range(0.1, 10.0, note="metres"),
+    "people.split_dip_m": Range(0.01, 10.0, note="metres; 10 = never split at the heads"),
+    "people.split_ground_m": Range(0, 3.0, note="metres"),
     "people.gate_m": Range(0.01, 10.0, note="metres"),
     "people.birth_frames": _count(1, "frames", 100),
     "people.death_s": Range(0.01, MAX_PERIOD_S, note="seconds"),

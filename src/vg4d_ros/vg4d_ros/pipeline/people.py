@@ -35,6 +35,18 @@ span, whatever the direction the person stands in.
    "two hand wave" in two: ``offline/msr_composite.py``); people who are
    tracked apart before they touch are split by the tracker at any width,
    seeded by their predicted positions.
+4. people closer than ``voxel_m`` but narrower together than
+   ``max_width_m`` (side by side at ~0.5-0.7 m between centres) are told
+   apart by their heads: :func:`split_tops` cuts a component at the deepest
+   valley of its top profile (the highest point per 5 cm along its
+   principal horizontal axis) when that valley is ``split_dip_m`` below the
+   lower of the two tops beside it and both parts stand: each reaches down
+   to within ``split_ground_m`` of the component's lowest point and has a
+   trunk (:data:`MIN_TRUNK_M` wide between 40 % and 70 % of its height). A
+   raised hand makes a top and a valley too, but the arm's side of such a
+   cut is the arm and at most a sliver of the body, so one person with
+   raised or spread arms stays whole.
+   Parts are split again while they qualify (three people in a row).
 
 Three implementations of step 1 give the same partition (a test asserts it):
 the dense one (``scipy.ndimage.label`` on an occupancy grid over the points'
@@ -99,6 +111,13 @@ class PeopleSettings:
             > 0); ``(0, -1, 0)`` for an upright optical frame.
         connectivity: voxels that touch by a face (6), a face or an edge
             (18), or also a corner (26) are connected.
+        split_dip_m: two tops of one component (heads) with a valley at
+            least this deep between them are two people, cut at the valley
+            (:func:`split_tops`), when both parts stand: ``math.inf`` never.
+        split_ground_m: that cut is made only when each part comes within
+            this of the component's lowest point (people stand on one floor;
+            a raised arm, whose top also makes a valley beside the head, does
+            not reach it).
     """
 
     voxel_m: float = 0.10
@@ -108,6 +127,8 @@ class PeopleSettings:
     max_width_m: float = 2.0
     up: tuple[float, float, float] = (0.0, -1.0, 0.0)
     connectivity: int = 26
+    split_dip_m: float = 0.15
+    split_ground_m: float = 0.3
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.voxel_m) and self.voxel_m > 0):
@@ -129,6 +150,12 @@ class PeopleSettings:
         object.__setattr__(self, "up", tuple(float(v) for v in up))  # hashable whatever sequence was given
         if isinstance(self.connectivity, bool) or self.connectivity not in CONNECTIVITIES:
             raise ValueError(f"PeopleSettings.connectivity must be one of {CONNECTIVITIES}, got {self.connectivity!r}")
+        if math.isnan(self.split_dip_m) or not self.split_dip_m > 0:
+            raise ValueError(f"PeopleSettings.split_dip_m must be > 0 metres (inf: never split), "
+                             f"got {self.split_dip_m!r}")
+        if not (math.isfinite(self.split_ground_m) and self.split_ground_m >= 0):
+            raise ValueError(f"PeopleSettings.split_ground_m must be finite and >= 0 metres, "
+                             f"got {self.split_ground_m!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -431,8 +458,97 @@ def split_people(points_m, settings: PeopleSettings = PeopleSettings(), *,
         cand = _candidate(pts, rows, basis)
         if not _passes(cand, settings):
             continue
-        out.extend(split_wide(pts, cand, None, settings) if cand.width_m > settings.max_width_m else [cand])
+        parts = split_wide(pts, cand, None, settings) if cand.width_m > settings.max_width_m else [cand]
+        for part in parts:
+            out.extend(split_tops(pts, part, settings))
     return _sorted(out)
+
+
+TOP_BIN_M = 0.05  # the top profile's resolution along the principal axis (about a head's width / 4)
+# a person's trunk is at least this wide (along the cut axis) between 40 % and 70 % of their height: a
+# raised arm cut off with a sliver of the body beside it is not (~0.15 m)
+MIN_TRUNK_M = 0.25
+VALLEY_FLAT_M = 0.03  # a valley's bottom: the bins within this of its lowest top (metres)
+
+
+def _stands(u: np.ndarray, s: np.ndarray, ground: float, settings: PeopleSettings) -> bool:
+    """Whether one side of a cut is a person: it reaches down to within ``split_ground_m`` of ``ground``
+    and has a trunk (``MIN_TRUNK_M`` wide, 2nd-98th percentile, between 40 % and 70 % of its height).
+    ``u``: heights along up, ``s``: positions along the cut axis, metres."""
+    if u.size == 0 or u.min() - ground > settings.split_ground_m:
+        return False
+    top = u.max()
+    band = (u >= ground + 0.4 * (top - ground)) & (u <= ground + 0.7 * (top - ground))
+    if band.sum() < 8:
+        return False
+    lo, hi = np.percentile(s[band], (2.0, 98.0))
+    return bool(hi - lo >= MIN_TRUNK_M)
+
+
+def split_tops(points_m, candidate: PersonCandidate,
+               settings: PeopleSettings = PeopleSettings()) -> list[PersonCandidate]:
+    """Cut a candidate that holds people standing closer together than ``voxel_m`` at the valleys between
+    their heads (module docstring, step 4); returns ``[candidate]`` when there is no such valley.
+
+    Args:
+        points_m: (P, 3) the frame's points (``candidate.indices`` index it), metres.
+        candidate: one connected component (or a part of one).
+        settings: ``split_dip_m``, ``split_ground_m``, ``up`` and the person limits every part must pass.
+
+    Returns:
+        The parts along the principal horizontal axis; their indices partition ``candidate.indices``.
+    """
+    if not math.isfinite(settings.split_dip_m) or candidate.num_points < 2 * settings.min_points:
+        return [candidate]
+    pts, _ = _valid_rows(points_m)
+    basis = horizontal_basis(settings.up)
+    idx = candidate.indices
+    p = pts[idx]
+    s = (p @ basis[:2].T) @ principal_axis(p @ basis[:2].T)
+    u = p @ basis[2]
+    b = np.floor((s - s.min()) / TOP_BIN_M).astype(np.int64)
+    nb = int(b.max()) + 1
+    if nb < 3:
+        return [candidate]
+    top = np.full(nb, -np.inf)
+    np.maximum.at(top, b, u)
+    seen = np.isfinite(top)
+    # empty bins (a gap the voxels bridged) are as low as the lowest point: a gap is a valley
+    top[~seen] = u.min()
+    ground = u.min()
+    left_max = np.maximum.accumulate(top)
+    right_max = np.maximum.accumulate(top[::-1])[::-1]
+    dips = np.full(nb, -np.inf)
+    dips[1:-1] = np.minimum(left_max[:-2], right_max[2:]) - top[1:-1]
+    best, tried = None, np.zeros(nb, dtype=bool)
+    for c in np.argsort(-dips, kind="stable"):  # deepest valley first
+        if dips[c] < settings.split_dip_m:
+            break
+        if tried[c]:
+            continue
+        # the valley's flat bottom (bins within VALLEY_FLAT_M of its floor): people whose arms touch make a
+        # plateau at shoulder height between their heads; the cut goes through its middle
+        lo = hi = int(c)
+        while lo > 1 and top[lo - 1] <= top[c] + VALLEY_FLAT_M:
+            lo -= 1
+        while hi < nb - 2 and top[hi + 1] <= top[c] + VALLEY_FLAT_M:
+            hi += 1
+        tried[lo:hi + 1] = True
+        cut_s = s.min() + ((lo + hi) / 2.0 + 0.5) * TOP_BIN_M  # the middle of the bottom, along the axis
+        left = s < cut_s
+        if left.sum() < settings.min_points or (~left).sum() < settings.min_points:
+            continue
+        if _stands(u[left], s[left], ground, settings) and _stands(u[~left], s[~left], ground, settings):
+            best = (dips[c], cut_s, left)
+            break  # one side is an arm (with a sliver of the body) otherwise: try the next valley
+    if best is None:
+        return [candidate]
+    _, _, left = best
+    parts = [_candidate(pts, idx[left], basis, candidate.instance_id),
+             _candidate(pts, idx[~left], basis, candidate.instance_id)]
+    if not all(_passes(q, settings) for q in parts):
+        return [candidate]
+    return [r for q in parts for r in split_tops(pts, q, settings)]
 
 
 def split_wide(points_m, candidate: PersonCandidate, seeds=None,

@@ -36,7 +36,8 @@ def people_settings(config: PeopleConfig) -> PeopleSettings:
     """The candidate rules of the ``people`` config section."""
     return PeopleSettings(voxel_m=float(config.voxel_m), min_points=int(config.min_points),
                           min_height_m=float(config.min_height_m), max_height_m=float(config.max_height_m),
-                          max_width_m=float(config.max_width_m), up=tuple(float(v) for v in config.up))
+                          max_width_m=float(config.max_width_m), up=tuple(float(v) for v in config.up),
+                          split_dip_m=float(config.split_dip_m), split_ground_m=float(config.split_ground_m))
 
 
 def track_settings(config: PeopleConfig) -> TrackSettings:
