@@ -1,12 +1,13 @@
 """Two real people at once: MSR-Action3D test videos composited side by side, labelled per person.
 
     python offline/msr_composite.py --bags runs/msr_bags/bags --checkpoint runs/msr_bags/lite/last.pt \
-        [--pairs 40] [--seed 0] [--spacing 1.5] [--work runs/msr_composite] [--out results/people_msr_composite.json]
+        [--pairs 40] [--people 2] [--seed 0] [--spacing 1.5] [--work runs/msr_composite]
+        [--out results/people_msr_composite.json]
 
 (The bags, their labels.yaml and the checkpoint come from ``bash offline/msr_action3d_bags.sh``.)
 
-1. ``--pairs`` random pairs of test bags (subjects 6-10 by the labels file, two different subjects per
-   pair, seeded) -> ``vg4d composite`` bags: the two people side by side, per-person ground truth.
+1. ``--pairs`` random groups of ``--people`` test bags (subjects 6-10 by the labels file, different
+   subjects in a group, seeded) -> ``vg4d composite`` bags: the two people side by side, per-person ground truth.
 2. ``vg4d replay people.enabled=true`` on the composites, and ``vg4d replay`` (one person) on every input
    bag alone, same checkpoint and settings otherwise.
    Control: each person alone at their place in the composite's view (``vg4d composite --only k``,
@@ -35,7 +36,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bags", type=Path, required=True, help="the MSR-Action3D bags (with labels.yaml)")
     ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--pairs", type=int, default=40)
+    ap.add_argument("--pairs", type=int, default=40, help="how many composites")
+    ap.add_argument("--people", type=int, default=2, help="people per composite, side by side (default 2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--spacing", type=float, default=1.5, help="metres between the two people (default 1.5)")
     ap.add_argument("--work", type=Path, default=Path("runs/msr_composite"))
@@ -46,27 +48,30 @@ def main(argv=None) -> int:
     entries = yaml.safe_load(labels_path.read_text())["bags"]
     test = sorted(name for name, e in entries.items() if int(e["subject"]) >= 6 and (args.bags / name).exists())
     rng = np.random.default_rng(args.seed)
+    if args.people < 2:
+        ap.error("--people must be at least 2")
     pairs, used = [], set()
     while len(pairs) < args.pairs:
-        a, b = (test[i] for i in rng.choice(len(test), 2, replace=False))
-        if entries[a]["subject"] != entries[b]["subject"] and (a, b) not in used:
-            used.add((a, b))
-            pairs.append((a, b))
+        group = tuple(test[i] for i in rng.choice(len(test), args.people, replace=False))
+        if len({entries[n]["subject"] for n in group}) == len(group) and group not in used:
+            used.add(group)
+            pairs.append(group)
     # composites of another spacing are other bags: kept apart so a rerun never mixes them
-    made = args.work / ("composites" if args.spacing == 1.5 else f"composites_{args.spacing:g}m")
+    tag = ("" if args.spacing == 1.5 else f"_{args.spacing:g}m") + ("" if args.people == 2 else f"_{args.people}p")
+    made = args.work / f"composites{tag}"
     made.mkdir(parents=True, exist_ok=True)
     labels = load_labels(labels_path)
     together, in_place = [], []  # composite bags; (bag, k): person k alone at their place in the composite
-    for i, (a, b) in enumerate(pairs):
-        out = made / f"pair{i:03d}_{a}_{b}"
+    for i, group in enumerate(pairs):
+        sources = [args.bags / n for n in group]
+        out = made / f"pair{i:03d}_{'_'.join(group)}"
         if not out.exists():
-            composite.composite([args.bags / a, args.bags / b], out, labels=labels, spacing_m=args.spacing)
+            composite.composite(sources, out, labels=labels, spacing_m=args.spacing)
         together.append(out)
-        for k in (0, 1):
-            solo = made / f"pair{i:03d}_{a}_{b}_only{k}"
+        for k in range(len(group)):
+            solo = made / f"{out.name}_only{k}"
             if not solo.exists():
-                composite.composite([args.bags / a, args.bags / b], solo, labels=labels, only=k,
-                                    spacing_m=args.spacing)
+                composite.composite(sources, solo, labels=labels, only=k, spacing_m=args.spacing)
             in_place.append(solo)
     inputs = sorted({n for p in pairs for n in p})
     common = ["--checkpoint", args.checkpoint, "--quiet", "--no-progress", "--no-segment-verdicts"]
@@ -75,7 +80,7 @@ def main(argv=None) -> int:
             "alone": ([str(args.bags / n) for n in inputs], ["--labels", str(labels_path)])}
     reports = {}
     for name, (bags, extra) in runs.items():
-        out = args.work / (f"replay_{name}" if args.spacing == 1.5 else f"replay_{name}_{args.spacing:g}m")
+        out = args.work / f"replay_{name}{tag}"
         assert replay.main(bags + common + ["--out", str(out)] + extra) == 0
         reports[name] = json.loads((out / "report.json").read_text())
 
@@ -85,14 +90,14 @@ def main(argv=None) -> int:
 
     alone, in_place_top1 = single_top1(reports["alone"]), single_top1(reports["alone_in_place"])
     rows = []
-    for bag, (a, b) in zip(reports["together"]["bags"], pairs):
+    for bag, group in zip(reports["together"]["bags"], pairs):
         for m in (bag["people"] or {}).get("matches", []):
             if not m["label"]:
                 continue
             k = int(m["actor"][1:])
-            rows.append({"pair": bag["name"], "actor": m["actor"], "source": (a, b)[k], "stamp_ns": m["stamp_ns"],
+            rows.append({"pair": bag["name"], "actor": m["actor"], "source": group[k], "stamp_ns": m["stamp_ns"],
                          "label": m["label"], "together": m["top1"],
-                         "alone": alone.get(((a, b)[k], m["stamp_ns"])),
+                         "alone": alone.get((group[k], m["stamp_ns"])),
                          "alone_in_place": in_place_top1.get((f"{bag['name']}_only{k}", m["stamp_ns"]))})
     keys = ("together", "alone", "alone_in_place")
     both = [r for r in rows if all(r[k] is not None for k in keys)]
@@ -109,7 +114,7 @@ def main(argv=None) -> int:
         "right_alone_right_together": top1("together", right_alone),
         "tracking": {f: pooled[f] for f in ("ticks", "person_instances", "matched", "missed", "false_tracks",
                                             "id_switches")},
-        "spacing_m": args.spacing,
+        "spacing_m": args.spacing, "people": args.people,
         "meaning": {"alone": "the person's own bag, single-person pipeline (centred, as trained)",
                     "alone_in_place": "the composite with only this person drawn, single-person pipeline",
                     "together": "the composite, people.enabled"},
