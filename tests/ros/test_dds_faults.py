@@ -88,7 +88,7 @@ class Rig:
 
     def __init__(self, tmp_path: Path, checkpoint: Path, domain: int, overrides: tuple[str, ...]) -> None:
         from vg4d_ros.config import load_recognizer_config
-        from vg4d_ros.transports.dds_node import resolve_topic
+        from vg4d_ros.topics import resolve_topic
         from vg4d_ros.typestore import ros_typestore
 
         self.domain, self.ts = domain, ros_typestore()

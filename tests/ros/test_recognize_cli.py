@@ -27,7 +27,7 @@ def test_an_unknown_setting_is_an_error_naming_it(capsys):
 
 
 def test_topic_resolution():
-    from vg4d_ros.transports.dds_node import resolve_topic
+    from vg4d_ros.topics import resolve_topic
     assert resolve_topic("~/action", "recognizer") == "/recognizer/action"
     assert resolve_topic("~/action", "rec", "/robot") == "/robot/rec/action"
     assert resolve_topic("/diagnostics", "rec", "/robot") == "/diagnostics"

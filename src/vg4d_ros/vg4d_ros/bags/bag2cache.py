@@ -36,7 +36,8 @@ from vg4d_core.data.depth_sampling import quantise_points
 from vg4d_core.data.input_transform import TRANSFORM_KEY, InputTransform
 from vg4d_ros.bags.bagio import BagError, bag_topics, describe_topics, open_bag, read_messages
 from vg4d_ros.bags.labels import GROUND_TRUTH_TOPIC, LabelsError, LabelsFile, bag_key, load_labels, segments_from_topic
-from vg4d_ros.bags.replay import _split_args, check_topics, resolve_topic
+from vg4d_ros.bags.replay import _split_args, check_topics
+from vg4d_ros.topics import resolve_topic
 from vg4d_ros.config import load_recognizer_config
 from vg4d_ros.pipeline.convert import FrameConverter, FrameError, NoCameraInfo
 from vg4d_ros.pipeline.decode import MessageError, stamp_ns

@@ -102,8 +102,6 @@ def write_video_bag(root: str | Path, name: str, out: str | Path, *, storage: st
     Record: ``{"name", "bag", "label", "depth_frames", "rgb_frames", "notes"}``.
     Raises ValueError / FileNotFoundError naming the file for an unreadable video.
     """
-    import cv2
-
     topics = {**DEFAULT_TOPICS, **(topics or {})}
     parsed = ntu.parse_name(name)
     names = list(class_names or ntu.CLASS_NAMES)

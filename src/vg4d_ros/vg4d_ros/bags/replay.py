@@ -81,13 +81,14 @@ from vg4d_ros.bags.labels import (BAG_SUFFIXES, GROUND_TRUTH_TOPIC, LabelsError,
 from vg4d_ros.bags.people_metrics import people_report, pooled_people_report
 from vg4d_ros.bags.people_truth import PEOPLE_TRUTH_TOPIC, PEOPLE_TRUTH_TYPE, read_people_truth
 from vg4d_ros.bags.streams import pooled_report, stream_report
-from vg4d_ros.config import NODE_NAME, load_recognizer_config
+from vg4d_ros.config import load_recognizer_config
 from vg4d_ros.pipeline.decode import MessageError, stamp_ns
 from vg4d_ros.pipeline.model import RecognizerError, load_model
 from vg4d_ros.pipeline.recognizer import Recognition, Recognizer, Verdict
 from vg4d_ros.pipeline.window import Frame, clip_window
 from vg4d_ros.pipeline.events import ActionEvent
 from vg4d_ros.transports.outputs import classification_msg, detections_msg, event_msg, label_info_msg, label_msg
+from vg4d_ros.topics import INPUT_TYPES, resolve_topic
 
 
 # exit statuses of `vg4d replay` (EXIT_STATUS_HELP; 1 stays Python's own for an unexpected error)
@@ -150,22 +151,9 @@ class ReplayOptions:
             raise ValueError(f"rate must be >= 0 (0 = as fast as possible), got {self.rate!r}")
 
 
-def resolve_topic(name: str, node_name: str = NODE_NAME) -> str:
-    """``~/x`` -> ``/<node>/x``; relative ``x`` -> ``/x`` (root namespace)."""
-    if name.startswith("~"):
-        return f"/{node_name}{name[1:]}"
-    return name if name.startswith("/") else f"/{name}"
-
-
-def input_types() -> dict[str, str]:
-    """role -> the message type the recogniser expects on it."""
-    return {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
-            "cloud": "sensor_msgs/msg/PointCloud2", "rgb": "sensor_msgs/msg/Image", "mask": "sensor_msgs/msg/Image"}
-
-
 def check_topics(path: Path, available: dict[str, str], wanted: dict[str, str], listing: str) -> None:
     """Raise :class:`BagError` when a wanted input topic is absent or of another type."""
-    types = input_types()
+    types = INPUT_TYPES
     missing = [f"{role} {topic}" for role, topic in wanted.items() if topic not in available]
     wrong = [f"{role} {topic} is {available[topic]}, expected {types[role]}" for role, topic in wanted.items()
              if topic in available and available[topic] != types[role]]

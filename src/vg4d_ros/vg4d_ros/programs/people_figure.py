@@ -21,7 +21,7 @@ import numpy as np
 
 from vg4d_ros.bags.bagio import BagError, bag_topics, open_bag, read_messages
 from vg4d_ros.bags.people_truth import PEOPLE_TRUTH_TOPIC, PEOPLE_TRUTH_TYPE, read_people_truth
-from vg4d_ros.bags.replay import resolve_topic
+from vg4d_ros.topics import resolve_topic
 from vg4d_ros.config import load_recognizer_config
 from vg4d_ros.pipeline.model import RecognizerError, load_model
 from vg4d_ros.pipeline.recognizer import PeopleResult, Recognizer

@@ -63,7 +63,7 @@ from vg4d_ros.bags.ntu2bag import (DEFAULT_START_S, DEFAULT_TOPICS, camera_info_
                                    frame_stamp_ns)
 from vg4d_ros.config import NODE_NAME, load_recognizer_config
 from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, latched_qos, participant, results_qos, sensor_qos
-from vg4d_ros.transports.dds_node import resolve_topic
+from vg4d_ros.topics import resolve_topic
 from vg4d_ros.typestore import ros_typestore
 
 # --- the fault schedule -------------------------------------------------------------------------

@@ -43,17 +43,8 @@ from vg4d_ros.transports.dds.names import latched_qos, results_qos, sensor_qos
 from vg4d_ros.transports.outputs import (classification_msg, detections_msg, diagnostics_msg, event_msg,
                                          label_info_msg, label_msg, xyz_cloud_msg)
 from vg4d_ros.typestore import ros_typestore
+from vg4d_ros.topics import INPUT_TYPES, resolve_topic
 
-INPUT_TYPES = {"depth": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
-               "cloud": "sensor_msgs/msg/PointCloud2", "rgb": "sensor_msgs/msg/Image", "mask": "sensor_msgs/msg/Image"}
-
-
-def resolve_topic(name: str, node_name: str, namespace: str = "/") -> str:
-    """ROS name resolution for the output topics: ``~/x`` -> ``<ns>/<node>/x``; relative -> ``<ns>/x``."""
-    ns = "/" + namespace.strip("/") if namespace.strip("/") else ""
-    if name.startswith("~"):
-        return f"{ns}/{node_name}{name[1:]}" if name != "~" else f"{ns}/{node_name}"
-    return name if name.startswith("/") else f"{ns}/{name}"
 
 
 def describe_qos(qos: Any) -> str:
