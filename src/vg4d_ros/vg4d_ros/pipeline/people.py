@@ -504,23 +504,22 @@ def split_tops(points_m, candidate: PersonCandidate,
     basis = horizontal_basis(settings.up)
     idx = candidate.indices
     p = pts[idx]
-    s = (p @ basis[:2].T) @ principal_axis(p @ basis[:2].T)
+    h = p @ basis[:2].T
+    s = h @ principal_axis(h)
     u = p @ basis[2]
+    ground = u.min()
     b = np.floor((s - s.min()) / TOP_BIN_M).astype(np.int64)
     nb = int(b.max()) + 1
     if nb < 3:
         return [candidate]
-    top = np.full(nb, -np.inf)
-    np.maximum.at(top, b, u)
-    seen = np.isfinite(top)
     # empty bins (a gap the voxels bridged) are as low as the lowest point: a gap is a valley
-    top[~seen] = u.min()
-    ground = u.min()
+    top = np.full(nb, ground)
+    np.maximum.at(top, b, u)
     left_max = np.maximum.accumulate(top)
     right_max = np.maximum.accumulate(top[::-1])[::-1]
     dips = np.full(nb, -np.inf)
     dips[1:-1] = np.minimum(left_max[:-2], right_max[2:]) - top[1:-1]
-    best, tried = None, np.zeros(nb, dtype=bool)
+    left, tried = None, np.zeros(nb, dtype=bool)
     for c in np.argsort(-dips, kind="stable"):  # deepest valley first
         if dips[c] < settings.split_dip_m:
             break
@@ -535,15 +534,14 @@ def split_tops(points_m, candidate: PersonCandidate,
             hi += 1
         tried[lo:hi + 1] = True
         cut_s = s.min() + ((lo + hi) / 2.0 + 0.5) * TOP_BIN_M  # the middle of the bottom, along the axis
-        left = s < cut_s
-        if left.sum() < settings.min_points or (~left).sum() < settings.min_points:
+        side = s < cut_s
+        if side.sum() < settings.min_points or (~side).sum() < settings.min_points:
             continue
-        if _stands(u[left], s[left], ground, settings) and _stands(u[~left], s[~left], ground, settings):
-            best = (dips[c], cut_s, left)
+        if _stands(u[side], s[side], ground, settings) and _stands(u[~side], s[~side], ground, settings):
+            left = side
             break  # one side is an arm (with a sliver of the body) otherwise: try the next valley
-    if best is None:
+    if left is None:
         return [candidate]
-    _, _, left = best
     parts = [_candidate(pts, idx[left], basis, candidate.instance_id),
              _candidate(pts, idx[~left], basis, candidate.instance_id)]
     if not all(_passes(q, settings) for q in parts):
