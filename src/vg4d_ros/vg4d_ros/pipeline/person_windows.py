@@ -105,7 +105,8 @@ class PersonWindows:
     Args:
         config: the ``people`` section.
         window: the window settings of every track (the single-person path's).
-        frame_id: the points' frame, for the windows.
+
+    :attr:`frame_id` (set by the caller per frame) is the points' frame, given to every track's windows.
     """
 
     def __init__(self, config: PeopleConfig, window: WindowConfig) -> None:
