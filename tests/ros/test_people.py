@@ -358,3 +358,30 @@ def test_split_settings_are_checked():
             PeopleSettings(**bad)
     (one,) = split_people(np.zeros((0, 3), np.float32)) or [None]
     assert one is None
+
+
+def test_two_real_people_shaking_hands_are_two_candidates(shared_data):
+    # NTU RGB+D's sample clip A058 "handshaking" (Kinect v2, masked depth): two people joined by their
+    # hands and by the floor patch NTU's masks keep under their feet - one connected component, narrower
+    # than max_width_m, in every frame. The valley between their heads parts them.
+    import cv2
+
+    from missing_data import skip_or_fail
+    from vg4d_core.data.depth import KINECT_V2_DEPTH, depth_to_points
+
+    video = shared_data / "ntu_sample" / "nturgb+d_depth_masked" / "S001C001P001R001A058"
+    files = sorted(video.glob("MDepth-*.png"))
+    if not files:
+        skip_or_fail(f"NTU sample not found at {video}")
+    merged = two = 0
+    for f in files:
+        pts = depth_to_points(cv2.imread(str(f), cv2.IMREAD_UNCHANGED), KINECT_V2_DEPTH, depth_unit=1e-3)
+        merged += len(split_people(pts, PeopleSettings(split_dip_m=math.inf))) == 1
+        cands = split_people(pts)
+        if len(cands) == 2:
+            two += 1
+            left, right = cands
+            assert left.centroid[0] < -0.2 and right.centroid[0] > 0.2  # one each side of the handshake
+            assert all(1.4 < c.height_m < 1.9 for c in cands)
+    assert merged == len(files)
+    assert two >= 0.9 * len(files)
