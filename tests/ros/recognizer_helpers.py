@@ -11,8 +11,9 @@ WIDTH, HEIGHT, FX, CX, CY = 64, 48, 60.0, 32.0, 24.0
 
 
 def tiny_checkpoint(path: str | Path, *, frames: int = FRAMES, points: int = POINTS, extra: dict | None = None,
-                    data_config: dict | None = None) -> Path:
-    """A random-weights lite im-PSTNet of 4 classes at frames x points, saved as a vg4d checkpoint."""
+                    data_config: dict | None = None, class_names: list[str] | None = None, seed: int = 0) -> Path:
+    """A random-weights lite im-PSTNet (``seed``) of ``class_names`` (default :data:`CLASS_NAMES`) at
+    frames x points, saved as a vg4d checkpoint."""
     import torch
 
     from vg4d_core.config import to_dict
@@ -22,13 +23,14 @@ def tiny_checkpoint(path: str | Path, *, frames: int = FRAMES, points: int = POI
 
     cfg = to_dict(load_model_config("lite"))
     cfg.update(frames=frames, points=points)
-    arch = point_encoder_arch(cfg, len(CLASS_NAMES), 16)
-    torch.manual_seed(0)
+    names = list(class_names or CLASS_NAMES)
+    arch = point_encoder_arch(cfg, len(names), 16)
+    torch.manual_seed(seed)
     model = build_point_encoder(arch)
     dc = {"name": "synthetic", "num_frames": frames, "points_per_frame": points, "seed": 0}
     dc.update(data_config or {})
     state = {"format": FORMAT, "arch": arch, "model": model.state_dict(), "epoch": 1,
-             "class_names": list(CLASS_NAMES), "data_config": dc, **(extra or {})}
+             "class_names": names, "data_config": dc, **(extra or {})}
     return atomic_save(state, path)
 
 

@@ -72,6 +72,9 @@ RULES = [
     ("people.birth_frames", ["people.birth_frames=1"], ["people.birth_frames=0"]),
     ("people.death_s", ["people.death_s=0.5"], ["people.death_s=0"]),
     ("people.max_speed_mps", ["people.max_speed_mps=0"], ["people.max_speed_mps=-1"]),
+    ("people.pairs.max_distance_m", ["people.pairs.max_distance_m=1.0"], ["people.pairs.max_distance_m=0"]),
+    ("people.pairs.release_m", ["people.pairs.release_m=2.0"], ["people.pairs.release_m=20"]),
+    ("people.pairs.release_m", ["people.pairs.release_m=1.2"], ["people.pairs.release_m=1.0"]),  # < max_distance_m
     ("topics.depth", ["topics.depth=/cam/depth_2/image"], ["topics.depth=/cam//depth"]),
     ("topics.depth", ["topics.depth=cam/depth"], ["topics.depth=/cam/2depth"]),
     ("topics.camera_info", ["topics.camera_info=~/info"], ["topics.camera_info=/cam/info/"]),

@@ -227,9 +227,9 @@ def test_a_busy_worker_counts_each_superseded_person_window_as_dropped(apart, ch
     rec = Recognizer(config, load_model(config), lambda r: None)
     gate, inner = threading.Event(), rec.infer_batch
 
-    def blocked(windows, completed=None):
+    def blocked(windows, completed=None, scoring=None):
         assert gate.wait(120.0)
-        return inner(windows, completed)
+        return inner(windows, completed, scoring)
 
     rec.infer_batch = blocked
     rec.start()
@@ -244,3 +244,124 @@ def test_a_busy_worker_counts_each_superseded_person_window_as_dropped(apart, ch
     assert st["windows_formed"] >= 8 and st["inference_errors"] == 0
     assert st["windows_inferred"] + st["windows_dropped"] == st["windows_formed"] - st["windows_no_person"]
     assert st["windows_dropped"] >= 4  # two people, several ticks behind the blocked worker
+
+
+# -- two-person actions (people.pairs) ------------------------------------------------------------------
+PAIRS = ["people.enabled=true", "people.pairs.enabled=true", "people.pairs.max_distance_m=3.0",
+         "people.pairs.release_m=3.0", "people.birth_frames=1"]
+MUTUAL = ["handshake", "hug", "push", "wave"]  # a pair model's classes: three new, one shared
+
+
+def test_a_pair_is_scored_as_the_one_cloud_of_both_people(apart, checkpoint):
+    """With pairs on, two people close enough are also scored together: the union of their points per
+    frame, as NTU records a mutual action. With nothing else in view that union is the whole foreground,
+    so the pair's probabilities equal the single-person path's (people off) on the same frames."""
+    both, _ = apart
+    people, single, events = replay_in_order(both, checkpoint, *PAIRS)
+    _, whole, _ = replay_in_order(both, checkpoint)
+    whole_by_stamp = {r.stamp_ns: r for r in whole}
+    compared = 0
+    for r in people:
+        assert {p.track_id for p in r.people} == {"p1", "p2", "p1+p2"}
+        pair = next(p for p in r.people if p.track_id == "p1+p2")
+        assert pair.members == ("p1", "p2") and pair.verdict.status == "labelled"
+        ones = [p for p in r.people if not p.members]
+        assert pair.box.num_points == sum(p.box.num_points for p in ones)
+        np.testing.assert_allclose(pair.box.box_min, np.min([p.box.box_min for p in ones], axis=0))
+        np.testing.assert_allclose(pair.box.box_max, np.max([p.box.box_max for p in ones], axis=0))
+        ref = whole_by_stamp.get(r.stamp_ns)
+        if ref is not None:
+            for name in ref.scores:
+                np.testing.assert_allclose(pair.verdict.recognition.scores[name], ref.scores[name], rtol=0, atol=1e-5)
+            compared += 1
+        assert r.selected in ("p1", "p2")  # ~/action and ~/label describe a person, never the pair
+    assert compared >= 4
+    assert single and all(any(p.track_id == "p1+p2" for p in r.people) for r in people)
+    assert "p1+p2" in {e.track_id for e in events}
+    assert {e.track_id for e in events if e.ended_by == "stream_end"} == {"p1", "p2", "p1+p2"}
+    # the pair leaves the people metrics alone: two people matched, no false track
+    from vg4d_ros.bags.people_metrics import people_report
+    report = people_report(people, read_people_truth(both))
+    assert report["false_tracks"] == 0 and report["matched"] == 2 * len(people)
+
+
+def test_people_farther_apart_than_the_pair_distance_are_no_pair(apart, checkpoint):
+    both, _ = apart
+    people, _, _ = replay_in_order(both, checkpoint, *PAIRS, "people.pairs.max_distance_m=0.5",
+                                   "people.pairs.release_m=0.5")
+    assert people and all({p.track_id for p in r.people} == {"p1", "p2"} for r in people)
+
+
+def test_a_pair_model_of_its_own_classes_labels_pairs_in_one_label_map(apart, checkpoint, tmp_path):
+    """A separate pair checkpoint (mutual classes): people keep the person model's classes, pairs get the
+    pair model's (limited to people.pairs.classes), and every class id indexes one label map
+    (Recognizer.label_names: the person model's classes, then the pair model's new ones)."""
+    both, _ = apart
+    pair_ck = tiny_checkpoint(tmp_path / "pair.pt", class_names=MUTUAL, seed=3)
+    people, _, events = replay_in_order(both, checkpoint, *PAIRS, f"people.pairs.checkpoint={pair_ck}",
+                                        "people.pairs.classes=handshake,push")
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              *PAIRS, f"people.pairs.checkpoint={pair_ck}"])
+    rec = Recognizer(config, load_model(config), lambda r: None)
+    names = CLASS_NAMES + ["handshake", "hug", "push"]
+    assert rec.label_names == names
+    for r in people:
+        for p in r.people:
+            rec_p = p.verdict.recognition
+            table = rec_p.scores[rec_p.primary]
+            if p.members:
+                assert len(table) == len(names) and {n for n, _ in rec_p.top_k} <= {"handshake", "push"}
+                assert len(rec_p.top_k) == 2 and table.sum() == pytest.approx(1.0, abs=1e-5)
+                kept = [names.index("handshake"), names.index("push")]
+                assert np.all(np.delete(table, kept) == 0)
+            else:
+                assert len(table) == len(CLASS_NAMES) and rec_p.top_k[0][0] in CLASS_NAMES
+    # the detections name each hypothesis by its index in that one map
+    ts = ros_typestore()
+    msg = detections_msg(people[-1], names, ts)
+    pair = next(d for d in msg.detections if d.id == "p1+p2")
+    pair_top = next(p for p in people[-1].people if p.members).verdict.recognition.top_k
+    assert [names[int(h.hypothesis.class_id)] for h in pair.results] == [n for n, _ in pair_top]
+    pair_events = [e for e in events if e.track_id == "p1+p2"]
+    assert pair_events and all(names[e.class_id] == e.label and e.label in ("handshake", "push") for e in pair_events)
+
+
+def test_a_pair_model_that_converts_frames_differently_or_lacks_a_class_is_refused(checkpoint, tmp_path):
+    from vg4d_ros.pipeline.model import RecognizerError
+
+    other = tiny_checkpoint(tmp_path / "pair32.pt", points=32, class_names=MUTUAL)
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              *PAIRS, f"people.pairs.checkpoint={other}"])
+    with pytest.raises(RecognizerError, match=r"people.pairs.checkpoint .*points_per_frame: 64 -> 32"):
+        Recognizer(config, load_model(config), lambda r: None)
+    good = tiny_checkpoint(tmp_path / "pair.pt", class_names=MUTUAL)
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              *PAIRS, f"people.pairs.checkpoint={good}",
+                                                              "people.pairs.classes=handshake,high five"])
+    with pytest.raises(RecognizerError, match="people.pairs.classes .* high five"):
+        Recognizer(config, load_model(config), lambda r: None)
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              *PAIRS, f"people.pairs.checkpoint={tmp_path / 'no.pt'}"])
+    with pytest.raises(RecognizerError, match="no.pt"):
+        Recognizer(config, load_model(config), lambda r: None)
+
+
+def test_ntu_mutual_keeps_the_two_person_classes_of_an_ntu_model(apart, checkpoint, tmp_path):
+    """people.pairs.classes=ntu_mutual: a pair of an NTU-class model is labelled among NTU RGB+D's mutual
+    actions only; a model without any of them is refused with the reason."""
+    from vg4d_core.data.ntu import CLASS_NAMES as NTU, NTU_MUTUAL_ACTIONS
+    from vg4d_ros.pipeline.model import RecognizerError
+
+    assert len(NTU_MUTUAL_ACTIONS) == 26 and NTU_MUTUAL_ACTIONS[0] == "punching/slapping other person"
+    assert "handshaking" in NTU_MUTUAL_ACTIONS[:11] and NTU_MUTUAL_ACTIONS[-1] == NTU[119]
+    ntu60 = tiny_checkpoint(tmp_path / "ntu60.pt", class_names=list(NTU[:60]))
+    both, _ = apart
+    people, _, _ = replay_in_order(both, checkpoint, *PAIRS, f"people.pairs.checkpoint={ntu60}",
+                                   "people.pairs.classes=ntu_mutual", "inference.top_k=20")
+    pairs = [p.verdict.recognition for r in people for p in r.people if p.members]
+    assert pairs and all(len(r.top_k) == 11 and {n for n, _ in r.top_k} == set(NTU_MUTUAL_ACTIONS[:11])
+                         for r in pairs)
+    config = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={checkpoint}", *SETTINGS,
+                                                              *PAIRS, "people.pairs.classes=ntu_mutual"])
+    with pytest.raises(RecognizerError, match="ntu_mutual.*none of NTU RGB"):
+        Recognizer(config, load_model(config), lambda r: None)

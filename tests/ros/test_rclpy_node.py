@@ -168,6 +168,21 @@ def test_people_mode_publishes_detections_with_track_ids(context, checkpoint):
         assert {e.track_id for e in driver.messages("events")} == {"p1"}
 
 
+def test_a_pair_model_extends_the_latched_label_map(context, checkpoint, tmp_path):
+    """people.pairs with a pair checkpoint of other classes: LabelInfo holds the person model's classes and
+    then the pair model's new ones, so every class id on ~/detections and ~/events has a name."""
+    pair = rh.tiny_checkpoint(tmp_path / "pair.pt", class_names=["handshake", "wave", "hug"])
+    name = rx.unique_name()
+    with session(context, make_node(context, checkpoint, name=name, **{
+            "people.enabled": True, "people.pairs.enabled": True, "people.pairs.checkpoint": str(pair)}),
+            f"/{name}") as (driver, node, spin):
+        assert driver.transition("configure") and driver.transition("activate")
+        rx.wait_until(lambda: driver.count("label_info") >= 1, "label_info")
+        info = driver.messages("label_info")[-1]
+        assert [(c.class_id, c.class_name) for c in info.class_map] == list(
+            enumerate(rh.CLASS_NAMES + ["handshake", "hug"]))
+
+
 def test_events_off_needs_no_message_package_and_on_names_it(context, checkpoint, monkeypatch):
     for name in [m for m in sys.modules if m == "vg4d_msgs" or m.startswith("vg4d_msgs.")]:
         monkeypatch.delitem(sys.modules, name)

@@ -229,6 +229,33 @@ class EventsConfig:
 
 
 @dataclass
+class PairsConfig:
+    """Two-person actions (:mod:`vg4d_ros.pipeline.person_windows`): two tracks standing close are also
+    scored together, the union of their points per frame, by a model trained on such clouds (NTU RGB+D's
+    mutual actions are recorded as one masked depth of both people). Each person keeps their own window
+    and label; the pair gets one more (track id ``p1+p2``).
+
+    Distances are between the two people's centroids across the floor (the part along ``people.up``
+    left out), metres.
+    """
+
+    enabled: bool = False
+    # the pair model; "" = inference.checkpoint (one model trained on single and two-person classes, such
+    # as NTU RGB+D 120). Another checkpoint must convert frames the same way (frames, points, units)
+    checkpoint: str = ""
+    max_distance_m: float = 1.2  # two people this close become a pair (arm's reach: ~0.7 m each)
+    release_m: float = 1.6  # ... and stay one until farther apart than this (no flicker at the edge)
+    # comma-separated class names the pair's label is chosen from (e.g. the mutual actions of an NTU-120
+    # model: a pair of people who do not interact is otherwise given their nearest mutual look-alike);
+    # "ntu_mutual" = NTU RGB+D's two-person actions (A50-A60, A106-A120) among them; "" = every class of the
+    # pair model
+    classes: str = ""
+
+    def class_list(self) -> list[str]:
+        return [c.strip() for c in self.classes.split(",") if c.strip()]
+
+
+@dataclass
 class PeopleConfig:
     """Several people at once (:mod:`vg4d_ros.pipeline.person_windows`): the foreground is split into
     person candidates (:mod:`vg4d_ros.pipeline.people`), tracked (:mod:`vg4d_ros.pipeline.tracks`), and
@@ -261,6 +288,7 @@ class PeopleConfig:
     # who ~/action and ~/label describe: the nearest person, the one with most points, or track `select_id`
     select: Literal["nearest", "largest", "id"] = "nearest"
     select_id: str = ""
+    pairs: PairsConfig = field(default_factory=PairsConfig)
 
 
 @dataclass

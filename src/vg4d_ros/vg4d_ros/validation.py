@@ -143,6 +143,8 @@ RANGES: dict[str, Range] = {
     "people.birth_frames": _count(1, "frames", 100),
     "people.death_s": Range(0.01, MAX_PERIOD_S, note="seconds"),
     "people.max_speed_mps": Range(0, 20.0, note="metres per second"),
+    "people.pairs.max_distance_m": Range(0.1, 10.0, note="metres"),
+    "people.pairs.release_m": Range(0.1, 10.0, note="metres; at least max_distance_m"),
     "input_limits.max_depth_pixels": _count(1024, "depth pixels converted whole; more are strided",
                                             MAX_INPUT_ELEMENTS),
     "input_limits.max_cloud_points": _count(1024, "cloud points converted whole; more are strided",
@@ -299,5 +301,9 @@ def validate_recognizer_config(config: RecognizerConfig, *, domain: int | None =
         check_frame_id("input_frame", config.input_frame)
     _check_scores(config.inference)
     _check_foreground(config.foreground)
+    pairs = config.people.pairs
+    if pairs.release_m < pairs.max_distance_m:
+        raise _refuse("people.pairs.release_m", pairs.release_m,
+                      f">= people.pairs.max_distance_m ({pairs.max_distance_m}): a pair must not end where it forms")
     if domain is not None:
         check_domain(domain)

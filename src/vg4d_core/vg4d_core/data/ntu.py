@@ -63,6 +63,9 @@ CLASS_NAMES: tuple[str, ...] = (
     'finger-guessing game (playing rock-paper-scissors)',
 )
 
+# the two-person ("mutual") actions, A50-A60 and A106-A120: recorded as one masked depth of both people
+NTU_MUTUAL_ACTIONS: tuple[str, ...] = CLASS_NAMES[49:60] + CLASS_NAMES[105:120]
+
 NTU60_CS_TRAIN_PERFORMERS = frozenset({1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38})
 NTU120_CSUB_TRAIN_PERFORMERS = NTU60_CS_TRAIN_PERFORMERS | frozenset({
     45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86, 89, 91, 92, 93, 94,

@@ -40,7 +40,8 @@ def people_report(results: Sequence, truth, gate_m: float = 0.5) -> dict:
         gt = frames.get(int(r.stamp_ns))
         if gt is None:
             continue
-        present = [p for p in r.people if p.verdict.status in ("labelled", "unsure")]
+        # people only: a pair's window (people.pairs) is two of them together, not a person
+        present = [p for p in r.people if p.verdict.status in ("labelled", "unsure") and not p.members]
         instances += len(gt)
         if gt and present:
             cost = np.array([[np.linalg.norm((_centre(p.box.box_min, p.box.box_max) - np.asarray(g.box_center))[[0, 2]])

@@ -355,7 +355,7 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
             "latency_ms": float(r.latency_ms) if r is not None else None, "num_frames": int(v.num_frames)})
     published = [v.recognition for _, v in verdicts if v.status == "labelled"]
     if out_dir is not None and (published or events or people):
-        result.output_bag = str(write_outputs(out_dir / "bags" / result.name, config, model.class_names,
+        result.output_bag = str(write_outputs(out_dir / "bags" / result.name, config, rec.label_names,
                                               published, options.out_storage, events, people))
     return result
 

@@ -11,7 +11,7 @@ once, so a consumer learns of an action one window after the evidence, not at it
 What ends a segment: another label (``ended_by`` ``label``), a window refused because no person is in
 view (``no_person``: the smoothing restarts), a window withheld as unsure (``unsure``), a stamp reset
 (``reset``), the end of the stream (``stream_end``), with several people the end of the person's
-track (``track_lost``). Stamps: ``start_ns`` is the oldest frame of the
+track (``track_lost``; of a pair: a member's), and a pair's people moving apart (``pair_apart``). Stamps: ``start_ns`` is the oldest frame of the
 segment's first window (where its evidence begins), ``end_ns`` the newest frame of its last window,
 ``stamp_ns`` the window stamp at which the event was decided (publish time, in message time).
 """

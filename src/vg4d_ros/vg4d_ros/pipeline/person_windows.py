@@ -18,6 +18,12 @@ buffer counts them from the stream's first frame. A confirmed track not seen in 
 short dropout) gets an empty frame: its window's person gate counts it, and the clip sampler fills it
 from its neighbours as training did. Windows of every track due at the same frame come out together:
 the recogniser scores them in one batch.
+
+With ``people.pairs.enabled`` two tracks that stand close are also a pair (:mod:`~vg4d_ros.pipeline.pairs`)
+with a buffer of its own: each frame, the union of the members' points in that frame goes through the
+same ``store`` (so a two-person cloud is stored and sampled as the training cache stores NTU's mutual
+actions: both bodies in one masked depth); its windows come out with the people's (``members`` set).
+A pair's buffer starts when the pair forms: its first window comes ``min_coverage`` of a window later.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from vg4d_ros.config import PeopleConfig
+from vg4d_ros.pipeline.pairs import PairSettings, choose_pairs, pair_members
 from vg4d_ros.pipeline.people import PeopleSettings, PersonCandidate, split_instance_mask, split_people
 from vg4d_ros.pipeline.tracks import PersonTracker, TrackFrame, TrackSettings, track_number
 from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer, WindowConfig
@@ -38,6 +45,12 @@ def people_settings(config: PeopleConfig) -> PeopleSettings:
                           min_height_m=float(config.min_height_m), max_height_m=float(config.max_height_m),
                           max_width_m=float(config.max_width_m), up=tuple(float(v) for v in config.up),
                           split_dip_m=float(config.split_dip_m), split_ground_m=float(config.split_ground_m))
+
+
+def pair_settings(config: PeopleConfig) -> PairSettings:
+    """The pairing rules of the ``people.pairs`` config section."""
+    return PairSettings(max_distance_m=float(config.pairs.max_distance_m), release_m=float(config.pairs.release_m),
+                        up=tuple(float(v) for v in config.up))
 
 
 def track_settings(config: PeopleConfig) -> TrackSettings:
@@ -66,6 +79,14 @@ class PersonBox:
         return PersonBox(np.asarray(candidate.centroid, np.float64), np.asarray(candidate.box_min, np.float64),
                          np.asarray(candidate.box_max, np.float64), int(candidate.num_points))
 
+    @staticmethod
+    def union(boxes: "list[PersonBox]") -> "PersonBox":
+        """The box of several people together (centroid: the mean of all their points)."""
+        n = sum(b.num_points for b in boxes)
+        centroid = sum(b.centroid * b.num_points for b in boxes) / max(n, 1)
+        return PersonBox(np.asarray(centroid, np.float64), np.min([b.box_min for b in boxes], axis=0),
+                         np.max([b.box_max for b in boxes], axis=0), int(n))
+
 
 @dataclass(frozen=True)
 class PersonWindow:
@@ -74,6 +95,7 @@ class PersonWindow:
     track_id: str
     window: Window
     box: PersonBox
+    members: tuple[str, ...] = ()  # a pair's two track ids (() for one person)
 
 
 @dataclass
@@ -97,6 +119,7 @@ class PeopleStep:
     windows: list[PersonWindow]
     tracks: TrackFrame
     ended: tuple[str, ...]
+    pairs_ended: tuple[tuple[str, str], ...] = ()  # (pair id, why: track_lost | pair_apart)
 
 
 class PersonWindows:
@@ -116,6 +139,8 @@ class PersonWindows:
         self.tracker = PersonTracker(track_settings(config), self.people)
         self._persons: dict[str, _Person] = {}
         self._pending: dict[str, _Pending] = {}
+        self.pairing = pair_settings(config) if config.pairs.enabled else None
+        self._pairs: dict[str, _Person] = {}
         self.frame_id = ""
 
     @property
@@ -123,12 +148,19 @@ class PersonWindows:
         """Confirmed tracks alive now."""
         return list(self._persons)
 
+    @property
+    def pair_ids(self) -> list[str]:
+        """Pairs now (``people.pairs.enabled``)."""
+        return list(self._pairs)
+
     def clear(self) -> tuple[str, ...]:
-        """Forget every track (stamp reset, stop); returns the confirmed ids that ended."""
+        """Forget every track and pair (stamp reset, stop); returns the confirmed ids that ended (people
+        only: the pairs' segments end with their members')."""
         ended = tuple(self._persons)
         self.tracker.reset()
         self._persons.clear()
         self._pending.clear()
+        self._pairs.clear()
         return ended
 
     def candidates(self, points_m: np.ndarray, instance_ids: np.ndarray | None = None) -> list[PersonCandidate]:
@@ -172,7 +204,41 @@ class PersonWindows:
             window = state.buffer.push(Frame(stamp_ns, np.zeros((0, 3), np.float32), rgb))
             if window is not None and state.box is not None:
                 windows.append(PersonWindow(person.track_id, window, state.box))
-        return PeopleStep(windows, frame, tuple(ended))
+        pairs_ended: list[tuple[str, str]] = []
+        if self.pairing is not None:
+            windows += self._pair_windows(stamp_ns, points_m, rgb, store, frame, pairs_ended)
+        return PeopleStep(windows, frame, tuple(ended), tuple(pairs_ended))
+
+    def _pair_windows(self, stamp_ns: int, points_m: np.ndarray, rgb: np.ndarray | None,
+                      store: Callable[[np.ndarray, int], np.ndarray], frame: TrackFrame,
+                      ended: list[tuple[str, str]]) -> list[PersonWindow]:
+        """Update the pairs (:func:`~vg4d_ros.pipeline.pairs.choose_pairs`) and push each pair's frame: the
+        union of its members' points seen in this frame (none seen: an empty frame, which the person gate
+        counts); returns the pair windows due. Ended pairs are appended to ``ended``."""
+        seen = {p.track_id: p for p in frame.confirmed}
+        positions = {p.track_id: p.position for p in (*frame.confirmed, *frame.coasting) if p.track_id in self._persons}
+        now, gone = choose_pairs(positions, set(self._pairs), self.pairing)
+        for pid, why in gone:
+            self._pairs.pop(pid, None)
+            ended.append((pid, why))
+        windows: list[PersonWindow] = []
+        for pid in now:
+            state = self._pairs.get(pid)
+            if state is None:
+                state = self._pairs[pid] = _Person(WindowBuffer(self.window_config))
+            members = pair_members(pid)
+            visible = [seen[m].candidate for m in members if m in seen]
+            if visible:
+                rows = np.sort(np.concatenate([c.indices for c in visible]))
+                points = store(points_m[rows], stamp_ns)
+                state.box = PersonBox.union([PersonBox.of(c) for c in visible])
+            else:
+                points = np.zeros((0, 3), np.float32)
+            state.buffer.frame_id = self.frame_id
+            window = state.buffer.push(Frame(stamp_ns, points, rgb))
+            if window is not None and state.box is not None:
+                windows.append(PersonWindow(pid, window, state.box, members))
+        return windows
 
 
 def select_person(windows: list[tuple[str, PersonBox]], how: str, track_id: str = "") -> str | None:

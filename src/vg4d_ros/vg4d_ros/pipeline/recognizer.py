@@ -62,6 +62,7 @@ subscribe, call the ``on_*`` methods, and publish what the builders of
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import Counter, deque
@@ -78,14 +79,18 @@ from vg4d_ros.pipeline.decode import MessageError, stamp_ns
 from vg4d_ros.pipeline.events import ActionEvent, EventSettings, EventTracker
 from vg4d_ros.pipeline.mailbox import Mailbox
 from vg4d_ros.pipeline.person_windows import PersonBox, PersonWindow, PersonWindows, select_person
-from vg4d_ros.pipeline.model import LoadedModel, RecognizerError, depth_only_scoring, resolve
-from vg4d_ros.pipeline.tracks import track_number
+from vg4d_ros.pipeline.model import DepthOnly, LoadedModel, RecognizerError, depth_only_scoring, load_model, resolve
+from vg4d_ros.pipeline.pairs import is_pair, member_numbers
 from vg4d_ros.pipeline.sync import ApproximateTimeSynchronizer, PassThrough, Synced
 from vg4d_ros.pipeline.transforms import TF_STATIC_TOPIC, TF_TOPIC, TransformBuffer, TransformError, strip_slash
 from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer
 
 
-MAX_REASONS_PER_TOPIC = 16  # bound the malformed-reason table (reasons quote sizes that vary)
+MAX_REASONS_PER_TOPIC = 16
+NTU_MUTUAL = "ntu_mutual"  # people.pairs.classes keyword: NTU RGB+D's mutual actions
+# what a pair model must share with the person model: one converted frame feeds both
+PAIR_TRANSFORM_FIELDS = ("point_scale", "stored_points_per_frame", "subset_seed", "quantum", "num_frames",
+                         "points_per_frame")  # bound the malformed-reason table (reasons quote sizes that vary)
 
 
 @dataclass
@@ -144,6 +149,32 @@ class Verdict:
     first_stamp_ns: int = 0  # the window's oldest frame
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """How windows are scored: one model, its score tables and the label space its results are in.
+
+    Attributes:
+        predictor: ``batch -> {score: (B, C) probs}`` (:class:`vg4d_core.runtime.predictor.Predictor`).
+        class_names: the model's C classes.
+        scores, primary, top_k: the tables kept, the one that ranks, how many hypotheses.
+        use_rgb: windows carry colour to this model; depth_only: its scoring of windows without colour.
+        keep: (C,) bool: classes a label may be (``people.pairs.classes``); None = all. The others get
+            probability 0 and the rest is renormalised, in every table.
+        to_labels: (C,) int: index of each class in :attr:`Recognizer.label_names` (results of this model
+            are in that space, so one LabelInfo names every class id); None = the same order.
+    """
+
+    predictor: Any
+    class_names: list[str]
+    scores: tuple[str, ...]
+    primary: str
+    top_k: int
+    use_rgb: bool
+    depth_only: DepthOnly | None
+    keep: np.ndarray | None = None
+    to_labels: np.ndarray | None = None
+
+
 @dataclass
 class _Pending:
     window: Window
@@ -160,17 +191,18 @@ class _Batch:
 
 @dataclass(frozen=True)
 class PersonVerdict:
-    """One person's window at one tick (``people.enabled``).
+    """One person's (or pair's) window at one tick (``people.enabled``).
 
     Attributes:
-        track_id: the person's track (``p1`` ...).
-        box: where the person is (metres, the window's frame).
+        track_id: the person's track (``p1`` ...), or a pair's (``p1+p2``, ``people.pairs``).
+        box: where the person is (metres, the window's frame); a pair's box holds both.
         verdict: what became of the window (the single-person rules, per track).
     """
 
     track_id: str
     box: PersonBox
     verdict: Verdict
+    members: tuple[str, ...] = ()  # a pair's two track ids (() for one person)
 
 
 @dataclass(frozen=True)
@@ -264,13 +296,67 @@ class Recognizer:
         self._events_stamp: int | None = None  # the newest verdict the tracker took (older ones are late)
         # several people (people.enabled): a window, verdicts and events per track
         self.people = PersonWindows(config.people, self.settings.window) if config.people.enabled else None
+        self.scoring = Scoring(model.predictor, list(model.class_names), self.settings.scores, self.settings.primary,
+                               self.settings.top_k, self.settings.use_rgb, self.depth_scoring)
+        # every class a result may name: the model's, then a separate pair model's own (people.pairs)
+        self.label_names: list[str] = list(model.class_names)
+        self.pair_scoring = self._pair_scoring() if self.people is not None and config.people.pairs.enabled else None
         self.on_people: Callable[[PeopleResult], None] | None = None
         self.track_events: dict[str, EventTracker] = {}
         self._track_stamp: dict[str, int] = {}  # newest verdict stamp per track (its events' order)
         self._track_delivered: dict[str, int] = {}  # newest labelled stamp per track
         self.tracks_born = 0
         self.tracks_ended = 0
+        self.pairs_ended = 0
         self.mailbox: Mailbox[Any] = Mailbox(self._work, name="vg4d-recognizer", on_start=self._worker_threads)
+
+    def _pair_scoring(self) -> Scoring:
+        """The scoring of pair windows (``people.pairs``): the pair checkpoint's point-cloud scores (or the
+        main model's scoring, when no other checkpoint is given), limited to ``pairs.classes``; extends
+        :attr:`label_names` with the pair model's classes the main model lacks."""
+        pairs = self.config.people.pairs
+        if not pairs.checkpoint:
+            model, base = self.model, self.scoring
+        else:
+            # point-cloud scores only: a pair's colour would be the whole image, not the two people
+            pconf = dataclasses.replace(self.config, topics=dataclasses.replace(self.config.topics, rgb=""),
+                                        inference=dataclasses.replace(self.config.inference,
+                                                                      checkpoint=pairs.checkpoint, scores="auto",
+                                                                      primary="auto"))
+            model = load_model(pconf)
+            settings = resolve(pconf, model)
+            differ = self.settings.transform.differences(settings.transform, PAIR_TRANSFORM_FIELDS)
+            if differ:
+                raise RecognizerError(f"people.pairs.checkpoint {pairs.checkpoint} converts frames differently from "
+                                      f"inference.checkpoint ({'; '.join(differ)}): one frame feeds both models, so "
+                                      "train the pair model with the same frames, points and units")
+            for text in settings.warnings:
+                self.log("warn", f"pair model: {text}")
+            base = Scoring(model.predictor, list(model.class_names), settings.scores, settings.primary,
+                           settings.top_k, False, None)
+            known = set(self.label_names)
+            self.label_names += [n for n in model.class_names if n not in known]
+        names = list(model.class_names)
+        wanted = pairs.class_list()
+        if wanted == [NTU_MUTUAL]:  # NTU RGB+D's two-person classes the pair model has (11 of NTU60, 26 of 120)
+            from vg4d_core.data.ntu import NTU_MUTUAL_ACTIONS
+            wanted = [n for n in NTU_MUTUAL_ACTIONS if n in names]
+            if not wanted:
+                raise RecognizerError(f"people.pairs.classes={NTU_MUTUAL}, but the pair model ({model.path}) has none "
+                                      "of NTU RGB+D's mutual actions among its classes")
+        keep = None
+        if wanted:
+            unknown = [c for c in wanted if c not in names]
+            if unknown:
+                raise RecognizerError(f"people.pairs.classes names classes the pair model "
+                                      f"({model.path}) does not have: {', '.join(unknown)}")
+            keep = np.isin(np.asarray(names, dtype=object), np.asarray(wanted, dtype=object))
+        index = {n: i for i, n in enumerate(self.label_names)}
+        to_labels = np.asarray([index[n] for n in names], np.int64)
+        top_k = min(base.top_k, int(keep.sum()) if keep is not None else len(names))
+        self.log("info", f"two-person actions: pairs within {pairs.max_distance_m:g} m are scored by {model.path}"
+                         f" ({len(wanted) if wanted else len(names)} classes)")
+        return dataclasses.replace(base, keep=keep, to_labels=to_labels, top_k=top_k)
 
     def _synchroniser(self, inputs: int) -> Any:
         if inputs == 1:
@@ -528,6 +614,8 @@ class Recognizer:
         self.tracks_born += len(step.tracks.born)
         for track_id in step.ended:
             self._end_track(track_id, synced.stamp, "track_lost")
+        for pid, why in step.pairs_ended:
+            self._end_track(pid, synced.stamp, why, person=False)
         due: dict[str, PersonWindow] = {}
         for pw in step.windows:
             self.windows_formed += 1
@@ -571,9 +659,13 @@ class Recognizer:
         if stride > 1:
             self._note_reduced(role, msg, stride, self.converter.limit)
 
-    def _end_track(self, track_id: str, stamp_ns: int, why: str) -> None:
-        """A track ended (its person left, or the stream reset): close its action segment."""
-        self.tracks_ended += 1
+    def _end_track(self, track_id: str, stamp_ns: int, why: str, person: bool = True) -> None:
+        """A track ended (its person left, or the stream reset), or a pair (``person`` False): close its
+        action segment."""
+        if person:
+            self.tracks_ended += 1
+        else:
+            self.pairs_ended += 1
         with self._events_lock:
             tracker = self.track_events.pop(track_id, None)
             self._track_stamp.pop(track_id, None)
@@ -589,27 +681,28 @@ class Recognizer:
                 return
             self._track_stamp[track_id] = verdict.stamp_ns
             tracker = self.track_events.get(track_id)
-            if tracker is None:
-                tracker = self.track_events[track_id] = EventTracker(
-                    list(self.model.class_names), self.events.settings, track_id=track_id)
+            if tracker is None:  # a pair's results are in label_names (its model's classes may be others)
+                names = self.label_names if is_pair(track_id) else list(self.model.class_names)
+                tracker = self.track_events[track_id] = EventTracker(names, self.events.settings, track_id=track_id)
             events = _events_of(tracker, verdict)
         self._emit(verdict, events)
 
     def _work_people(self, batch: _Batch) -> None:
         """Score every person's window of one tick in one batch, then decide, publish and track each."""
-        tracks = list(batch.windows)
+        tracks = sorted(batch.windows, key=member_numbers)
         windows = [batch.windows[t].window for t in tracks]
-        results = self._infer_batch_counted(windows, batch.completed)
+        results = self._score_people(tracks, windows, batch.completed)
         people: list[PersonVerdict] = []
         for i, track_id in enumerate(tracks):
             w = windows[i]
-            if isinstance(results, str):  # the batch failed: every person's window is an error
-                verdict = Verdict("error", results, w.last_stamp_ns, w.num_frames, first_stamp_ns=w.first_stamp_ns)
+            if isinstance(results[i], str):  # the batch failed: every window in it is an error
+                verdict = Verdict("error", results[i], w.last_stamp_ns, w.num_frames, first_stamp_ns=w.first_stamp_ns)
             else:
                 verdict = self._person_verdict(track_id, results[i])
             self._track_person(track_id, verdict)
-            people.append(PersonVerdict(track_id, batch.windows[track_id].box, verdict))
-        labelled = [(p.track_id, p.box) for p in people if p.verdict.status == "labelled"]
+            people.append(PersonVerdict(track_id, batch.windows[track_id].box, verdict, batch.windows[track_id].members))
+        # ~/action and ~/label describe one person, never a pair
+        labelled = [(p.track_id, p.box) for p in people if p.verdict.status == "labelled" and not p.members]
         selected = select_person(labelled, self.config.people.select, self.config.people.select_id)
         newest = max(w.last_stamp_ns for w in windows)
         frame_id = windows[0].frame_id
@@ -621,6 +714,36 @@ class Recognizer:
                 self._delivered_ns = chosen.stamp_ns
                 self.last_result = chosen
                 self._call(self.on_result, chosen, "a result")
+
+    def _score_people(self, tracks: list[str], windows: list[Window], completed: float) -> list[Recognition | str]:
+        """One tick's windows -> a result (or the failure in words) each: people by the checkpoint, pairs
+        by the pair scoring; one forward pass when both are the same model."""
+        out: list[Recognition | str] = [""] * len(tracks)
+        if self.pair_scoring is None:
+            groups = [(list(range(len(tracks))), None)]
+        else:
+            pairs = [i for i, t in enumerate(tracks) if is_pair(t)]
+            people = [i for i, t in enumerate(tracks) if not is_pair(t)]
+            if self.pair_scoring.predictor is self.scoring.predictor:  # one model: one batch, then each space
+                groups = [(people + pairs, "split")]
+            else:
+                groups = [(people, None), (pairs, self.pair_scoring)]
+        for rows, scoring in groups:
+            if not rows:
+                continue
+            if scoring == "split":
+                results = self._infer_batch_counted([windows[i] for i in rows], completed)
+                if not isinstance(results, str):
+                    pair_rows = [k for k, i in enumerate(rows) if is_pair(tracks[i])]
+                    again = [_rescored(results[k], self.pair_scoring, self.label_names, self.threshold)
+                             for k in pair_rows]
+                    for k, r in zip(pair_rows, again):
+                        results[k] = r
+            else:
+                results = self._infer_batch_counted([windows[i] for i in rows], completed, scoring)
+            for k, i in enumerate(rows):
+                out[i] = results if isinstance(results, str) else results[k]
+        return out
 
     def _person_verdict(self, track_id: str, result: Recognition) -> Verdict:
         """The delivery rules of :meth:`_verdict` for one person (the stamp order is per track)."""
@@ -690,10 +813,11 @@ class Recognizer:
         except Exception as exc:
             return self._inference_failed(exc)
 
-    def _infer_batch_counted(self, windows: list[Window], completed: float) -> list[Recognition] | str:
+    def _infer_batch_counted(self, windows: list[Window], completed: float,
+                             scoring: Scoring | None = None) -> list[Recognition] | str:
         """:meth:`infer_batch`, or the failure in words (counted once and logged)."""
         try:
-            return self.infer_batch(windows, completed)
+            return self.infer_batch(windows, completed, scoring)
         except Exception as exc:
             return self._inference_failed(exc)
 
@@ -771,7 +895,7 @@ class Recognizer:
         with self._events_lock:
             events = self.events.reset(self._events_stamp or 0, why)
             self._events_stamp = None
-            for track_id in sorted(self.track_events, key=track_number):
+            for track_id in sorted(self.track_events, key=member_numbers):
                 events += self.track_events[track_id].reset(self._track_stamp.get(track_id, 0), why)
             self.track_events.clear()
             self._track_stamp.clear()
@@ -810,37 +934,40 @@ class Recognizer:
         """Run the model on one window now (the worker's step; also for benchmarks)."""
         return self.infer_batch([window], completed)[0]
 
-    def infer_batch(self, windows: list[Window], completed: float | None = None) -> list[Recognition]:
-        """Run the model on several windows (every view of each) in one batch: one forward pass for all
-        the people of a tick. Each window's views are averaged as ``vg4d evaluate`` pools a video's test
-        views; a window's result does not depend on the others in the batch (eval mode)."""
+    def infer_batch(self, windows: list[Window], completed: float | None = None,
+                    scoring: Scoring | None = None) -> list[Recognition]:
+        """Run a model (``scoring``; default: the checkpoint's, :attr:`scoring`) on several windows (every
+        view of each) in one batch: one forward pass for all the people of a tick. Each window's views
+        are averaged as ``vg4d evaluate`` pools a video's test views; a window's result does not depend on
+        the others in the batch (eval mode)."""
         completed = self.clock() if completed is None else completed
+        sc = self.scoring if scoring is None else scoring
         views = [[(w.points, w.rgb), *w.clips] for w in windows]
         flat = [v for vs in views for v in vs]
         items: list[dict[str, Any]] = [{"points": pts, "label": 0, "video": "live"} for pts, _ in flat]
-        predictor, scores, primary = self.model.predictor, self.settings.scores, self.settings.primary
+        predictor, scores, primary = sc.predictor, sc.scores, sc.primary
         # some sampled frame (of any view) went on without colour
-        depth_only = self.settings.use_rgb and any(rgb is None for _, rgb in flat)
+        depth_only = sc.use_rgb and any(rgb is None for _, rgb in flat)
         if depth_only:
-            if self.depth_scoring.predictor is None:
-                raise RecognizerError(f"a window without colour cannot be scored: {self.depth_scoring.note}")
-            predictor, scores, primary = (self.depth_scoring.predictor, self.depth_scoring.scores,
-                                          self.depth_scoring.primary)
-        elif self.settings.use_rgb:
+            if sc.depth_only is None or sc.depth_only.predictor is None:
+                note = sc.depth_only.note if sc.depth_only is not None else "no point-cloud scoring"
+                raise RecognizerError(f"a window without colour cannot be scored: {note}")
+            predictor, scores, primary = sc.depth_only.predictor, sc.depth_only.scores, sc.depth_only.primary
+        elif sc.use_rgb:
             for item, (_, rgb) in zip(items, flat):
                 item["rgb"] = rgb
         probs = {n: np.asarray(p, dtype=np.float64) for n, p in predictor(collate_clips(items)).items()
                  if n in scores}
-        names = self.model.class_names
+        names = self.label_names if sc.to_labels is not None else sc.class_names
         latency = (self.clock() - completed) * 1e3
         out: list[Recognition] = []
         start = 0
         for window, vs in zip(windows, views):
             stop = start + len(vs)
-            tables = {n: np.asarray(p[start:stop].mean(axis=0), dtype=np.float32) for n, p in probs.items()}
+            tables = {n: _in_label_space(p[start:stop].mean(axis=0), sc, len(names)) for n, p in probs.items()}
             start = stop
             p = tables[primary]
-            order = np.argsort(-p, kind="stable")[: self.settings.top_k]
+            order = np.argsort(-p, kind="stable")[: sc.top_k]
             self.windows_inferred += 1
             self.latency.add(latency)
             out.append(Recognition(window.last_stamp_ns, window.frame_id, [(names[i], float(p[i])) for i in order],
@@ -887,7 +1014,8 @@ class Recognizer:
             "frames_no_transform": self.frames_no_transform,
             "tf_refused": self.tf_refused,
             "people": None if self.people is None else {
-                "tracks": self.people.track_ids, "tracks_born": self.tracks_born, "tracks_ended": self.tracks_ended},
+                "tracks": self.people.track_ids, "tracks_born": self.tracks_born, "tracks_ended": self.tracks_ended,
+                "pairs": self.people.pair_ids, "pairs_ended": self.pairs_ended},
         }
 
 
@@ -898,6 +1026,31 @@ def _merge_batches(pending: Any, new: Any) -> Any:
     if isinstance(pending, _Batch) and isinstance(new, _Batch):
         return _Batch({**pending.windows, **new.windows}, new.completed)
     return new
+
+
+def _rescored(result: Recognition, scoring: Scoring, names: list[str], threshold: float) -> Recognition:
+    """A pair window's result from the person model's pass -> the pair scoring's classes and top-k (when
+    one model scores both, only ``keep`` differs)."""
+    tables = {n: _in_label_space(p, scoring, len(names)) for n, p in result.scores.items()}
+    p = tables[result.primary]
+    order = np.argsort(-p, kind="stable")[: scoring.top_k]
+    return dataclasses.replace(result, scores=tables, top_k=[(names[i], float(p[i])) for i in order],
+                               unsure=bool(p[order[0]] < threshold))
+
+
+def _in_label_space(p: np.ndarray, scoring: Scoring, size: int) -> np.ndarray:
+    """(C,) probabilities of ``scoring``'s model -> (size,) float32: restricted to ``keep`` (renormalised)
+    and placed at ``to_labels`` (0 for the classes the model does not have)."""
+    p = np.asarray(p, dtype=np.float64)
+    if scoring.keep is not None:
+        p = np.where(scoring.keep, p, 0.0)
+        total = p.sum()
+        p = p / total if total > 0 else np.where(scoring.keep, 1.0 / max(int(scoring.keep.sum()), 1), 0.0)
+    if scoring.to_labels is None:
+        return p.astype(np.float32)
+    out = np.zeros(size, np.float32)
+    out[scoring.to_labels] = p
+    return out
 
 
 def _events_of(tracker: EventTracker, verdict: Verdict) -> list[ActionEvent]:

@@ -78,7 +78,8 @@ def _run(config, model, info, depth, *, batched: bool, threads: int) -> dict[str
                                                     if p.verdict.recognition is not None))
     if not batched:  # each window on its own, one after the other: the tick waits for the last one
         one_batch = rec.infer_batch
-        rec.infer_batch = lambda windows, completed=None: [r for w in windows for r in one_batch([w], completed)]
+        rec.infer_batch = lambda windows, completed=None, scoring=None: [
+            r for w in windows for r in one_batch([w], completed, scoring)]
     rec.on_camera_info(info)
     torch.set_num_threads(threads)
     rec.start()

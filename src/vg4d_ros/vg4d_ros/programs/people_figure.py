@@ -57,7 +57,8 @@ def draw(result: PeopleResult, out: Path, truth: dict[str, str] | None = None, t
     import matplotlib.pyplot as plt
 
     fig, (front, top) = plt.subplots(1, 2, figsize=(10, 4.8), gridspec_kw={"width_ratios": [1.3, 1]})
-    scored = [p for p in result.people if p.verdict.recognition is not None]
+    scored = [p for p in result.people if p.verdict.recognition is not None and not p.members]
+    pairs = [p for p in result.people if p.verdict.recognition is not None and p.members]
     heights = np.concatenate([-p.verdict.recognition.points_m[:, 1] for p in scored]) if scored else np.zeros(1)
     front.set_ylim(float(heights.min()) - 0.1, float(heights.max()) + 0.55)  # room for the labels above heads
     for i, person in enumerate(scored):
@@ -79,7 +80,12 @@ def draw(result: PeopleResult, out: Path, truth: dict[str, str] | None = None, t
     top.set_aspect("equal", adjustable="datalim")  # depth spans little: widen the view, not squash it
     for ax in (front, top):
         ax.grid(alpha=0.3)
-    fig.suptitle(title or f"{len(result.people)} people at {result.stamp_ns / 1e9:.2f} s", fontsize=10)
+    heading = title or f"{len(scored)} people at {result.stamp_ns / 1e9:.2f} s"
+    for pair in pairs:  # a pair's points are its members' (drawn above): its label goes in the heading
+        r = pair.verdict.recognition
+        heading += (f"\npair {pair.track_id}: {r.top_k[0][0]} ({r.top_k[0][1]:.2f})"
+                    if pair.verdict.status == "labelled" else f"\npair {pair.track_id}: ({pair.verdict.status})")
+    fig.suptitle(heading, fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

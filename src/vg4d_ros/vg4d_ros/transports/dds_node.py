@@ -149,7 +149,7 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
     if out.detections and config.people.enabled:
         detections_pub = DdsPublisher(dp, resolve_topic(out.detections, node_name), "vision_msgs/msg/Detection3DArray",
                                       results_qos(config.qos.results_depth), ts)
-        rec.on_people = lambda people: detections_pub.publish(detections_msg(people, model.class_names, ts))
+        rec.on_people = lambda people: detections_pub.publish(detections_msg(people, rec.label_names, ts))
     if out.events:
         events_pub = DdsPublisher(dp, resolve_topic(out.events, node_name), "vg4d_msgs/msg/ActionEvent",
                                   results_qos(config.qos.results_depth), ts)
@@ -190,7 +190,7 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
     waitset = WaitSet(dp)
     for _, sub in readers:
         waitset.attach(ReadCondition(sub.reader, SampleState.Any | ViewState.Any | InstanceState.Alive))
-    info_pub.publish(label_info_msg(model.class_names, time.time_ns(), threshold=rec.threshold, typestore=ts))
+    info_pub.publish(label_info_msg(rec.label_names, time.time_ns(), threshold=rec.threshold, typestore=ts))
     s = rec.settings
     _log("info", f"{model.path}: {len(model.class_names)} classes, scores {', '.join(s.scores)}; windows of "
          f"{s.window.num_segments} x {s.window.points_per_frame} over {s.window.window_s:g} s "

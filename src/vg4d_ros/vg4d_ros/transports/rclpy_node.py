@@ -240,7 +240,7 @@ class RecognizerNode(LifecycleNode):
             from vision_msgs.msg import Detection3DArray
 
             self._ros_types["detections"] = Detection3DArray
-            core.on_people = lambda people: self._publish("detections", detections_msg(people, model.class_names))
+            core.on_people = lambda people: self._publish("detections", detections_msg(people, core.label_names))
         if out.events:
             self._ros_types["events"] = _action_event_class()
             core.on_event = lambda event: self._publish("events", event_msg(event))
@@ -261,7 +261,7 @@ class RecognizerNode(LifecycleNode):
             self._pubs["foreground"] = self.create_lifecycle_publisher(PointCloud2, out.foreground,
                                                                        _qos(False, q.results_depth))
         self._core, self._model = core, model
-        self._publish("label_info", label_info_msg(model.class_names, self.get_clock().now().nanoseconds,
+        self._publish("label_info", label_info_msg(core.label_names, self.get_clock().now().nanoseconds,
                                                    threshold=core.threshold))
         s = core.settings
         self.get_logger().info(f"{model.path}: {len(model.class_names)} classes, scores {', '.join(s.scores)}; "
