@@ -172,3 +172,31 @@ def test_cli_errors_are_clear(tmp_path, recipe, capsys):
     assert "embed_dim: 8 in checkpoint, 16 now" in err and "model_config.neighbours: 9 in checkpoint, 4 now" in err
     assert vg4d(["evaluate", "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "e")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_a_pretrain_run_fine_tunes_from_pretrained_weights(tmp_path, recipe, capsys):
+    """`pretrained` in a pretrain recipe: the run starts from that run's weights (a fine-tune, e.g. with
+    augment.temporal_crop_min), records it, and refuses a checkpoint of another architecture or none."""
+    assert vg4d(["train", "--config", str(recipe), "--out", str(tmp_path / "base")]) == 0
+    base = _weights(tmp_path / "base")
+    learned = [n for n, v in base.items() if v.dtype.is_floating_point and "running" not in n]
+    # a vanishing learning rate: the fine-tune's weights are the base run's (to rounding)
+    tiny_lr = ["optimizer.lr=1e-12", "optimizer.weight_decay=0"]
+    assert vg4d(["train", "--config", str(recipe), "--out", str(tmp_path / "tuned"),
+                 f"pretrained={tmp_path / 'base' / 'last.pt'}", *tiny_lr,
+                 "data_overrides.augment.temporal_crop_min=0.5"]) == 0
+    tuned = ck.load_checkpoint(tmp_path / "tuned" / "last.pt")
+    for name in learned:
+        torch.testing.assert_close(tuned["model"][name], base[name], rtol=0, atol=1e-6)
+    assert tuned["pretrained"] == str((tmp_path / "base" / "last.pt").resolve())
+    # without `pretrained` the same recipe starts from its own initialisation
+    assert vg4d(["train", "--config", str(recipe), "--out", str(tmp_path / "fresh"), *tiny_lr, "seed=1"]) == 0
+    fresh = _weights(tmp_path / "fresh")
+    assert max(float((fresh[n] - base[n]).abs().max()) for n in learned) > 1e-3
+    capsys.readouterr()
+    assert vg4d(["train", "--config", str(recipe), "--out", str(tmp_path / "other"),
+                 f"pretrained={tmp_path / 'base' / 'last.pt'}", "embed_dim=16"]) != 0
+    assert "last.pt" in capsys.readouterr().err
+    assert vg4d(["train", "--config", str(recipe), "--out", str(tmp_path / "none"),
+                 f"pretrained={tmp_path / 'missing.pt'}"]) != 0
+    assert "checkpoint not found" in capsys.readouterr().err

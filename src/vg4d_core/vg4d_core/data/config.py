@@ -34,6 +34,10 @@ class AugmentConfig:
     # Off by default: the point stages and the feature cache see the frames as stored.
     rgb_flip: bool = False
     rgb_crop_min: float = 1.0
+    # time: the clip's T segments span a random contiguous part of the video, its length uniform in
+    # [temporal_crop_min, 1] of the video's (segment sampling only). A live window rarely holds exactly
+    # one whole action: it sees part of one, on its own time scale (README "Windows"). 1 = off (no draw)
+    temporal_crop_min: float = 1.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scale_range
@@ -46,6 +50,8 @@ class AugmentConfig:
                               f"got {self.jitter_std!r}/{self.jitter_clip!r}")
         if not 0 < self.rgb_crop_min <= 1:
             raise ConfigError(f"augment.rgb_crop_min must be in (0, 1], got {self.rgb_crop_min!r}")
+        if not 0 < self.temporal_crop_min <= 1:
+            raise ConfigError(f"augment.temporal_crop_min must be in (0, 1], got {self.temporal_crop_min!r}")
 
 
 @dataclass

@@ -175,6 +175,9 @@ class PointVideoDataset(Dataset):
         v, clip = (int(x) for x in self._items[index])
         n = self.video_lengths[v]
         if clip < 0:
+            if self.train and rng is not None:
+                first, n = temporal_crop(n, self.augment, rng)
+                return first + self.sampler.frame_indices(n, rng, view=-1 - clip)
             return self.sampler.frame_indices(n, rng, view=-1 - clip)
         return dense_clip_indices(n, self.num_frames, clip, self.frame_interval, self.clip_step)
 
@@ -216,6 +219,20 @@ class PointVideoDataset(Dataset):
                 rgb = augment_rgb(rgb, self.augment, rng)
             item["rgb"] = torch.from_numpy(np.ascontiguousarray(rgb))
         return item
+
+
+def temporal_crop(num_frames: int, augment: AugmentConfig, rng: np.random.Generator) -> tuple[int, int]:
+    """The part of an F-frame training video a clip is sampled from: ``(first frame, frames)``.
+
+    With ``augment.temporal_crop_min`` < 1 (and augmentation enabled): a length uniform in
+    [temporal_crop_min, 1] x F (at least one frame), at a uniform start; two draws from ``rng``.
+    Otherwise the whole video and no draw (the item's random stream is unchanged).
+    """
+    if not augment.enabled or augment.temporal_crop_min >= 1.0:
+        return 0, int(num_frames)
+    length = max(1, int(round(rng.uniform(augment.temporal_crop_min, 1.0) * num_frames)))
+    first = int(rng.integers(0, num_frames - length + 1))
+    return first, length
 
 
 def literature_video_ids(dataset) -> list[str] | None:

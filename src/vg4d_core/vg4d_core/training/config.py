@@ -135,7 +135,8 @@ class TrainConfig:
     vlm_overrides: dict[str, Any] = field(default_factory=dict)  # merged over that YAML (e.g. model=/local/dir)
     vlm_loss: VideoTextLossConfig = field(default_factory=VideoTextLossConfig)
     crossmodal_loss: CrossModalLossConfig = field(default_factory=CrossModalLossConfig)
-    pretrained: str = ""  # crossmodal: the im-PSTNet checkpoint of a pretrain run (its last.pt)
+    # crossmodal: the im-PSTNet checkpoint of a pretrain run (its last.pt); pretrain: start from its weights
+    pretrained: str = ""
     vlm_checkpoint: str = ""  # crossmodal: the fine-tuned VLM checkpoint of a vlm run (its last.pt)
     feature_views: int = 4  # crossmodal: cached VLM video-feature views per training video (epoch e uses e mod V)
     # fraction of the training videos held out (stable hash of the video id) as the validation split

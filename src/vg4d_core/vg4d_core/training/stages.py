@@ -5,7 +5,9 @@ A stage contributes its model wiring and its objective; the loop
 
 * ``pretrain``: im-PSTNet with cross-entropy on its classifier. The
   projection head (used by cross-modal learning) gets no gradient from it, so
-  the stage locks it: declared here, not discovered by a backward probe.
+  the stage locks it: declared here, not discovered by a backward probe. With
+  ``pretrained`` it starts from that pretrain run's weights (fine-tuning, e.g.
+  with another augmentation).
 * ``vlm``: fine-tune the VLM on the RGB videos
   (:class:`~vg4d_core.runtime.architecture.RGBVideoClassifier`, input
   ``rgb``) with :class:`~vg4d_core.losses.VideoTextObjective`: cross-entropy
@@ -101,11 +103,21 @@ def build_stage(cfg: TrainConfig, train_set: Dataset, run_dir: str | Path | None
 def _pretrain(cfg: TrainConfig, train_set: Dataset) -> Stage:
     arch = stage_arch(cfg, train_set.num_classes)
     model = build_point_encoder(arch)
+    meta: dict[str, Any] = {"val_fraction": cfg.holdout}
+    if cfg.pretrained:  # fine-tune: start from another pretrain run's weights (same architecture, classes)
+        if not Path(cfg.pretrained).is_file():
+            raise ConfigError(f"pretrained: checkpoint not found: {cfg.pretrained}")
+        pre = read_checkpoint(cfg.pretrained)
+        ckpt_io.check_arch(pre.arch, arch, cfg.pretrained)
+        if list(pre.class_names) != list(train_set.class_names):
+            raise ConfigError(f"pretrained {cfg.pretrained} was trained on other classes "
+                              f"({len(pre.class_names)}: {', '.join(pre.class_names[:3])}, ...)")
+        model.load_state_dict(pre.state["model"])
+        meta["pretrained"] = str(Path(cfg.pretrained).resolve())
     model.lock("projection")  # cross-entropy never reaches the projection head
     subset = _holdout(cfg, train_set)
     return Stage("pretrain", model, ClassificationObjective(cfg.label_smoothing), arch,
-                 score_sources=lambda m: [PointScores(m)], train_set=subset,
-                 meta={"val_fraction": cfg.holdout})
+                 score_sources=lambda m: [PointScores(m)], train_set=subset, meta=meta)
 
 
 def _holdout(cfg: TrainConfig, train_set: Dataset, extra=None) -> Dataset | None:
