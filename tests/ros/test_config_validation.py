@@ -72,6 +72,10 @@ RULES = [
     ("people.birth_frames", ["people.birth_frames=1"], ["people.birth_frames=0"]),
     ("people.death_s", ["people.death_s=0.5"], ["people.death_s=0"]),
     ("people.max_speed_mps", ["people.max_speed_mps=0"], ["people.max_speed_mps=-1"]),
+    ("motion.min_motion", ["motion.min_motion=0.05"], ["motion.min_motion=-0.1"]),
+    ("motion.still_s", ["motion.still_s=0.5"], ["motion.still_s=0"]),
+    ("motion.move_m", ["motion.move_m=0.06"], ["motion.move_m=0"]),
+    ("motion.lag_s", ["motion.lag_s=0.2"], ["motion.lag_s=0"]),
     ("people.pairs.max_distance_m", ["people.pairs.max_distance_m=1.0"], ["people.pairs.max_distance_m=0"]),
     ("people.pairs.release_m", ["people.pairs.release_m=2.0"], ["people.pairs.release_m=20"]),
     ("people.pairs.release_m", ["people.pairs.release_m=1.2"], ["people.pairs.release_m=1.0"]),  # < max_distance_m

@@ -52,6 +52,36 @@ def test_stitched_stream_holds_every_action_and_its_idle_gaps(actions, tmp_path,
         assert sum(d.any() for d in gaps) > 0
 
 
+def test_a_still_person_gets_sensor_noise_anew_each_frame_and_none_copies_exactly(actions, tmp_path):
+    """--still-noise kinect (default): each idle frame of a still person is the last action frame plus
+    depth noise of sigma 1.5e-3 z^2 m on its valid pixels (holes stay holes); none: exact copies. The
+    stream's layout (order, gaps, kinds) does not depend on the noise."""
+    _, bags = actions
+    runs = {}
+    for noise in ("kinect", "none"):
+        out = tmp_path / noise
+        assert vg4d(["stitch", *map(str, bags), "--out", str(out), "--seed", "3", "--idle", "still",
+                     "--still-noise", noise]) == 0
+        truth = yaml.safe_load((tmp_path / f"{noise}.labels.yaml").read_text())["bags"][noise]["segments"]
+        frames = _depth_frames(out)
+        runs[noise] = (truth, frames)
+    assert runs["kinect"][0] == runs["none"][0]  # same segments, same stamps
+    truth, noisy = runs["kinect"]
+    _, exact = runs["none"]
+    idle = [i for i, (s, _) in enumerate(noisy) if not any(a <= s <= e for a, e, _ in truth) and exact[i][1].any()]
+    assert len(idle) > 20
+    for i in idle:
+        a, b = noisy[i][1].astype(np.float64), exact[i][1].astype(np.float64)
+        assert np.array_equal(a > 0, b > 0)  # the same pixels are valid
+        z = b[b > 0] / 1000.0
+        rel = (a[b > 0] - b[b > 0]) / 1000.0 / (1.5e-3 * z ** 2)  # standard normal, up to mm rounding
+        assert abs(rel.mean()) < 0.2 and 0.8 < rel.std() < 1.25
+    assert not np.array_equal(noisy[idle[0]][1], noisy[idle[1]][1])  # drawn anew for each frame
+    assert all(np.array_equal(exact[idle[0]][1], exact[i][1]) for i in idle if i > idle[0] and i - idle[0] < 10)
+    inside = [i for i, (s, _) in enumerate(noisy) if any(a <= s <= e for a, e, _ in truth)]
+    assert all(np.array_equal(noisy[i][1], exact[i][1]) for i in inside)  # actions are never touched
+
+
 def test_replay_reports_events_and_stream_metrics(actions, tmp_path):
     from vg4d_ros.bags.labels import load_labels
     from vg4d_ros.bags.replay import ReplayOptions, replay

@@ -202,6 +202,26 @@ class GuardSettings:
 
 
 @dataclass
+class MotionConfig:
+    """The "still" rule (:mod:`vg4d_ros.pipeline.motion`): a window whose person barely moves is not labelled.
+
+    Off by default: some classes are nearly still (reading, typing); on when every class of the model is
+    a motion (MSR-Action3D, gestures), it ends an action segment when the person stops (``ended_by: still``)
+    instead of labelling the pause as some action.
+    """
+
+    # share of the foreground points that moved (median over the window's last still_s) below which a
+    # window is not labelled; 0 = off
+    min_motion: float = 0.0
+    still_s: float = 0.5
+    # with min_motion > 0: a window starts after the newest pause (still_s of frames below min_motion or
+    # without a person), so the stillness or empty room before an action does not dilute its first windows
+    trim: bool = True
+    move_m: float = 0.06  # a point moved when farther than this from every point lag_s earlier (metres)
+    lag_s: float = 0.2
+
+
+@dataclass
 class OutputConfig:
     """Output topics ("~/x" = in the node's namespace) and the diagnostics period."""
 
@@ -317,6 +337,7 @@ class RecognizerConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     qos: QosSettings = field(default_factory=QosSettings)
     guards: GuardSettings = field(default_factory=GuardSettings)
+    motion: MotionConfig = field(default_factory=MotionConfig)
     input_limits: InputLimits = field(default_factory=InputLimits)
     events: EventsConfig = field(default_factory=EventsConfig)
     people: PeopleConfig = field(default_factory=PeopleConfig)

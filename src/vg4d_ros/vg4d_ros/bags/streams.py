@@ -2,8 +2,13 @@
 
 ``vg4d stitch BAG... --out STREAM`` writes the depth (or cloud) stream of the given bags one after the
 other, in a seeded random order, with an idle gap of 1-4 s (uniform, seeded) before each action: the
-person standing still (the previous action's last frame repeated) or absent (an empty frame: every
-depth pixel 0 / an empty cloud), chosen per gap at random (``--idle still|absent|mixed``). Frames are
+person standing still (the previous action's last frame repeated, with a depth sensor's noise drawn
+anew for each frame: ``--still-noise kinect``, the default, or exact copies: ``none``) or absent (an
+empty frame: every depth pixel 0 / an empty cloud), chosen per gap at random
+(``--idle still|absent|mixed``). A still person seen by a real camera is never the same frame twice:
+the noise is Kinect v1's random depth error, sigma = 1.5e-3 z^2 metres (z in metres; about 4 cm at
+5 m, after Khoshelham and Elberink 2012), Gaussian per pixel, drawn from a generator of its own (the
+order, gaps and idle kinds of a seed do not depend on it). Frames are
 restamped on one clock at each source's own rate; the camera info is repeated before every frame.
 ``STREAM/../<name>.labels.yaml`` (stamp clock) holds one segment per action: exactly its frames.
 
@@ -32,6 +37,29 @@ from vg4d_ros.pipeline.decode import stamp_ns
 from vg4d_ros.pipeline.events import ENDED, STARTED, ActionEvent
 
 IDLE_KINDS = ("still", "absent", "mixed")
+STILL_NOISE = ("kinect", "none")
+KINECT_NOISE_PER_M2 = 1.5e-3  # sigma of the depth error in metres per squared metre of depth
+
+
+def _with_depth_noise(msg: Any, rng: np.random.Generator) -> Any:
+    """A depth image (16UC1 mm, 32FC1 m) with the sensor noise of the module docstring added to its valid
+    pixels; anything else (a cloud, another encoding) is returned unchanged."""
+    enc = getattr(msg, "encoding", None)
+    if enc not in ("16UC1", "mono16", "32FC1"):
+        return msg
+    order = ">" if msg.is_bigendian else "<"
+    dtype = np.dtype(order + ("f4" if enc == "32FC1" else "u2"))
+    raw = np.asarray(msg.data, dtype=np.uint8).reshape(int(msg.height), int(msg.step))
+    width = int(msg.width) * dtype.itemsize
+    depth = raw[:, :width].copy().view(dtype).astype(np.float64)
+    z_m = depth / 1000.0 if enc != "32FC1" else depth
+    valid = np.isfinite(z_m) & (z_m > 0)
+    noisy = z_m + rng.standard_normal(z_m.shape) * KINECT_NOISE_PER_M2 * z_m ** 2
+    noisy = np.where(valid, np.maximum(noisy, 1e-3), z_m)
+    out = np.round(noisy * 1000.0).clip(0, 65535).astype(dtype) if enc != "32FC1" else noisy.astype(dtype)
+    data = raw.copy()
+    data[:, :width] = out.view(np.uint8).reshape(raw.shape[0], width)
+    return dataclasses.replace(msg, data=data.reshape(-1))
 
 
 def _with_stamp(ts, msg: Any, stamp: int):
@@ -81,10 +109,13 @@ def _read_action(bag: Path, topics: dict[str, str], labels) -> tuple[list, Any, 
 
 def stitch(bags: Sequence[str | Path], out: str | Path, *, labels=None, seed: int = 0,
            gap_s: tuple[float, float] = (1.0, 4.0), idle: str = "mixed", input_kind: str = "depth",
-           start_ns: int = 1_700_000_000 * 1_000_000_000, storage: str = "mcap") -> Path:
+           start_ns: int = 1_700_000_000 * 1_000_000_000, storage: str = "mcap", still_noise: str = "kinect") -> Path:
     """Write one stream bag of the actions of ``bags`` (see the module docstring); returns its labels file."""
     if idle not in IDLE_KINDS:
         raise ValueError(f"idle must be one of {IDLE_KINDS}, got {idle!r}")
+    if still_noise not in STILL_NOISE:
+        raise ValueError(f"still_noise must be one of {STILL_NOISE}, got {still_noise!r}")
+    noise_rng = np.random.default_rng([int(seed), 1])  # its own stream: the stream's layout is the seed's
     topics = {"frames": "/camera/depth/image_raw" if input_kind == "depth" else "/camera/depth/points",
               "camera_info": "/camera/depth/camera_info"}
     frame_type = "sensor_msgs/msg/Image" if input_kind == "depth" else "sensor_msgs/msg/PointCloud2"
@@ -102,10 +133,12 @@ def stitch(bags: Sequence[str | Path], out: str | Path, *, labels=None, seed: in
             step = int(round(1e9 / rate))
             kind = idle if idle != "mixed" else ("still", "absent")[int(rng.integers(2))]
             gap = float(rng.uniform(*gap_s))
-            idle_msg = last if (kind == "still" and last is not None) else _empty_like(ts, frames[0][1])
+            still = kind == "still" and last is not None
+            idle_msg = last if still else _empty_like(ts, frames[0][1])
             for _ in range(int(round(gap * 1e9 / step))):
                 t += step
-                _write_frame(writer, ts, topics, frame_type, info, idle_msg, t)
+                msg = _with_depth_noise(idle_msg, noise_rng) if still and still_noise == "kinect" else idle_msg
+                _write_frame(writer, ts, topics, frame_type, info, msg, t)
             first = t + step
             for _, msg in frames:
                 t += step
@@ -197,12 +230,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="order, gap lengths and idle kinds")
     p.add_argument("--gap", default="1,4", help="idle gap before each action: MIN,MAX seconds (uniform)")
     p.add_argument("--idle", choices=IDLE_KINDS, default="mixed", help="person still, absent, or either")
+    p.add_argument("--still-noise", choices=STILL_NOISE, default="kinect",
+                   help="a still person's repeated frame gets a depth sensor's noise anew each frame (kinect: "
+                        "sigma 1.5e-3 z^2 m) or is copied exactly (none)")
     p.add_argument("--input", choices=("depth", "cloud"), default="depth")
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         lo, hi = (float(x) for x in args.gap.split(","))
         labels_path = stitch(args.bags, args.out, labels=load_labels(args.labels) if args.labels else None,
-                             seed=args.seed, gap_s=(lo, hi), idle=args.idle, input_kind=args.input)
+                             seed=args.seed, gap_s=(lo, hi), idle=args.idle, input_kind=args.input,
+                             still_noise=args.still_noise)
     except (ValueError, OSError) as exc:
         print(f"vg4d stitch: error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,8 @@ stamps); a new segment opens with the new label and an event with ``state`` ``st
 once, so a consumer learns of an action one window after the evidence, not at its end.
 
 What ends a segment: another label (``ended_by`` ``label``), a window refused because no person is in
-view (``no_person``: the smoothing restarts), a window withheld as unsure (``unsure``), a stamp reset
+view (``no_person``: the smoothing restarts) or the person stands still (``still``, the motion rule of
+:mod:`vg4d_ros.pipeline.motion`: the smoothing restarts too), a window withheld as unsure (``unsure``), a stamp reset
 (``reset``), the end of the stream (``stream_end``), with several people the end of the person's
 track (``track_lost``; of a pair: a member's), and a pair's people moving apart (``pair_apart``). Stamps: ``start_ns`` is the oldest frame of the
 segment's first window (where its evidence begins), ``end_ns`` the newest frame of its last window,
@@ -107,9 +108,9 @@ class EventTracker:
         return events
 
     def refused(self, stamp_ns: int, why: str) -> list[ActionEvent]:
-        """A window not classified (``no_person``) or withheld (``unsure``): the segment ends; after no
-        person the smoothing restarts (the next person's action owes nothing to the last one's)."""
-        if why == "no_person":
+        """A window not classified (``no_person``, ``still``) or withheld (``unsure``): the segment ends;
+        after no person or a still one the smoothing restarts (the next action owes nothing to the last)."""
+        if why in ("no_person", "still"):
             self.smoothed = None
         return [self._close(stamp_ns, why)] if self._open is not None else []
 

@@ -162,7 +162,10 @@ def resolve(config: RecognizerConfig, model: LoadedModel) -> Resolved:
         wcfg = WindowConfig(num_segments=int(t), points_per_frame=int(n), window_s=float(window_s),
                             max_frames=w.max_frames, min_frames=w.min_frames, hop_frames=w.hop_frames,
                             rate_hz=w.rate_hz, seed=int(seed), views=int(w.views or recorded.test_views or 1),
-                            min_coverage=float(w.min_coverage))
+                            min_coverage=float(w.min_coverage),
+                            trim_motion=float(config.motion.min_motion) if config.motion.trim else 0.0,
+                            trim_still_s=float(config.motion.still_s),
+                            trim_min_points=int(config.guards.min_points_per_frame))
     except ValueError as exc:
         raise RecognizerError(f"window: {exc}") from None
     inputs = tuple(getattr(model.predictor, "inputs", ("points",)))

@@ -27,6 +27,7 @@ A pair's buffer starts when the pair forms: its first window comes ``min_coverag
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -134,7 +135,8 @@ class PersonWindows:
 
     def __init__(self, config: PeopleConfig, window: WindowConfig) -> None:
         self.config = config
-        self.window_config = window
+        # the motion rule (pauses, still people) is the single-person path's: no motion is measured per track
+        self.window_config = dataclasses.replace(window, trim_motion=0.0)
         self.people = people_settings(config)
         self.tracker = PersonTracker(track_settings(config), self.people)
         self._persons: dict[str, _Person] = {}

@@ -79,6 +79,7 @@ from vg4d_ros.pipeline.decode import MessageError, stamp_ns
 from vg4d_ros.pipeline.events import ActionEvent, EventSettings, EventTracker
 from vg4d_ros.pipeline.mailbox import Mailbox
 from vg4d_ros.pipeline.person_windows import PersonBox, PersonWindow, PersonWindows, select_person
+from vg4d_ros.pipeline.motion import MotionMeter, MotionSettings, window_motion
 from vg4d_ros.pipeline.model import DepthOnly, LoadedModel, RecognizerError, depth_only_scoring, load_model, resolve
 from vg4d_ros.pipeline.pairs import is_pair, member_numbers
 from vg4d_ros.pipeline.sync import ApproximateTimeSynchronizer, PassThrough, Synced
@@ -260,7 +261,11 @@ class Recognizer:
         self._gap_ns = int(max(guards.stamp_gap_s, self.settings.window.window_s) * 1e9)
         self.no_person = ""  # why the last window was not classified ("" = a person was in view)
         self.windows_no_person = 0
+        self.windows_still = 0
         self.windows_unsure = 0
+        mc = config.motion
+        self.motion = (MotionMeter(MotionSettings(move_m=float(mc.move_m), lag_s=float(mc.lag_s)))
+                       if mc.min_motion > 0 else None)
         self.frames_depth_only = 0
         self.stamp_resets: Counter[str] = Counter()  # "back" / "forward" -> count
         self.last_stamp_reset = ""
@@ -402,6 +407,8 @@ class Recognizer:
         if self.alone_sync is not None:
             self.alone_sync.clear()
         self.buffer.clear()
+        if self.motion is not None:
+            self.motion.clear()
         if self.people is not None:
             self.tracks_ended += len(self.people.clear())  # their segments end with the caller's end_events
 
@@ -582,18 +589,21 @@ class Recognizer:
             return
         self._converted(role, synced.msgs[0], frame.stride)
         self.buffer.frame_id = frame.frame_id
-        converted = Frame(frame.stamp_ns, frame.points, frame.rgb)
+        motion = float("nan")
+        if self.motion is not None:  # the share of the person that moved (the still rule), metres
+            motion = self.motion.push(frame.stamp_ns, frame.points / np.float32(self.settings.point_scale))
+        converted = Frame(frame.stamp_ns, frame.points, frame.rgb, motion)
         if self.frame_tap is not None:  # e.g. replay's per-segment verdicts
             self.frame_tap(converted)
         window = self.buffer.push(converted)
         if window is None:
             return
         self.windows_formed += 1
-        reason = self._refusal(window)
-        if not reason:  # the gate runs here, cheaply: a refused window never takes the mailbox
+        status, reason = self._refusal(window)
+        if not reason:  # the gates run here, cheaply: a refused window never takes the mailbox
             self._post(window)
         else:
-            self._track(Verdict("no_person", reason, window.last_stamp_ns, window.num_frames,
+            self._track(Verdict(status, reason, window.last_stamp_ns, window.num_frames,
                                 first_stamp_ns=window.first_stamp_ns))
 
     def _people_frame(self, synced: Synced, parts: dict[str, Any], role: str) -> None:
@@ -773,19 +783,37 @@ class Recognizer:
                         f"in {stride} is used ({kept} of {width * height}); the model samples "
                         f"{self.settings.window.points_per_frame} points per frame from what is left")
 
-    def _refusal(self, window: Window) -> str:
-        """The person gate of a formed window, with its bookkeeping: "" to classify it, else why not
-        (counted in ``windows_no_person``, held in :attr:`no_person`, logged once then summarised)."""
+    def _refusal(self, window: Window) -> tuple[str, str]:
+        """The gates of a formed window, with their bookkeeping: ``("", "")`` to classify it, else
+        ``(status, why)``: ``no_person`` (the person gate; counted in ``windows_no_person``, held in
+        :attr:`no_person`, logged once then summarised) or ``still`` (the motion rule; counted in
+        ``windows_still``)."""
         reason = self.person_check(window)
         if reason:  # not classified: a model trained on people labels an empty room with confidence
             self.windows_no_person += 1
             self.no_person = reason
             self.repeat_log("warn", "person", "none", f"{reason}: not labelled until a person is back")
-            return reason
+            return "no_person", reason
         if self.no_person:
             self.no_person = ""
             self.repeat_log("info", "person", "back", "a person is in view again: labelling")
-        return ""
+        still = self.still_check(window)
+        if still:  # a pause between actions is no action (motion.min_motion)
+            self.windows_still += 1
+            return "still", still
+        return "", ""
+
+    def still_check(self, window: Window) -> str:
+        """The motion rule (:mod:`vg4d_ros.pipeline.motion`): "" when the window's person moves enough (or
+        the rule is off, or motion is unknown: the start of a stream), else why it is not labelled."""
+        m = self.config.motion
+        if self.motion is None:
+            return ""
+        moved = window_motion(window.frame_stamps, window.motion, m.still_s)
+        if not np.isfinite(moved) or moved >= m.min_motion:
+            return ""
+        return (f"person still: {100 * moved:.1f} % of the foreground moved over the last {m.still_s:g} s "
+                f"(motion.min_motion {100 * m.min_motion:g} %)")
 
     # -- worker -----------------------------------------------------------------
     def _post(self, window: Window) -> None:
@@ -920,14 +948,12 @@ class Recognizer:
             window = self.buffer.window()
             self.windows_formed += 1
         completed = self.clock()
-        reason = self._refusal(window)
+        status, reason = self._refusal(window)
         if not reason:
             result = self._infer_counted(window, completed)
             if isinstance(result, Recognition):
                 return self._verdict(result, final=True)
             status, reason = "error", result
-        else:
-            status = "no_person"
         return Verdict(status, reason, window.last_stamp_ns, window.num_frames, first_stamp_ns=window.first_stamp_ns)
 
     def infer(self, window: Window, completed: float | None = None) -> Recognition:
@@ -1000,6 +1026,7 @@ class Recognizer:
             "primary": self.settings.primary,
             "no_person": self.no_person,
             "windows_no_person": self.windows_no_person,
+            "windows_still": self.windows_still,
             "confidence_threshold": self.threshold,
             "windows_unsure": self.windows_unsure,
             "depth_only": self.depth_only,
@@ -1059,6 +1086,6 @@ def _events_of(tracker: EventTracker, verdict: Verdict) -> list[ActionEvent]:
     r = verdict.recognition
     if verdict.status == "labelled" and r is not None:
         return tracker.window(r.scores[r.primary], r.first_stamp_ns, r.stamp_ns, r.frame_id)
-    if verdict.status in ("no_person", "unsure"):
+    if verdict.status in ("no_person", "still", "unsure"):
         return tracker.refused(verdict.stamp_ns, verdict.status)
     return []

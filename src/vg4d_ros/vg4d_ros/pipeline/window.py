@@ -37,11 +37,13 @@ class Frame:
         stamp_ns: header stamp (int ns) of the depth / point-cloud message.
         points: (P, 3) float32 foreground points (metres, sensor frame); P may be 0.
         rgb: (H, W, 3) uint8 RGB image or None.
+        motion: share of the foreground that moved (:mod:`vg4d_ros.pipeline.motion`); NaN = not measured.
     """
 
     stamp_ns: int
     points: np.ndarray
     rgb: np.ndarray | None = None
+    motion: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Window:
             points is sampled from its nearest non-empty neighbour; the recogniser's person
             check reads the counts to refuse windows of an empty scene).
         first_stamp_ns: stamp of the oldest covered frame.
+        frame_stamps: (F,) int64 stamps of the covered frames, oldest first.
+        motion: (F,) float64 motion of each covered frame (NaN = not measured).
         clips: the other views (see :attr:`WindowConfig.views`): ``points`` / ``rgb`` are view 0.
     """
 
@@ -72,6 +76,8 @@ class Window:
     num_empty: int
     point_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     first_stamp_ns: int = 0
+    frame_stamps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    motion: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     clips: tuple = ()  # views 1..V-1: (points (T, N, 3), rgb or None) each; the model scores all V, averaged
 
     @property
@@ -101,6 +107,13 @@ class WindowConfig:
             ``item_rng(seed, "test", 0, index * V + v)``: the stream of test item ``index * V + v``.
         min_coverage: no window until the buffered frames span this share of ``window_s`` (0 = no
             such rule; the first windows of a stream then see only the start of an action).
+        trim_motion, trim_still_s, trim_min_points: with ``trim_motion`` > 0, a window starts after the
+            newest pause: a run of frames lasting at least ``trim_still_s`` seconds, each still (its
+            motion, :attr:`Frame.motion`, below ``trim_motion``) or without a person (fewer than
+            ``trim_min_points`` points): the stillness or the empty room before an action is not part of
+            its window. Such a window
+            is formed once ``min_frames`` frames follow the pause (before that none is due); while the
+            pause goes on, the window of every buffered frame is formed (the still rule refuses it).
     """
 
     num_segments: int = 23
@@ -114,6 +127,9 @@ class WindowConfig:
     index: int = 0
     views: int = 1
     min_coverage: float = 0.0
+    trim_motion: float = 0.0
+    trim_still_s: float = 0.5
+    trim_min_points: int = 1
 
     def __post_init__(self) -> None:
         for name in ("num_segments", "points_per_frame", "max_frames", "min_frames", "hop_frames"):
@@ -130,6 +146,9 @@ class WindowConfig:
             raise ValueError(f"WindowConfig.views must be a positive int, got {self.views!r}")
         if not 0.0 <= self.min_coverage <= 1.0:
             raise ValueError(f"WindowConfig.min_coverage must be in [0, 1], got {self.min_coverage!r}")
+        if not (0.0 <= self.trim_motion <= 1.0 and self.trim_still_s > 0):
+            raise ValueError(f"WindowConfig.trim_motion must be in [0, 1] and trim_still_s > 0, got "
+                             f"{self.trim_motion!r} / {self.trim_still_s!r}")
         for name in ("seed", "index"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -155,6 +174,7 @@ class WindowBuffer:
         self._since_last = 0
         self._last_emit_ns: int | None = None
         self.dropped = 0
+        self.clear()
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -173,6 +193,9 @@ class WindowBuffer:
         self._frames.clear()
         self._since_last = 0
         self._last_emit_ns = None
+        self._still_since_ns = None  # first frame of the current run of still frames (trim_motion)
+        self._in_pause = False  # that run lasts trim_still_s: a pause is going on
+        self._active_from_ns = None  # the first frame after the newest pause
 
     def push(self, frame: Frame) -> Window | None:
         """Add a frame; return a window when one is due."""
@@ -190,6 +213,7 @@ class WindowBuffer:
                 self.dropped += 1
                 return None
         self._frames.append(frame)
+        self._follow_motion(frame)
         while self._frames and (self._frames[0].stamp_ns < stamp - self._window_ns
                                 or len(self._frames) > self.config.max_frames):
             self._frames.popleft()
@@ -202,6 +226,9 @@ class WindowBuffer:
             due = self._last_emit_ns is None or self._since_last >= self.config.hop_frames
         if not due:
             return None
+        start = self.active_start()
+        if 0 < len(self._frames) - start < self.config.min_frames:
+            return None  # an action just began after a pause: wait for min_frames of it
         self._since_last = 0
         self._last_emit_ns = stamp
         return self.window()
@@ -212,11 +239,44 @@ class WindowBuffer:
             return bool(self._frames)
         return self._frames[-1].stamp_ns - self._frames[0].stamp_ns >= self.config.min_coverage * self._window_ns
 
+    def active_start(self) -> int:
+        """Index of the first buffered frame after the newest pause (``trim_motion``; 0 = none or off);
+        ``len(self)`` while the pause goes on."""
+        if self._in_pause:
+            return len(self._frames)
+        if self._active_from_ns is None:
+            return 0
+        return next((i for i, f in enumerate(self._frames) if f.stamp_ns >= self._active_from_ns), len(self._frames))
+
+    def _follow_motion(self, frame: Frame) -> None:
+        """Track pauses as frames arrive (a pause is remembered after its frames leave the buffer)."""
+        cfg = self.config
+        if cfg.trim_motion <= 0:
+            return
+        stamp = int(frame.stamp_ns)
+        # still, or nobody there (NaN motion alone - the start of a stream - is neither)
+        if frame.motion < cfg.trim_motion or frame.points.shape[0] < cfg.trim_min_points:
+            if self._still_since_ns is None:
+                self._still_since_ns = stamp
+            # a camera's integer-ns stamps of a rational period fall short of still_s by a few ns
+            if stamp - self._still_since_ns >= int(cfg.trim_still_s * 1e9) - 1_000_000:
+                self._in_pause = True
+        else:
+            if self._in_pause:
+                self._active_from_ns = stamp
+            self._in_pause = False
+            self._still_since_ns = None
+
     def window(self) -> Window:
-        """The window of the frames buffered now (whether or not one is due)."""
+        """The window of the frames buffered now (whether or not one is due): those after the newest pause
+        (:meth:`active_start`) when there are any, else all."""
         if not self._frames:
             raise ValueError("no frames buffered")
-        return clip_window(list(self._frames), self.config, self.sampler, self.frame_id)
+        frames = list(self._frames)
+        start = self.active_start()
+        if start < len(frames):
+            frames = frames[start:]
+        return clip_window(frames, self.config, self.sampler, self.frame_id)
 
 
 def clip_window(frames: list[Frame], config: WindowConfig, sampler: ClipSampler | None = None,
@@ -237,4 +297,5 @@ def clip_window(frames: list[Frame], config: WindowConfig, sampler: ClipSampler 
     return Window(points=points, rgb=rgb, stamps=np.array([frames[i].stamp_ns for i in idx], dtype=np.int64),
                   last_stamp_ns=frames[-1].stamp_ns, frame_id=frame_id, num_frames=len(frames),
                   num_empty=int((counts == 0).sum()), point_counts=counts, first_stamp_ns=frames[0].stamp_ns,
-                  clips=tuple((p, r) for p, r, _ in views[1:]))
+                  frame_stamps=np.array([f.stamp_ns for f in frames], dtype=np.int64),
+                  motion=np.array([f.motion for f in frames], dtype=np.float64), clips=tuple((p, r) for p, r, _ in views[1:]))

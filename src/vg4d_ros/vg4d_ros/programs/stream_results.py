@@ -67,12 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--metrics", help="vg4d evaluate's metrics.json (with --parity)")
     p.add_argument("--replay", help="report.json of vg4d replay on the test bags (with --parity)")
     p.add_argument("--parity", type=Path, help="write the parity figures here")
+    p.add_argument("--training", action="append", default=[],
+                   help="a command that trained the checkpoint (repeat for each stage, in order): kept in the parity figures")
     p.add_argument("--stream-replay", help="report.json of vg4d replay on stitched streams (with --stream)")
     p.add_argument("--stream", type=Path, help="write the stream figures here")
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         if args.parity:
             figures = parity(_load(args.metrics), _load(args.replay))
+            if args.training:
+                figures["training"] = {"commands": list(args.training)}
             save_json(args.parity, figures)
             print(f"{args.parity}: evaluate {figures['evaluate_video_top1']:.2f} %, replay video "
                   f"{figures['replay_video_top1']:.2f} %, replay window {figures['replay_window_top1']:.2f} %")
