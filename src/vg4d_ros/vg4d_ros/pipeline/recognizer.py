@@ -87,11 +87,11 @@ from vg4d_ros.pipeline.transforms import TF_STATIC_TOPIC, TF_TOPIC, TransformBuf
 from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer
 
 
-MAX_REASONS_PER_TOPIC = 16
+MAX_REASONS_PER_TOPIC = 16  # bound the malformed-reason table (reasons quote sizes that vary)
 NTU_MUTUAL = "ntu_mutual"  # people.pairs.classes keyword: NTU RGB+D's mutual actions
 # what a pair model must share with the person model: one converted frame feeds both
 PAIR_TRANSFORM_FIELDS = ("point_scale", "stored_points_per_frame", "subset_seed", "quantum", "num_frames",
-                         "points_per_frame")  # bound the malformed-reason table (reasons quote sizes that vary)
+                         "points_per_frame")
 
 
 @dataclass
