@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # MSR-Action3D through ROS 2 bags, as a new user's own-bag loop runs it on a 2-core CPU:
 #   msr2bag (16UC1 mm + CameraInfo, 15 Hz) -> bag2cache -> lite training (subjects 1-5 / 6-10)
+#   -> a fine-tune on temporal crops (live windows hold part of an action)
 #   -> vg4d evaluate on the cache -> vg4d replay of the test bags -> results/parity_msr.json
 #   -> stitched test streams (idle gaps 1-4 s) -> vg4d replay -> results/stream_msr.json
 #
@@ -24,10 +25,16 @@ resume=()
 [ -f "$OUT/lite/last.pt" ] && resume=(--resume)
 $VG4D train --config config/train/msr_action3d_lite_bags.yaml --out "$OUT/lite" "${resume[@]}" \
     data_overrides.root="$OUT/cache" "$@"
-$VG4D evaluate --checkpoint "$OUT/lite/last.pt" --out "$OUT/lite/eval" --no-progress
+# the live checkpoint: 10 more epochs on random 50-100 % temporal crops of each training video
+resume=()
+[ -f "$OUT/lite_crops/last.pt" ] && resume=(--resume)
+$VG4D train --config config/train/msr_action3d_lite_bags_crops.yaml --out "$OUT/lite_crops" "${resume[@]}" \
+    pretrained="$OUT/lite/last.pt" data_overrides.root="$OUT/cache"
+CKPT="$OUT/lite_crops/last.pt"
+$VG4D evaluate --checkpoint "$CKPT" --out "$OUT/lite_crops/eval" --no-progress
 # the test bags in the cache's order (sorted names, subjects 6-10), each one labelled segment
 TEST=$(ls -d "$OUT"/bags/a*_s0[6-9]_* "$OUT"/bags/a*_s10_* | sort)
-$VG4D replay $TEST --checkpoint "$OUT/lite/last.pt" --labels "$OUT/bags/labels.yaml" --out "$OUT/replay" \
+$VG4D replay $TEST --checkpoint "$CKPT" --labels "$OUT/bags/labels.yaml" --out "$OUT/replay" \
     --index-by-bag-order --quiet --no-progress
 # continuous streams: per test subject, its videos in a seeded random order with idle gaps
 rm -rf "$OUT/streams"; mkdir -p "$OUT/streams"
@@ -42,11 +49,16 @@ for f in sorted(root.glob("*.labels.yaml")):
     bags.update(yaml.safe_load(f.read_text())["bags"])
 (root / "labels.yaml").write_text(yaml.safe_dump({"bags": bags}))
 PYEOF
-# streaming settings: the best of three tried (results/stream_msr.json): a window every 0.2 s of message time,
-# windows from half the window length on, and no label below a smoothed probability of 0.5
-$VG4D replay "$OUT"/streams/s?? --checkpoint "$OUT/lite/last.pt" --labels "$OUT/streams/labels.yaml" \
+# how much people move while acting and standing still, on the TRAINING subjects: motion.min_motion below
+$PY offline/msr_motion.py --bags "$OUT/bags" --checkpoint "$CKPT" --out "$RESULTS/motion_msr.json"
+# streaming settings: a window every 1/3 s of message time, windows from half the window length on, no label
+# below a smoothed probability of 0.5 (the best of three tried before the still rule), and the still rule:
+# min_motion 0.01, above the motion of MSR's own still moments (results/motion_msr.json)
+$VG4D replay "$OUT"/streams/s?? --checkpoint "$CKPT" --labels "$OUT/streams/labels.yaml" \
     --out "$OUT/stream_replay" --quiet --no-progress --no-segment-verdicts \
-    window.rate_hz=3 window.min_coverage=0.5 events.min_score=0.5
+    window.rate_hz=3 window.min_coverage=0.5 events.min_score=0.5 motion.min_motion=0.01
 mkdir -p "$RESULTS"
-$PY -m vg4d_ros.programs.stream_results --metrics "$OUT/lite/eval/metrics.json" --replay "$OUT/replay/report.json" \
-    --parity "$RESULTS/parity_msr.json" --stream-replay "$OUT/stream_replay/report.json" --stream "$RESULTS/stream_msr.json"
+$PY -m vg4d_ros.programs.stream_results --metrics "$OUT/lite_crops/eval/metrics.json" --replay "$OUT/replay/report.json" \
+    --parity "$RESULTS/parity_msr.json" --stream-replay "$OUT/stream_replay/report.json" --stream "$RESULTS/stream_msr.json" \
+    --training "$VG4D train --config config/train/msr_action3d_lite_bags.yaml --out $OUT/lite data_overrides.root=$OUT/cache $*" \
+    --training "$VG4D train --config config/train/msr_action3d_lite_bags_crops.yaml --out $OUT/lite_crops pretrained=$OUT/lite/last.pt data_overrides.root=$OUT/cache"

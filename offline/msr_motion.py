@@ -40,7 +40,7 @@ from vg4d_ros.pipeline.recognizer import Recognizer
 from vg4d_ros.typestore import ros_typestore
 
 DEPTH, INFO = "/camera/depth/image_raw", "/camera/depth/camera_info"
-THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1)
+THRESHOLDS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1)
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 
 
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
         print(f"{kind:7s} window motion " + " ".join(f"{k}={v:.3f}" for k, v in wpct[kind].items()))
     print("min_motion  acting windows called still %  still windows labelled %")
     for row in table:
-        print(f"{row['min_motion']:10.2f}  {row['acting_windows_called_still_pct']:30.1f}  "
+        print(f"{row['min_motion']:10.3f}  {row['acting_windows_called_still_pct']:30.1f}  "
               f"{row['still_windows_not_still_pct']:23.1f}")
     out = save_json(args.out, {
         "subjects": args.subjects, "bags": len(bags), "move_m": mc.move_m, "lag_s": mc.lag_s, "still_s": mc.still_s,
