@@ -117,7 +117,7 @@ class TrainConfig:
     sync_batchnorm: bool = True  # global-batch BatchNorm statistics under DDP (CPU/gloo and CUDA/NCCL)
 
     workers: int = 4  # DataLoader worker processes per training process
-    threads: int = 0  # torch intra-op threads per process; 0 keeps torch's default
+    threads: int = 0  # torch intra-op threads per process; 0 = torch's default for the process
     # the one seed of a run: initial weights, data order, dropout, and (unless data_overrides.seed
     # pins it) the data's own seed: synthetic generation, clip / view sampling, augmentation
     seed: int = 0

@@ -42,6 +42,9 @@ from vg4d_core.training.optim import build_optimizer, build_scheduler
 from vg4d_core.training.rng import rng_state, set_rng_state
 
 
+_DEFAULT_THREADS = torch.get_num_threads()  # at import, before any stage sets its own
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -123,8 +126,9 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     run_dir = Path(run_dir)
     device = pick_device(cfg.device, env.local_rank if env.enabled else None)
     amp_dtype = amp_dtype_for(cfg.amp, device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    # 0 = torch's default for this process, also after an earlier stage of the same process (vg4d demo
+    # runs its stages in one) set another count
+    torch.set_num_threads(cfg.threads or _DEFAULT_THREADS)
     use_deterministic(cfg.deterministic, device)
     seed_everything(cfg.seed + env.rank)  # per-rank model randomness (dropout); data order is shared
     if env.is_main:
@@ -141,8 +145,11 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     if frozen and env.is_main:
         print(f"[vg4d train] frozen (declared by the stage): {', '.join(frozen)}", flush=True)
     sampler = GlobalBatchSampler(len(train_set), cfg.batch_size, env, seed=cfg.seed)
+    # persistent: a worker keeps what its dataset loaded or rendered lazily (the synthetic set renders each
+    # video on first use) instead of redoing it every epoch in a fresh process
     loader = DataLoader(train_set, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate_clips,
-                        pin_memory=device.type == "cuda", worker_init_fn=_seed_worker)
+                        pin_memory=device.type == "cuda", worker_init_fn=_seed_worker,
+                        persistent_workers=cfg.workers > 0)
     optimizer = build_optimizer(step_module, cfg.optimizer)
     scheduler = build_scheduler(optimizer, cfg.optimizer, cfg.schedule, steps_per_epoch=len(sampler))
     logits_key = getattr(objective, "logits_key", "logits")
