@@ -162,6 +162,26 @@ def test_dataset_items_rgb_and_reproducibility():
     assert test.video_lengths != ds.video_lengths[:8]  # different nuisance draws per split
 
 
+def test_preload_renders_each_video_once_and_items_stay_the_same(monkeypatch):
+    from vg4d_core.data.synthetic import dataset as synthetic_dataset
+    from vg4d_core.training.validation import ItemSubset
+
+    monkeypatch.setattr(synthetic_dataset, "_SHARED", type(synthetic_dataset._SHARED)())  # nothing rendered yet
+    lazy = SyntheticActions("train", CFG, num_frames=8, points_per_frame=64, rgb=True, rgb_size=16, seed=5)
+    expected = [lazy[i] for i in range(len(lazy))]
+    monkeypatch.setattr(synthetic_dataset, "_SHARED", type(synthetic_dataset._SHARED)())
+    ds = SyntheticActions("train", CFG, num_frames=8, points_per_frame=64, rgb=True, rgb_size=16, seed=5)
+    calls = []
+    render = ds.render
+    monkeypatch.setattr(ds, "render", lambda v: calls.append(v) or render(v))
+    ItemSubset(ds, [0, 3]).preload()  # the whole base set: its held-out videos are scored later
+    assert sorted(calls) == list(range(len(ds)))
+    for i, item in enumerate(ds[i] for i in range(len(ds))):
+        torch.testing.assert_close(item["points"], expected[i]["points"])
+        torch.testing.assert_close(item["rgb"], expected[i]["rgb"])
+    assert sorted(calls) == list(range(len(ds)))  # nothing rendered twice
+
+
 def test_factory_builds_synthetic_from_yaml():
     from vg4d_core.data import build_dataset, load_data_config
 

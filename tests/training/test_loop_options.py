@@ -111,3 +111,26 @@ def test_cuda_without_a_gpu_is_refused(monkeypatch):
     assert pick_device("auto") == torch.device("cpu")
     with pytest.raises(ValueError, match=r"device must be one of \['auto', 'cpu', 'cuda'\], got 'gpu'"):
         pick_device("gpu")
+
+
+def test_threads_zero_restores_the_process_default_after_a_stage_that_set_one(tmp_path):
+    # vg4d demo runs its stages in one process: a one-thread stage must not leave the next on one thread
+    from vg4d_core.training import loop
+    before = torch.get_num_threads()
+    try:
+        _run(tmp_path / "one", cfg_of(threads=1))
+        assert torch.get_num_threads() == 1
+        _run(tmp_path / "default", cfg_of(threads=0))
+        assert torch.get_num_threads() == loop._DEFAULT_THREADS
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_loader_process_kept_across_epochs_trains_the_same_weights(tmp_path):
+    # items are drawn per (seed, epoch, index): one persistent loader process gives what the main process gives
+    runs = {}
+    for workers in (0, 1):
+        model, _ = _run(tmp_path / f"w{workers}", cfg_of(workers=workers, schedule={"epochs": 2, "warmup_epochs": 0}))
+        runs[workers] = model.state_dict()
+    for k, v in runs[0].items():
+        assert torch.equal(v, runs[1][k]), k

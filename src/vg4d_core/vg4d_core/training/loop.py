@@ -70,6 +70,41 @@ def _seed_worker(worker_id: int) -> None:
     np.random.seed(torch.initial_seed() % 2**32)
 
 
+class _EpochItems(Dataset):
+    """``base`` with items addressed as ``(epoch, index)``: calls ``base.set_epoch(epoch)`` when the
+    epoch changes, in whichever process holds this copy (the main one or a persistent loader)."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+        self._epoch: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        epoch, index = key
+        if epoch != self._epoch:
+            if hasattr(self.base, "set_epoch"):
+                self.base.set_epoch(epoch)
+            self._epoch = epoch
+        return self.base[index]
+
+
+class _EpochBatches:
+    """A batch sampler's batches with each index tagged by the sampler's epoch (see _EpochItems)."""
+
+    def __init__(self, sampler: GlobalBatchSampler) -> None:
+        self.sampler = sampler
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self):
+        epoch = self.sampler.epoch
+        for batch in self.sampler:
+            yield [(epoch, i) for i in batch]
+
+
 def _append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
@@ -145,10 +180,14 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     if frozen and env.is_main:
         print(f"[vg4d train] frozen (declared by the stage): {', '.join(frozen)}", flush=True)
     sampler = GlobalBatchSampler(len(train_set), cfg.batch_size, env, seed=cfg.seed)
-    # persistent: a worker keeps what its dataset loaded or rendered lazily (the synthetic set renders each
-    # video on first use) instead of redoing it every epoch in a fresh process
-    loader = DataLoader(train_set, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate_clips,
-                        pin_memory=device.type == "cuda", worker_init_fn=_seed_worker,
+    # Loader processes persist across epochs: a fresh one per epoch would redo what the dataset loads or
+    # renders lazily (the synthetic set renders each video on first use). A persistent process keeps its
+    # own copy of the dataset, which the main process's set_epoch does not reach, so the items are asked
+    # for as (epoch, index) and the copy follows the epoch itself (_EpochItems).
+    if cfg.workers > 0 and hasattr(train_set, "preload"):
+        train_set.preload()  # load or render lazily built data once, here, before the loader processes fork
+    loader = DataLoader(_EpochItems(train_set), batch_sampler=_EpochBatches(sampler), num_workers=cfg.workers,
+                        collate_fn=collate_clips, pin_memory=device.type == "cuda", worker_init_fn=_seed_worker,
                         persistent_workers=cfg.workers > 0)
     optimizer = build_optimizer(step_module, cfg.optimizer)
     scheduler = build_scheduler(optimizer, cfg.optimizer, cfg.schedule, steps_per_epoch=len(sampler))

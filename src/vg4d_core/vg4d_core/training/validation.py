@@ -60,6 +60,11 @@ class ItemSubset(Dataset):
         if hasattr(self.base, "set_epoch"):
             self.base.set_epoch(epoch)
 
+    def preload(self) -> None:
+        """The base dataset's ``preload`` (all of its videos: the held-out ones are scored later)."""
+        if hasattr(self.base, "preload"):
+            self.base.preload()
+
     def __getitem__(self, i: int) -> dict:
         j = self.indices[i]
         item = self.base[j]

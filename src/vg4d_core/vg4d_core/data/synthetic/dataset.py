@@ -91,6 +91,13 @@ class SyntheticActions(PointVideoDataset):
             entry = self._cache[v] = (shared["points"], shared["rgb"].get(fmt) if self.rgb_enabled else None)
         return entry
 
+    def preload(self) -> None:
+        """Render every video now, in this process: loader processes forked afterwards share the
+        renders, and so does a later stage in the same process (vg4d demo), instead of each rendering
+        its own copy."""
+        for v in range(len(self._nuisance)):
+            self._entry(v)
+
     def _frames(self, v: int) -> SparseDepthVideo:
         return self._entry(v)[0]
 
