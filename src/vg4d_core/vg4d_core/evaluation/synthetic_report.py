@@ -26,7 +26,7 @@ SCORES: tuple[str, ...] = ("pc", "pc_text", "rgb", "rgb_text")
 # what `vg4d seeds --results` writes into the same file; a single run's report leaves them as they are
 BAND_KEYS: tuple[str, ...] = ("recipe", "overrides", "seeds", "per_seed", "summary", "std_definition", "runs",
                               "fusion_gain_over_best_single_per_seed", "fusion_gain_over_best_single_min",
-                              "before_fix", "single_run_seed")
+                              "before_fix", "before_one_thread_vlm", "single_run_seed")
 
 
 def build_report(eval_dir: str | Path) -> dict[str, Any]:
