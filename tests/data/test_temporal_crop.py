@@ -73,3 +73,22 @@ def test_same_seed_same_crops():
     for i in range(len(a)):
         np.testing.assert_array_equal(a[i]["points"], b[i]["points"])
     assert temporal_crop(1, aug, np.random.default_rng(0)) == (0, 1)
+
+
+def test_prefix_crops_start_at_the_first_frame_and_off_draws_nothing_more():
+    rng_of = lambda: np.random.default_rng(11)  # noqa: E731
+    always = AugmentConfig(temporal_crop_min=0.2, temporal_crop_prefix=1.0)
+    r = rng_of()
+    crops = [temporal_crop(100, always, r) for _ in range(200)]
+    assert all(first == 0 for first, _ in crops)
+    assert min(n for _, n in crops) < 40 and max(n for _, n in crops) > 90  # lengths still drawn
+    half = AugmentConfig(temporal_crop_min=0.2, temporal_crop_prefix=0.5)
+    r = rng_of()
+    starts = [temporal_crop(100, half, r)[0] for _ in range(400)]
+    assert 140 < sum(s == 0 for s in starts) < 260 and max(starts) > 50
+    # 0 (the default) takes exactly the draws of the plain crop: recipes without it are unchanged
+    plain, zero = AugmentConfig(temporal_crop_min=0.2), AugmentConfig(temporal_crop_min=0.2, temporal_crop_prefix=0.0)
+    a, b = rng_of(), rng_of()
+    assert [temporal_crop(100, plain, a) for _ in range(50)] == [temporal_crop(100, zero, b) for _ in range(50)]
+    with pytest.raises(ConfigError, match="temporal_crop_prefix"):
+        AugmentConfig(temporal_crop_prefix=1.5)

@@ -38,6 +38,10 @@ class AugmentConfig:
     # [temporal_crop_min, 1] of the video's (segment sampling only). A live window rarely holds exactly
     # one whole action: it sees part of one, on its own time scale (README "Windows"). 1 = off (no draw)
     temporal_crop_min: float = 1.0
+    # share of those crops that start at the video's first frame (a prefix): after a pause the live
+    # window is the start of the next action, growing frame by frame (README "The still rule"). 0 = every
+    # crop at a uniform start (and no extra draw)
+    temporal_crop_prefix: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scale_range
@@ -52,6 +56,8 @@ class AugmentConfig:
             raise ConfigError(f"augment.rgb_crop_min must be in (0, 1], got {self.rgb_crop_min!r}")
         if not 0 < self.temporal_crop_min <= 1:
             raise ConfigError(f"augment.temporal_crop_min must be in (0, 1], got {self.temporal_crop_min!r}")
+        if not 0 <= self.temporal_crop_prefix <= 1:
+            raise ConfigError(f"augment.temporal_crop_prefix must be in [0, 1], got {self.temporal_crop_prefix!r}")
 
 
 @dataclass

@@ -226,13 +226,16 @@ def temporal_crop(num_frames: int, augment: AugmentConfig, rng: np.random.Genera
 
     With ``augment.temporal_crop_min`` < 1 (and augmentation enabled): a length uniform in
     [temporal_crop_min, 1] x F (at least one frame), at a uniform start; two draws from ``rng``.
+    With ``augment.temporal_crop_prefix`` p > 0, one more draw first: with probability p the crop
+    starts at frame 0 (a prefix of the video, as a live window right after a pause).
     Otherwise the whole video and no draw (the item's random stream is unchanged).
     """
     if not augment.enabled or augment.temporal_crop_min >= 1.0:
         return 0, int(num_frames)
+    prefix = augment.temporal_crop_prefix > 0 and rng.uniform() < augment.temporal_crop_prefix
     length = max(1, int(round(rng.uniform(augment.temporal_crop_min, 1.0) * num_frames)))
     first = int(rng.integers(0, num_frames - length + 1))
-    return first, length
+    return (0 if prefix else first), length
 
 
 def literature_video_ids(dataset) -> list[str] | None:
