@@ -11,8 +11,8 @@ shift || true
 cd "$HERE"
 # shellcheck source=scripts/setup_env.sh
 . scripts/setup_env.sh
-# idle OpenMP threads (torch's and numba's) sleep instead of spinning: on a 2-core machine with
-# anything else running, spinning took 5x the CPU time per training epoch (measured while
-# writing #23's band); the figures do not change (set OMP_WAIT_POLICY=active to compare)
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OpenMP's wait policy is left to the machine: on an idle 2-core machine the default (spin a while,
+# then sleep) is faster (a crossmodal epoch: 17 s; 23 s with OMP_WAIT_POLICY=passive); on one busy
+# with other jobs, spinning took 5x the CPU time per epoch, so there run
+# `OMP_WAIT_POLICY=passive bash demo.sh`. The figures are the same either way (README "Reproducibility").
 exec "$VENV/bin/vg4d" demo --out "$OUT" "$@"
