@@ -176,7 +176,8 @@ def test_preload_renders_each_video_once_and_items_stay_the_same(monkeypatch):
     monkeypatch.setattr(ds, "render", lambda v: calls.append(v) or render(v))
     ItemSubset(ds, [0, 3]).preload()  # the whole base set: its held-out videos are scored later
     assert sorted(calls) == list(range(len(ds)))
-    for i, item in enumerate(ds[i] for i in range(len(ds))):
+    for i in range(len(ds)):
+        item = ds[i]
         torch.testing.assert_close(item["points"], expected[i]["points"])
         torch.testing.assert_close(item["rgb"], expected[i]["rgb"])
     assert sorted(calls) == list(range(len(ds)))  # nothing rendered twice

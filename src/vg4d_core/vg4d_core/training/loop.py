@@ -81,12 +81,15 @@ class _EpochItems(Dataset):
     def __len__(self) -> int:
         return len(self.base)
 
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.base, "set_epoch"):
+            self.base.set_epoch(epoch)
+        self._epoch = epoch
+
     def __getitem__(self, key: tuple[int, int]) -> Any:
         epoch, index = key
-        if epoch != self._epoch:
-            if hasattr(self.base, "set_epoch"):
-                self.base.set_epoch(epoch)
-            self._epoch = epoch
+        if epoch != self._epoch:  # a loader process's copy: the main process's set_epoch did not reach it
+            self.set_epoch(epoch)
         return self.base[index]
 
 
@@ -186,7 +189,8 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     # for as (epoch, index) and the copy follows the epoch itself (_EpochItems).
     if cfg.workers > 0 and hasattr(train_set, "preload"):
         train_set.preload()  # load or render lazily built data once, here, before the loader processes fork
-    loader = DataLoader(_EpochItems(train_set), batch_sampler=_EpochBatches(sampler), num_workers=cfg.workers,
+    items = _EpochItems(train_set)
+    loader = DataLoader(items, batch_sampler=_EpochBatches(sampler), num_workers=cfg.workers,
                         collate_fn=collate_clips, pin_memory=device.type == "cuda", worker_init_fn=_seed_worker,
                         persistent_workers=cfg.workers > 0)
     optimizer = build_optimizer(step_module, cfg.optimizer)
@@ -224,8 +228,7 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
 
     # ---- epochs ---------------------------------------------------------------------------
     for epoch in range(start_epoch, cfg.schedule.epochs):
-        if hasattr(train_set, "set_epoch"):
-            train_set.set_epoch(epoch)  # per-epoch clip sampling / augmentation, reproducible
+        items.set_epoch(epoch)  # per-epoch clip sampling / augmentation, reproducible
         sampler.set_epoch(epoch)
         ddp.train()
         t0, c0 = time.perf_counter(), time.process_time()
