@@ -186,7 +186,9 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     # Loader processes persist across epochs: a fresh one per epoch would redo what the dataset loads or
     # renders lazily (the synthetic set renders each video on first use). A persistent process keeps its
     # own copy of the dataset, which the main process's set_epoch does not reach, so the items are asked
-    # for as (epoch, index) and the copy follows the epoch itself (_EpochItems).
+    # for as (epoch, index) and the copy follows the epoch itself (_EpochItems). The loader draws its worker
+    # seed from torch's global generator when its iterator is made: every epoch without loader processes,
+    # once with persistent ones, so with dropout the figures depend on `workers` (README "Reproducibility").
     if cfg.workers > 0 and hasattr(train_set, "preload"):
         train_set.preload()  # load or render lazily built data once, here, before the loader processes fork
     items = _EpochItems(train_set)
