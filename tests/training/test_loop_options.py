@@ -134,3 +134,17 @@ def test_a_loader_process_kept_across_epochs_trains_the_same_weights(tmp_path):
         runs[workers] = model.state_dict()
     for k, v in runs[0].items():
         assert torch.equal(v, runs[1][k]), k
+
+
+def test_with_dropout_the_training_path_does_not_depend_on_loader_processes(tmp_path):
+    # dropout draws from torch's global generator, as a loader does once per new iterator: a persistent
+    # loader process makes its iterator once, and the loop must make up the draws of the later epochs
+    runs = {}
+    for workers in (0, 1):
+        torch.manual_seed(0)
+        dropped = TinyNet(4, dropout=0.5)
+        model, _ = _run(tmp_path / f"w{workers}", cfg_of(workers=workers, schedule={"epochs": 3, "warmup_epochs": 0}),
+                        model=dropped)
+        runs[workers] = model.state_dict()
+    for k, v in runs[0].items():
+        assert torch.equal(v, runs[1][k]), k

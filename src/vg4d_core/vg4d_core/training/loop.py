@@ -70,6 +70,13 @@ def _seed_worker(worker_id: int) -> None:
     np.random.seed(torch.initial_seed() % 2**32)
 
 
+def _draw_like_a_new_iterator() -> None:
+    # what torch's DataLoader draws from the global generator for the worker seed of each new iterator
+    # (one int64); a persistent loader keeps its iterator, so without this draw its later epochs would see
+    # another global stream than a loader without processes, and the training path would depend on `workers`
+    torch.empty((), dtype=torch.int64).random_()
+
+
 class _EpochItems(Dataset):
     """``base`` with items addressed as ``(epoch, index)``: calls ``base.set_epoch(epoch)`` when the
     epoch changes, in whichever process holds this copy (the main one or a persistent loader)."""
@@ -186,9 +193,10 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
     # Loader processes persist across epochs: a fresh one per epoch would redo what the dataset loads or
     # renders lazily (the synthetic set renders each video on first use). A persistent process keeps its
     # own copy of the dataset, which the main process's set_epoch does not reach, so the items are asked
-    # for as (epoch, index) and the copy follows the epoch itself (_EpochItems). The loader draws its worker
-    # seed from torch's global generator when its iterator is made: every epoch without loader processes,
-    # once with persistent ones, so with dropout the figures depend on `workers` (README "Reproducibility").
+    # for as (epoch, index) and the copy follows the epoch itself (_EpochItems). A loader draws one number
+    # (its worker seed) from torch's global generator whenever its iterator is made: every epoch without
+    # loader processes, once with persistent ones. The epoch loop makes up the missing draws (below), so the
+    # global stream - and with it dropout - is the same whatever `workers` is.
     if cfg.workers > 0 and hasattr(train_set, "preload"):
         train_set.preload()  # load or render lazily built data once, here, before the loader processes fork
     items = _EpochItems(train_set)
@@ -229,8 +237,12 @@ def fit(cfg: TrainConfig, run_dir: str | Path, *, model: nn.Module, objective: n
             step_module, device_ids=[device.index] if device.type == "cuda" else None)
 
     # ---- epochs ---------------------------------------------------------------------------
+    iterated = False  # whether this run made the loader's iterator yet
     for epoch in range(start_epoch, cfg.schedule.epochs):
         items.set_epoch(epoch)  # per-epoch clip sampling / augmentation, reproducible
+        if iterated and loader.persistent_workers:
+            _draw_like_a_new_iterator()
+        iterated = True
         sampler.set_epoch(epoch)
         ddp.train()
         t0, c0 = time.perf_counter(), time.process_time()
