@@ -35,7 +35,7 @@ from rcl_interfaces.msg import Log  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from vg4d_msgs.msg import ActionEvent  # noqa: E402
 from vision_msgs.msg import Classification, Detection3DArray, LabelInfo  # noqa: E402
@@ -105,6 +105,18 @@ def depth_32fc1(i: int) -> Image:
     msg.encoding, msg.step = "32FC1", rh.WIDTH * 4
     msg.data = metres.view(np.uint8).reshape(-1)
     return to_rclpy(msg, Image)
+
+
+def depth_compressed(i: int, codec: str = "png") -> CompressedImage:
+    """The scene of :func:`depth_16uc1` as image_transport's compressedDepth publishes it."""
+    from vg4d_ros.pipeline.compressed import encode_depth
+
+    fields = encode_depth(rh.depth_frame(i).astype(np.uint16), None, codec)
+    return CompressedImage(header=depth_16uc1(i).header, format=fields["format"], data=fields["data"])
+
+
+def depth_rvl(i: int) -> CompressedImage:
+    return depth_compressed(i, "rvl")
 
 
 def camera_info(i: int = 0) -> CameraInfo:

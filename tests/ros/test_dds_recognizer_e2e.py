@@ -130,6 +130,33 @@ def test_recognizer_labels_a_live_stream(tmp_path, domain_id, bad):
     assert stats["windows_formed"] >= 3 and stats["windows_inferred"] >= 3
 
 
+def test_compressed_depth_and_colour_topics_over_dds(tmp_path, domain_id):
+    # image_transport's compressed sub-topic: the reader takes CompressedImage there, and the frames decode
+    from vg4d_ros.transports.dds import DdsSubscriber, participant
+
+    ckpt = tiny_checkpoint(tmp_path / "tiny.pt")
+    prefix = f"/vg4d_e2e_{os.getpid()}_packed"
+    stats_path = tmp_path / "stats.json"
+    dp = participant(domain_id)
+    subs = {"action": DdsSubscriber(dp, "/recognizer/action", "vision_msgs/msg/Classification", "results")}
+    rec = start_recognizer(ckpt, domain_id, prefix, stats_path, f"topics.depth={prefix}/depth/compressedDepth",
+                           f"topics.rgb={prefix}/rgb/compressed")
+    cam = stream(domain_id, prefix, 45, "--compressed")
+    try:
+        got = collect(subs, lambda g: len(g["action"]) >= 2, 150)
+        cam_out, _ = cam.communicate(timeout=150)
+        assert cam.returncode == 0, cam_out
+    finally:
+        if cam.poll() is None:
+            cam.kill()
+        out = finish(rec)
+    assert rec.returncode == 0, out
+    assert len(got["action"]) >= 2, out
+    stats = json.loads(stats_path.read_text())
+    assert stats["malformed_total"] == 0, stats
+    assert stats["messages"]["depth"] >= 2, stats  # (this checkpoint has no colour score: colour is not read)
+
+
 def test_people_mode_publishes_detections_over_dds(tmp_path, domain_id):
     from vg4d_ros.transports.dds import DdsSubscriber, participant
 

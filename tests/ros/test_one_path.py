@@ -205,6 +205,7 @@ ALLOWED = {
     "vg4d_ros/pipeline/convert.py": "THE frame converter",
     "vg4d_ros/programs/bench_decode.py": "times the decoders themselves; builds no model input",
     "vg4d_ros/bags/composite.py": "puts recorded depth images side by side into a new bag; builds no model input",
+    "vg4d_ros/bags/compress.py": "re-encodes recorded images as compressed ones into a new bag; builds no model input",
 }
 
 

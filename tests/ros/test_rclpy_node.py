@@ -105,6 +105,26 @@ def test_depth_32fc1_metres_with_nan(running):
     rx.wait_until(lambda: driver.count("action") >= 2, "actions from 32FC1 depth")
 
 
+@pytest.mark.parametrize("make", [rx.depth_compressed, rx.depth_rvl], ids=["png", "rvl"])
+def test_compressed_depth_topic_gives_the_labels_of_the_raw_one(context, checkpoint, make):
+    # image_transport's naming: a depth topic ending in /compressedDepth is subscribed as CompressedImage
+    topic = "/camera/depth/image_raw/compressedDepth"
+    results = {}
+    for key, depth_topic, frames in (("raw", "/camera/depth/image_raw", rx.depth_16uc1), ("packed", topic, make)):
+        with session(context, make_node(context, checkpoint, **{"topics.depth": depth_topic})) as (driver, node, _):
+            assert driver.transition("configure") and driver.transition("activate")
+            driver.stream(frames, depth_topic, info_topic="/camera/depth/camera_info")
+            rx.wait_until(lambda: driver.count("action") >= 3, f"3 actions from {depth_topic}")
+            driver.stop_stream()
+            results[key] = {rx.stamp_ns(m): [(h.class_id, round(h.score, 6)) for h in m.results]
+                            for m in driver.messages("action")}
+            assert not node._core.malformed
+    common = sorted(set(results["raw"]) & set(results["packed"]))
+    assert common, "no window at the same stamp in both runs"
+    for stamp in common:  # lossless: the same points, so the same probabilities
+        assert results["raw"][stamp] == results["packed"][stamp]
+
+
 def test_pointcloud2_input(context, checkpoint):
     with session(context, make_node(context, checkpoint, input="cloud")) as (driver, node, spin):
         assert driver.transition("configure") and driver.transition("activate")

@@ -33,7 +33,18 @@ def crossmodal(tmp_path_factory):
     return d / "cross" / "last.pt"
 
 
-def _run(ckpt, typestore, *overrides, rgb=True):
+def _png(typestore, msg, role):
+    """``msg`` as image_transport's lossless compressed form (PNG colour, PNG compressedDepth)."""
+    from vg4d_ros.pipeline.compressed import encode_colour, encode_depth
+    from vg4d_ros.pipeline.decode import depth_image_to_array, rgb_image_to_array
+
+    fields = (encode_depth(depth_image_to_array(msg), msg.header, "png") if role == "depth"
+              else encode_colour(rgb_image_to_array(msg), msg.header, "png"))
+    return typestore.types["sensor_msgs/msg/CompressedImage"](header=msg.header, format=fields["format"],
+                                                              data=np.frombuffer(fields["data"], np.uint8))
+
+
+def _run(ckpt, typestore, *overrides, rgb=True, packed=False):
     cfg = load_recognizer_config("config/recognize.yaml", [f"inference.checkpoint={ckpt}", "inference.device=cpu", "window.min_coverage=0", "window.views=1",
                                                            "window.hop_frames=8", "window.min_frames=8",
                                                            "foreground.min_depth=0.1", *overrides])
@@ -44,9 +55,10 @@ def _run(ckpt, typestore, *overrides, rgb=True):
     rec.on_camera_info(camera_info_msg(typestore, T0))
     for i in range(8):
         stamp = T0 + i * PERIOD
-        rec.on_depth(depth_msg(typestore, i, stamp))
+        depth, colour = depth_msg(typestore, i, stamp), rgb_msg(typestore, stamp)
+        rec.on_depth(_png(typestore, depth, "depth") if packed else depth)
         if rgb:
-            rec.on_rgb(rgb_msg(typestore, stamp))
+            rec.on_rgb(_png(typestore, colour, "rgb") if packed else colour)
     assert rec.wait_idle(120)
     window = rec.buffer.window()
     rec.stop()
@@ -71,3 +83,15 @@ def test_depth_and_rgb_give_the_four_scores_and_their_fusion(crossmodal, typesto
 def test_without_an_rgb_topic_the_same_checkpoint_is_point_cloud_only(crossmodal, typestore):
     model, results, _ = _run(crossmodal, typestore, "topics.rgb=", rgb=False)
     assert results and set(results[-1].scores) == {"pc", "pc_text", "fused"}
+
+
+def test_compressed_depth_and_colour_give_the_scores_of_the_raw_images(crossmodal, typestore):
+    # a robot's recording: PNG compressedDepth and PNG colour, both lossless, decode to the raw images
+    _, raw, _ = _run(crossmodal, typestore, "topics.rgb=/camera/color/image_raw")
+    _, packed, window = _run(crossmodal, typestore, "topics.rgb=/camera/color/image_raw/compressed", packed=True)
+    assert raw and len(packed) == len(raw) and window.rgb is not None
+    for a, b in zip(raw, packed):
+        assert a.stamp_ns == b.stamp_ns and set(a.scores) == set(b.scores) == {"pc", "pc_text", "rgb", "rgb_text",
+                                                                                 "fused"}
+        for name in a.scores:
+            np.testing.assert_array_equal(a.scores[name], b.scores[name])

@@ -114,3 +114,28 @@ def test_output_bag_reads_back_with_rosbags(setup):
         assert msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec == row["stamp_ns"]
         assert report["class_names"][int(msg.results[0].class_id)] == row["top1"]
         assert len(msg.results) == 60
+
+
+@pytest.mark.parametrize("codec", ["png", "rvl"])
+def test_a_robot_style_recording_with_compressed_depth_replays_as_the_raw_one(setup, codec):
+    # `vg4d compress-bag` writes what `ros2 bag record` of a camera driver keeps: <depth>/compressedDepth
+    # (lossless 16-bit) instead of the raw topic. Replay with the raw topic configured finds the
+    # compressed sub-topic and gives the raw bags' windows, probabilities and labels exactly.
+    root, names, ck = setup
+    extra = ("window.min_frames=4", "window.hop_frames=4")
+    raw = _replay(root, ck, "mcap", *extra)
+    packed = root / f"compressed_{codec}"
+    packed.mkdir(exist_ok=True)
+    for bag in sorted((root / "mcap").iterdir()):
+        if not (packed / bag.name).exists():
+            assert vg4d(["compress-bag", str(bag), str(packed / bag.name), "--depth", codec]) == 0
+    got = _replay(root, ck, packed.name, *extra)
+    assert len(got["bags"]) == len(raw["bags"]) == len(names)
+    for a, b in zip(raw["bags"], got["bags"]):
+        assert "/camera/depth/image_raw/compressedDepth" in b["topics"]
+        assert "/camera/depth/image_raw" not in b["topics"]
+        assert b["topics"]["/camera/depth/image_raw/compressedDepth"] == "sensor_msgs/msg/CompressedImage"
+        assert b["num_windows"] == a["num_windows"] >= 2
+        assert [(w["stamp_ns"], w["top1"], w["score"]) for w in b["windows"]] == \
+            [(w["stamp_ns"], w["top1"], w["score"]) for w in a["windows"]]
+    assert got["summary"]["video_accuracy"] == raw["summary"]["video_accuracy"]

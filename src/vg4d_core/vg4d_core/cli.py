@@ -24,6 +24,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("vg4d_ros.bags.replay:main", "recorded ROS 2 bags through the live recogniser: report + output bag"),
     "ntu2bag": ("vg4d_ros.bags.ntu2bag:main", "write NTU RGB+D videos as ROS 2 bags (Kinect v2 topics)"),
     "msr2bag": ("vg4d_ros.bags.msr2bag:main", "write MSR-Action3D videos as ROS 2 bags (16UC1 mm, 15 Hz) + labels"),
+    "compress-bag": ("vg4d_ros.bags.compress:main",
+                     "a bag's raw images -> image_transport's compressed / compressedDepth topics"),
     "stitch": ("vg4d_ros.bags.streams:main", "stitch trimmed action bags into one stream bag with idle gaps + labels"),
     "people2bag": ("vg4d_ros.bags.people2bag:main",
                    "synthetic multi-person depth bags with per-person ground truth (vision_msgs Detection3DArray)"),

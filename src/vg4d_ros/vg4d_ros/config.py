@@ -46,7 +46,9 @@ class TopicsConfig:
     (``-r camera/depth/image_raw:=/cam/depth``).
     """
 
-    depth: str = "camera/depth/image_raw"  # sensor_msgs/Image 16UC1 (mm) or 32FC1 (m); input "depth"
+    # sensor_msgs/Image 16UC1 (mm) or 32FC1 (m); input "depth". Image topics named as image_transport's
+    # compressed sub-topics (.../compressedDepth, .../compressed) carry sensor_msgs/CompressedImage (decoded)
+    depth: str = "camera/depth/image_raw"
     camera_info: str = "camera/depth/camera_info"  # sensor_msgs/CameraInfo of the depth camera
     cloud: str = "camera/depth/points"  # sensor_msgs/PointCloud2; input "cloud"
     rgb: str = ""  # optional sensor_msgs/Image colour stream

@@ -70,7 +70,7 @@ def read_bag_frames(path: Path, config, transform, label_topic: str = GROUND_TRU
     problems: Counter = Counter()
     with open_bag(path) as reader:
         available = bag_topics(reader)
-        check_topics(path, available, roles, describe_topics(reader))
+        roles = check_topics(path, available, roles, describe_topics(reader))
         topics = list(roles.values()) + ([label_topic] if available.get(label_topic) == "std_msgs/msg/String" else [])
         start = int(reader.start_time)
         for m in read_messages(reader, topics, path=path):

@@ -88,7 +88,7 @@ from vg4d_ros.pipeline.recognizer import Recognition, Recognizer, Verdict
 from vg4d_ros.pipeline.window import Frame, clip_window
 from vg4d_ros.pipeline.events import ActionEvent
 from vg4d_ros.transports.outputs import classification_msg, detections_msg, event_msg, label_info_msg, label_msg
-from vg4d_ros.topics import INPUT_TYPES, resolve_topic
+from vg4d_ros.topics import COMPRESSED_IMAGE, IMAGE_ROLES, accepted_types, resolve_topic
 
 
 # exit statuses of `vg4d replay` (EXIT_STATUS_HELP; 1 stays Python's own for an unexpected error)
@@ -151,14 +151,25 @@ class ReplayOptions:
             raise ValueError(f"rate must be >= 0 (0 = as fast as possible), got {self.rate!r}")
 
 
-def check_topics(path: Path, available: dict[str, str], wanted: dict[str, str], listing: str) -> None:
-    """Raise :class:`BagError` when a wanted input topic is absent or of another type."""
-    types = INPUT_TYPES
+def check_topics(path: Path, available: dict[str, str], wanted: dict[str, str], listing: str) -> dict[str, str]:
+    """The input topics to read from a recording (role -> topic), or :class:`BagError` when a wanted one
+    is absent or of another type. An image role takes raw or compressed images; when its raw topic is
+    absent but image_transport's compressed sub-topic of it was recorded (``<topic>/compressedDepth`` for
+    depth, ``<topic>/compressed`` for colour and masks), that one is read instead."""
+    wanted = dict(wanted)
+    for role, topic in list(wanted.items()):
+        if topic in available or role not in IMAGE_ROLES:
+            continue
+        suffixes = ("/compressedDepth", "/compressed") if role == "depth" else ("/compressed",)
+        sub = next((topic.rstrip("/") + x for x in suffixes if available.get(topic.rstrip("/") + x) == COMPRESSED_IMAGE),
+                   None)
+        if sub is not None:
+            wanted[role] = sub
     missing = [f"{role} {topic}" for role, topic in wanted.items() if topic not in available]
-    wrong = [f"{role} {topic} is {available[topic]}, expected {types[role]}" for role, topic in wanted.items()
-             if topic in available and available[topic] != types[role]]
+    wrong = [f"{role} {topic} is {available[topic]}, expected {' or '.join(accepted_types(role))}"
+             for role, topic in wanted.items() if topic in available and available[topic] not in accepted_types(role)]
     if not missing and not wrong:
-        return
+        return wanted
     parts = []
     if missing:
         parts.append("missing " + ", ".join(missing))
@@ -259,7 +270,8 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
         with open_bag(path) as reader:
             available = bag_topics(reader)
             result.topics = available
-            check_topics(path, available, roles, describe_topics(reader))
+            roles = check_topics(path, available, roles, describe_topics(reader))
+            by_topic = {topic: role for role, topic in roles.items()}
             label_topic = options.label_topic if options.label_topic in available else ""
             if label_topic and available[label_topic] != STRING_TYPE:
                 result.warnings["label_topic_wrong_type"] += 1

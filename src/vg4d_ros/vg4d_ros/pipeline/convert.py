@@ -28,6 +28,7 @@ import numpy as np
 from vg4d_core.data.depth import CameraIntrinsics
 from vg4d_core.data.input_transform import InputTransform
 from vg4d_ros.config import ForegroundSettings
+from vg4d_ros.pipeline.compressed import as_raw_image
 from vg4d_ros.pipeline.decode import (MessageError, camera_intrinsics, depth_image_to_points, mask_image_to_array,
                                       pointcloud2_to_xyz, raster_stride, rgb_image_to_array)
 from vg4d_ros.pipeline.foreground import ForegroundConfig, foreground_keep
@@ -142,6 +143,8 @@ class FrameConverter:
         """Decode the depth / cloud message: ``(points (P, 3) float32 metres, pixels (P, 2) int64 or
         None, stride)``; raises :class:`FrameError` or :class:`NoCameraInfo`."""
         try:
+            if self.role == "depth":
+                msg = as_raw_image(msg, "depth")  # compressedDepth: decoded once, here
             stride = raster_stride(msg, self.limit) if self.limit > 0 else 1
             if self.role == "cloud":
                 return pointcloud2_to_xyz(msg, allow_empty=True, stride=stride), None, stride

@@ -19,6 +19,10 @@ Functions:
 * :func:`rgb_image_to_array` - colour ``sensor_msgs/Image`` -> (H, W, 3) uint8 RGB.
 * :func:`mask_image_to_array` - mask ``sensor_msgs/Image`` -> (H, W) bool.
 
+The three image functions take a ``sensor_msgs/CompressedImage`` too (image_transport's ``compressed``
+JPEG / PNG and ``compressedDepth`` PNG / RVL): :func:`vg4d_ros.pipeline.compressed.as_raw_image` decodes
+it first into the fields of the raw image.
+
 Input reduction: :func:`raster_stride` picks the integer stride ``s`` that
 keeps an image or an organised cloud within a pixel / point budget; the
 depth, mask and cloud converters then read only every s-th row and column
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from vg4d_core.data.depth import CameraIntrinsics, check_image_size, depth_to_points
+from vg4d_ros.pipeline.compressed import as_raw_image
 
 
 class MessageError(ValueError):
@@ -136,6 +141,7 @@ def raster_stride(msg: Any, max_elements: int) -> int:
     """Stride (rows and columns) that keeps an Image's pixels or a PointCloud2's points within
     ``max_elements`` (:func:`stride_within` of its ``height`` x ``width``; an unorganised cloud,
     height 1, is strided along its one row)."""
+    msg = as_raw_image(msg)
     what = type(msg).__name__
     return stride_within(_uint(msg, "height", what), _uint(msg, "width", what), max_elements)
 
@@ -252,6 +258,7 @@ def depth_image_to_array(img: Any, *, stride: int = 1) -> np.ndarray:
     """
     stride = _check_stride(stride)
     what = "sensor_msgs/Image(depth)"
+    img = as_raw_image(img, "depth")
     enc = _encoding(img, what)
     if enc not in _DEPTH_ENCODINGS:
         raise MessageError(f"{_where(img, what)}.encoding={enc!r} is not a depth encoding "
@@ -317,6 +324,7 @@ def depth_image_to_points(img: Any, camera_info: Any, *, min_depth: float | None
         order; with ``return_pixels`` a tuple ``(points, pixels)``.
     """
     intr = camera_info if isinstance(camera_info, CameraIntrinsics) else camera_intrinsics(camera_info)
+    img = as_raw_image(img, "depth")
     depth = depth_image_to_array(img, stride=stride)
     try:
         if stride > 1:  # the full image must fit its camera (an error then names the sizes the camera gave)
@@ -335,6 +343,7 @@ def rgb_image_to_array(img: Any) -> np.ndarray:
     mono8 / 8UC1 (grey replicated to three channels). Row padding honoured.
     """
     what = "sensor_msgs/Image(rgb)"
+    img = as_raw_image(img, "rgb")
     enc = _encoding(img, what)
     if enc not in _COLOR_ENCODINGS:
         raise MessageError(f"{_where(img, what)}.encoding={enc!r} is not supported; use one of "
@@ -358,6 +367,7 @@ def mask_image_to_array(img: Any, *, stride: int = 1) -> np.ndarray:
     """
     stride = _check_stride(stride)
     what = "sensor_msgs/Image(mask)"
+    img = as_raw_image(img, "mask")
     enc = _encoding(img, what)
     if enc not in _MASK_ENCODINGS:
         raise MessageError(f"{_where(img, what)}.encoding={enc!r} is not a mask encoding {sorted(_MASK_ENCODINGS)}")

@@ -75,6 +75,7 @@ from vg4d_core.runtime.collate import collate_clips
 from vg4d_ros.config import RecognizerConfig
 from vg4d_ros.pipeline.convert import FrameConverter, FrameError, NoCameraInfo
 from vg4d_ros.pipeline.counters import Log, RepeatLog, Reservoir
+from vg4d_ros.pipeline.compressed import as_raw_image, is_compressed
 from vg4d_ros.pipeline.decode import MessageError, stamp_ns
 from vg4d_ros.pipeline.events import ActionEvent, EventSettings, EventTracker
 from vg4d_ros.pipeline.mailbox import Mailbox
@@ -443,20 +444,33 @@ class Recognizer:
     def on_camera_info(self, msg: Any) -> None:
         self._guard("camera_info", lambda: self.converter.set_camera_info(msg))
 
+    def _image(self, role: str, msg: Any) -> None:
+        """An image of ``role``, raw or compressed (image_transport's ``compressed`` / ``compressedDepth``):
+        a compressed one is decoded here, before the lock (a few ms of PNG / JPEG), so everything after
+        sees the raw image the driver had; one that does not decode is counted as malformed."""
+        if is_compressed(msg):
+            try:
+                msg = as_raw_image(msg, role)
+            except MessageError as exc:
+                self.messages[role] += 1
+                self.record_malformed(role, str(exc)[:160])
+                return
+        self._guard(role, lambda: self._arrive(role, msg))
+
     def on_depth(self, msg: Any) -> None:
-        self._guard("depth", lambda: self._arrive("depth", msg))
+        self._image("depth", msg)
 
     def on_cloud(self, msg: Any) -> None:
         self._guard("cloud", lambda: self._arrive("cloud", msg))
 
     def on_rgb(self, msg: Any) -> None:
         if self.settings.use_rgb:
-            self._guard("rgb", lambda: self._arrive("rgb", msg))
+            self._image("rgb", msg)
         else:
             self.messages["rgb"] += 1
 
     def on_mask(self, msg: Any) -> None:
-        self._guard("mask", lambda: self._arrive("mask", msg))
+        self._image("mask", msg)
 
     def tf_topics(self) -> dict[str, str]:
         """role -> topic of the ``tf2_msgs/msg/TFMessage`` inputs to subscribe ({} when ``input_frame`` is

@@ -1,7 +1,8 @@
 """Per-message decode cost of the ROS inputs: rosbags CDR and the DDS path.
 
 :func:`bench_decode` times, for a 512x424 ``16UC1`` depth image, a 640x480
-``bgr8`` image and a 30k-point ``PointCloud2``:
+``bgr8`` image, a 30k-point ``PointCloud2`` and 640x480 ``CompressedImage`` s (``compressedDepth``
+PNG and RVL of a room's depth, JPEG colour):
 
 * ``cdr``: rosbags ``deserialize_cdr`` of the serialised message plus the
   conversion to numpy (:mod:`vg4d_ros.pipeline.decode`) - the bag-replay cost;
@@ -37,6 +38,7 @@ from vg4d_core.data.input_transform import InputTransform
 from vg4d_ros.config import ForegroundSettings, InputLimits
 from vg4d_ros.pipeline.convert import FrameConverter
 from vg4d_ros.pipeline.decode import depth_image_to_array, pointcloud2_to_xyz, rgb_image_to_array
+from vg4d_ros.pipeline.compressed import encode_colour, encode_depth
 from vg4d_ros.transports.dds import DdsPublisher, DdsSubscriber, participant
 from vg4d_ros.typestore import ros_typestore
 from vg4d_ros.validation import MAX_INPUT_ELEMENTS
@@ -54,7 +56,23 @@ def _messages(ts):
     pts = rng.normal(size=(30000, 4)).astype(np.float32)
     PF = T["sensor_msgs/msg/PointField"]
     fields = [PF(name=n, offset=4 * i, datatype=7, count=1) for i, n in enumerate(("x", "y", "z", "intensity"))]
+    # compressed cases: a room-like depth (a slanted wall, noise of a few mm, a third without returns) and
+    # a smooth colour image, as a camera gives them (random noise would not compress as real frames do)
+    v, u = np.mgrid[0:480, 0:640]
+    room = (1500 + 4 * u + 2 * v + rng.integers(-4, 5, size=u.shape)).astype(np.uint16)
+    room[:, :200] = 0
+    colour = np.stack([(u * 255 // 640), (v * 255 // 480), ((u + v) * 255 // 1120)], axis=-1).astype(np.uint8)
+
+    def packed(fields):
+        return T["sensor_msgs/msg/CompressedImage"](header=header("depth"), format=fields["format"],
+                                                    data=np.frombuffer(fields["data"], np.uint8))
+
     return {
+        "depth_png_640x480": ("sensor_msgs/msg/CompressedImage", depth_image_to_array,
+                              packed(encode_depth(room, None, "png"))),
+        "depth_rvl_640x480": ("sensor_msgs/msg/CompressedImage", depth_image_to_array,
+                              packed(encode_depth(room, None, "rvl"))),
+        "jpeg_640x480": ("sensor_msgs/msg/CompressedImage", rgb_image_to_array, packed(encode_colour(colour))),
         "depth_16uc1_512x424": ("sensor_msgs/msg/Image", depth_image_to_array, T["sensor_msgs/msg/Image"](
             header=header("depth"), height=424, width=512, encoding="16UC1", is_bigendian=0, step=1024,
             data=depth.view(np.uint8).reshape(-1))),

@@ -43,7 +43,7 @@ from vg4d_ros.transports.dds.names import latched_qos, results_qos, sensor_qos
 from vg4d_ros.transports.outputs import (classification_msg, detections_msg, diagnostics_msg, event_msg,
                                          label_info_msg, label_msg, xyz_cloud_msg)
 from vg4d_ros.typestore import ros_typestore
-from vg4d_ros.topics import INPUT_TYPES, resolve_topic
+from vg4d_ros.topics import INPUT_TYPES, input_type, resolve_topic
 
 
 
@@ -168,10 +168,11 @@ def run(config: RecognizerConfig, *, domain: int, duration_s: float = 0.0, node_
     sensor = sensor_qos(config.qos.sensor_depth)
     watch = TopicWatch(topics, config.silence_timeout_s, publishers_of=monitor.publishers_of, log=_log,
                        valid=rec.input_valid, requested={role: describe_qos(sensor) for role in topics},
-                       types={role: INPUT_TYPES[role] for role in topics})
+                       types={role: input_type(role, topic) for role, topic in topics.items()})
     handlers = {"depth": rec.on_depth, "camera_info": rec.on_camera_info, "cloud": rec.on_cloud,
                 "rgb": rec.on_rgb, "mask": rec.on_mask}
-    readers = [(role, DdsSubscriber(dp, topic, INPUT_TYPES[role], sensor, ts)) for role, topic in topics.items()]
+    # an image_transport compressed topic (.../compressed, .../compressedDepth) carries CompressedImage
+    readers = [(role, DdsSubscriber(dp, topic, input_type(role, topic), sensor, ts)) for role, topic in topics.items()]
     if "camera_info" in topics:
         # drivers that publish camera_info once, latched: only a transient-local reader receives that sample
         # (it matches transient-local writers only; the sensor-QoS reader takes the periodic ones)

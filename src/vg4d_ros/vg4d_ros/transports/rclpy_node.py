@@ -46,6 +46,7 @@ from vg4d_ros.pipeline.model import load_model
 from vg4d_ros.pipeline.recognizer import Recognizer
 from vg4d_ros.pipeline.silence import PublisherInfo, TopicWatch
 from vg4d_ros.pipeline.warmup import warm_up
+from vg4d_ros.topics import COMPRESSED_IMAGE, input_type
 from vg4d_ros.transports.outputs import (classification_msg, detections_msg, diagnostics_msg, event_msg,
                                          label_info_msg, label_msg, to_rclpy,
                                          xyz_cloud_msg)
@@ -271,10 +272,15 @@ class RecognizerNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+        from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
         core = self._core
-        types = {"depth": Image, "camera_info": CameraInfo, "cloud": PointCloud2, "rgb": Image, "mask": Image}
+        raw = {"depth": Image, "camera_info": CameraInfo, "cloud": PointCloud2, "rgb": Image, "mask": Image}
+        # an image topic of image_transport's compressed kind (.../compressed, .../compressedDepth) carries
+        # CompressedImage; the recogniser decodes it
+        types = {role: CompressedImage if input_type(role, self._resolved(t)) == COMPRESSED_IMAGE else raw[role]
+                 for role, t in core.topics().items()}
+        types.setdefault("camera_info", CameraInfo)
         handlers = {"depth": core.on_depth, "camera_info": core.on_camera_info, "cloud": core.on_cloud,
                     "rgb": core.on_rgb, "mask": core.on_mask}
         topics = core.topics()

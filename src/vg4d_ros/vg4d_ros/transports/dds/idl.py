@@ -47,6 +47,13 @@ class Image(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
 
 
 @dataclass
+class CompressedImage(IdlStruct, typename="sensor_msgs::msg::dds_::CompressedImage_"):
+    header: Header = field(default_factory=Header)
+    format: str = ""
+    data: sequence[uint8] = field(default_factory=list)
+
+
+@dataclass
 class RegionOfInterest(IdlStruct, typename="sensor_msgs::msg::dds_::RegionOfInterest_"):
     x_offset: uint32 = 0
     y_offset: uint32 = 0
@@ -235,6 +242,7 @@ IDL_TYPES: dict[str, type[IdlStruct]] = {
     "std_msgs/msg/Header": Header,
     "std_msgs/msg/String": String,
     "sensor_msgs/msg/Image": Image,
+    "sensor_msgs/msg/CompressedImage": CompressedImage,
     "sensor_msgs/msg/RegionOfInterest": RegionOfInterest,
     "sensor_msgs/msg/CameraInfo": CameraInfo,
     "sensor_msgs/msg/PointField": PointField,
