@@ -157,3 +157,34 @@ def test_rosbags_messages_convert(typestore):
     back = ts.deserialize_cdr(raw, "sensor_msgs/msg/Image")
     np.testing.assert_array_equal(depth_image_to_array(back), d)
     assert stamp_ns(back) == 2_000_000_005
+
+
+def test_person_fit_crops_registered_colour_around_the_depth_foreground():
+    # rgb_fit "person" (the synthetic recipes): the square goes around the foreground's pixels, scaled to a
+    # colour image of another size with the same field of view (registered / aligned depth)
+    from vg4d_core.data.input_transform import InputTransform
+    from vg4d_ros.pipeline.convert import FrameConverter
+
+    h, w = 48, 64
+    depth = np.zeros((h, w), np.uint16)
+    depth[10:34, 44:52] = 2000  # a person 24 x 8 px, right of centre
+    colour = np.full((2 * h, 2 * w, 3), 80, np.uint8)  # twice the size: rgb8
+    colour[20:68, 88:104] = (230, 20, 20)  # the same person, red
+    conv = FrameConverter(InputTransform(input="depth", rgb_size=32, rgb_fit="person",
+                                         foreground={"min_depth": 0.0, "max_depth": 0.0}))
+    conv.set_camera_info(info([50.0, 0, 32.0, 0, 50.0, 24.0, 0, 0, 1], width=w, height=h))
+    msg = image("16UC1", depth.tobytes(), height=h, width=w, step=2 * w)
+    rgb = image("rgb8", colour.tobytes(), height=2 * h, width=2 * w, step=6 * w)
+    frame = conv.convert(1, msg, rgb)
+    red = frame.rgb[:, :, 0] > 150
+    rows, cols = np.flatnonzero(red.any(axis=1)), np.flatnonzero(red.any(axis=0))
+    # the person's long side spans 1 / 1.3 of the square, centred
+    assert abs(rows[-1] + 1 - rows[0] - 32 / 1.3) <= 1.5 and abs((cols[0] + cols[-1] + 1) / 2 - 16) <= 1
+    # the full frame's centre crop would show it small and off centre
+    centre = FrameConverter(InputTransform(input="depth", rgb_size=32, rgb_fit="crop",
+                                           foreground={"min_depth": 0.0, "max_depth": 0.0}))
+    centre.set_camera_info(info([50.0, 0, 32.0, 0, 50.0, 24.0, 0, 0, 1], width=w, height=h))
+    assert (centre.convert(1, msg, rgb).rgb[:, :, 0] > 150).sum() * 2 < red.sum()
+    # an empty foreground: the centre crop, as training falls back
+    empty = image("16UC1", np.zeros((h, w), np.uint16).tobytes(), height=h, width=w, step=2 * w)
+    assert np.array_equal(conv.convert(2, empty, rgb).rgb, centre.convert(2, empty, rgb).rgb)

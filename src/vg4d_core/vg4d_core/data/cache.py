@@ -69,6 +69,9 @@ class CacheSettings:
             raise ValueError(f"quantum must be > 0, got {self.quantum!r}")
         if self.rgb_fit not in FITS:
             raise ValueError(f"rgb_fit must be one of {FITS}, got {self.rgb_fit!r}")
+        if self.rgb_fit == "person":  # NTU's 1920 x 1080 colour is another camera than its depth
+            raise ValueError("rgb_fit 'person' needs colour registered to the depth image; NTU's RGB videos "
+                             "are not: use crop, stretch or pad")
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality!r}")
         if self.rgb_size < 1:

@@ -135,7 +135,9 @@ class DataConfig:
     exclude_classes: list[str] = field(default_factory=list)
     rgb: bool = False  # NTU / synthetic: also return "rgb" frames
     rgb_size: int = 224  # side of the square RGB frames
-    rgb_fit: Literal["crop", "stretch", "pad"] = "crop"  # how frames become square (vg4d_core.data.rgb)
+    # how frames become square (vg4d_core.data.rgb); "person": a square around the depth foreground (colour
+    # registered to depth: the synthetic set, live cameras publishing aligned depth; not NTU's raw videos)
+    rgb_fit: Literal["crop", "stretch", "pad", "person"] = "crop"
     cache_dir: str = ""
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -46,6 +46,9 @@ def _build_dataset(cfg: DataConfig, split: str) -> Dataset:
 
         if cfg.root_path is None:
             raise ValueError("data.root must name the NTU cache folder written by `vg4d preprocess ntu`")
+        if cfg.rgb and cfg.rgb_fit == "person":
+            raise ValueError("data.rgb_fit=person needs colour registered to the depth image; NTU's RGB videos "
+                             "are another camera: use crop, stretch or pad (fixed when the cache was written)")
         return NtuDataset(cfg.root_path, cfg.protocol, split, convention=cfg.convention, rgb=cfg.rgb,
                           rgb_size=cfg.rgb_size, max_videos=cfg.max_videos, **common)
     if cfg.name == "synthetic":

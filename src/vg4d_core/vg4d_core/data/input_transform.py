@@ -55,7 +55,8 @@ class InputTransform:
         num_frames, points_per_frame: T and N of a clip.
         sampling: ``segment`` or ``dense``; test_views: test clips per video; seed: the clip stream.
         typical_video_s: median training-video duration (s), or None when unknown.
-        rgb_size, rgb_fit: colour frames' square size (0 = not resized) and fit (``crop`` / ``stretch`` / ``pad``).
+        rgb_size, rgb_fit: colour frames' square size (0 = not resized) and fit (``crop`` / ``stretch`` / ``pad``
+            / ``person``: around the depth foreground of registered colour, :mod:`vg4d_core.data.rgb`).
     """
 
     source: str = ""

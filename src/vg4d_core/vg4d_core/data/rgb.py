@@ -7,7 +7,13 @@ non-square frame becomes square:
 * ``"crop"`` (default) - resize the short side to ``size``, keep the centre
   (what CLIP-style video models are trained with);
 * ``"stretch"`` - resize both sides to ``size`` (keeps the whole field of view);
-* ``"pad"`` - resize the long side to ``size``, pad with black.
+* ``"pad"`` - resize the long side to ``size``, pad with black;
+* ``"person"`` - a square around the person (``box``: the bounding box of the
+  person's pixels, from the depth foreground of a colour image registered to
+  the depth image), widened by :data:`PERSON_MARGIN` on each side, black
+  beyond the image; a frame without a box falls back to ``"crop"``. A small
+  colour model then spends its pixels on the person, not the room: at 64 px a
+  person 3.5 m away is ~15 px wide in a full frame and fills the crop.
 
 Alignment with depth (:func:`align_to_depth`): NTU's depth and RGB streams
 both run at 30 fps over the same recording but their frame counts can differ
@@ -23,7 +29,51 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-FITS = ("crop", "stretch", "pad")
+FITS = ("crop", "stretch", "pad", "person")
+PERSON_MARGIN = 0.15  # of the box's longer side, added on each side of a "person" crop
+
+
+def person_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(H, W) bool person pixels -> their bounding box ``(x0, y0, x1, y1)`` (pixels, end-exclusive), or
+    None when no pixel is set."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def person_box_in(depth: np.ndarray, colour_hw: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The person's box in a colour image registered to ``depth`` (same field of view; sizes may differ):
+    the box of the depth's valid pixels (masked depth: the person) scaled to ``colour_hw`` (H, W)."""
+    box = person_box(np.asarray(depth) > 0)
+    if box is None:
+        return None
+    return scale_box(box, depth.shape[:2], colour_hw)
+
+
+def scale_box(box: tuple[int, int, int, int], from_hw: tuple[int, int],
+              to_hw: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A pixel box of an image of size ``from_hw`` in a registered image of size ``to_hw``."""
+    sy, sx = to_hw[0] / from_hw[0], to_hw[1] / from_hw[1]
+    x0, y0, x1, y1 = box
+    return (int(np.floor(x0 * sx)), int(np.floor(y0 * sy)), max(int(np.ceil(x1 * sx)), int(np.floor(x0 * sx)) + 1),
+            max(int(np.ceil(y1 * sy)), int(np.floor(y0 * sy)) + 1))
+
+
+def _person_square(frame_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The square of the person's box widened by PERSON_MARGIN, black where it leaves the frame."""
+    h, w = frame_bgr.shape[:2]
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0)
+    side = max(2, int(round(side * (1 + 2 * PERSON_MARGIN))))
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    left, top = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
+    out = np.zeros((side, side, 3), np.uint8)
+    sx0, sy0, sx1, sy1 = max(left, 0), max(top, 0), min(left + side, w), min(top + side, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - top:sy1 - top, sx0 - left:sx1 - left] = frame_bgr[sy0:sy1, sx0:sx1]
+    return out
 
 
 def _downscale(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -37,8 +87,10 @@ def _downscale(img: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
 
 
-def resize_frame(frame_bgr: np.ndarray, size: int, fit: str = "crop") -> np.ndarray:
-    """(H, W, 3) uint8 BGR -> (size, size, 3) uint8 RGB."""
+def resize_frame(frame_bgr: np.ndarray, size: int, fit: str = "crop",
+                 box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 BGR -> (size, size, 3) uint8 RGB. ``box``: the person's ``(x0, y0, x1, y1)`` in
+    this frame's pixels, for ``fit="person"`` (None: no person, the centre crop)."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
@@ -46,6 +98,14 @@ def resize_frame(frame_bgr: np.ndarray, size: int, fit: str = "crop") -> np.ndar
     if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) colour frame, got shape {frame_bgr.shape}")
     h, w = frame_bgr.shape[:2]
+    if fit == "person" and box is not None:
+        square = _person_square(frame_bgr, box)
+        interp = cv2.INTER_LINEAR if square.shape[0] < size else None
+        out = cv2.resize(square, (size, size), interpolation=interp) if interp is not None \
+            else _downscale(square, size, size)
+        return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+    if fit == "person":
+        fit = "crop"
     if fit == "stretch":
         out = _downscale(frame_bgr, size, size)
     elif fit == "crop":

@@ -77,12 +77,18 @@ class ForegroundFrame:
         frame_id: the points' frame.
         stride: raster stride the input was read at.
         instance_ids: (P,) int64 mask value of each point, when asked for (else None).
+        box: the foreground's pixel box ``(x0, y0, x1, y1)`` (end-exclusive) in the full depth image, None
+            without one (a cloud, an empty foreground): where a registered colour image's ``person`` crop
+            goes (``rgb_fit``).
+        image_hw: the depth image's (H, W) pixels (None for a cloud).
     """
 
     points_m: np.ndarray
     frame_id: str
     stride: int
     instance_ids: np.ndarray | None = None
+    box: tuple[int, int, int, int] | None = None
+    image_hw: tuple[int, int] | None = None
 
 
 def foreground_of(transform: InputTransform, use_mask: bool) -> ForegroundConfig:
@@ -142,16 +148,21 @@ class FrameConverter:
     def points(self, msg: Any) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Decode the depth / cloud message: ``(points (P, 3) float32 metres, pixels (P, 2) int64 or
         None, stride)``; raises :class:`FrameError` or :class:`NoCameraInfo`."""
+        points, pixels, stride, _ = self._points(msg)
+        return points, pixels, stride
+
+    def _points(self, msg: Any) -> tuple[np.ndarray, np.ndarray | None, int, tuple[int, int] | None]:
+        """:meth:`points` and the depth image's (H, W) (None for a cloud)."""
         try:
             if self.role == "depth":
                 msg = as_raw_image(msg, "depth")  # compressedDepth: decoded once, here
             stride = raster_stride(msg, self.limit) if self.limit > 0 else 1
             if self.role == "cloud":
-                return pointcloud2_to_xyz(msg, allow_empty=True, stride=stride), None, stride
+                return pointcloud2_to_xyz(msg, allow_empty=True, stride=stride), None, stride, None
             if self.intrinsics is None:
                 raise NoCameraInfo("no CameraInfo yet")
             points, pixels = depth_image_to_points(msg, self.intrinsics, return_pixels=True, stride=stride)
-            return points, pixels, stride
+            return points, pixels, stride, (int(msg.height), int(msg.width))
         except MessageError as exc:
             raise FrameError(self.role, str(exc)) from None
 
@@ -162,7 +173,7 @@ class FrameConverter:
         :class:`~vg4d_ros.pipeline.transforms.TransformError` (no transform into ``input_frame`` yet).
         """
         fg = self.foreground_points(main, mask)
-        return ConvertedFrame(int(stamp_ns), self.store(fg.points_m, stamp_ns), self.colour_or_none(rgb),
+        return ConvertedFrame(int(stamp_ns), self.store(fg.points_m, stamp_ns), self.colour_or_none(rgb, fg),
                               fg.frame_id, fg.stride, int(fg.points_m.shape[0]))
 
     def foreground_points(self, main: Any, mask: Any = None, *, instance_ids: bool = False) -> ForegroundFrame:
@@ -170,7 +181,7 @@ class FrameConverter:
 
         ``instance_ids``: also return each kept point's value in the mask image (an instance-id mask:
         0 = background, one id per person; the multi-person path splits people by it)."""
-        points, pixels, stride = self.points(main)
+        points, pixels, stride, image_hw = self._points(main)
         frame_id = str(getattr(getattr(main, "header", None), "frame_id", "") or "")
         if self.input_frame:  # the foreground settings are in the model's frame: move the points there
             source = strip_slash(frame_id)
@@ -191,7 +202,13 @@ class FrameConverter:
                 ids = np.asarray(mask[kept[:, 1], kept[:, 0]], dtype=np.int64)
         except (MessageError, ValueError) as exc:
             raise FrameError("mask", str(exc)) from None
-        return ForegroundFrame(points[keep], frame_id, stride, ids)
+        box = None
+        if pixels is not None and self.transform.rgb_fit == "person":
+            kept = pixels[keep]
+            if kept.shape[0]:  # strided pixels (u', v') -> the full image's: u = u' * stride
+                lo, hi = kept.min(axis=0) * stride, (kept.max(axis=0) + 1) * stride
+                box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+        return ForegroundFrame(points[keep], frame_id, stride, ids, box, image_hw)
 
     def store(self, points_m: np.ndarray, stamp_ns: int) -> np.ndarray:
         """The second half of :meth:`convert`: (P, 3) metres -> x point_scale -> the stored subset and grid
@@ -201,21 +218,27 @@ class FrameConverter:
             points_m = points_m * np.float32(scale)
         return self.transform.store_frame(points_m, stamp_ns)
 
-    def colour_or_none(self, rgb: Any) -> np.ndarray | None:
+    def colour_or_none(self, rgb: Any, fg: ForegroundFrame | None = None) -> np.ndarray | None:
         """:meth:`colour` of ``rgb``, None without one; a malformed one raises :class:`FrameError`."""
         if rgb is None:
             return None
         try:
-            return self.colour(rgb)
+            return self.colour(rgb, fg)
         except MessageError as exc:
             raise FrameError("rgb", str(exc)) from None
 
-    def colour(self, msg: Any) -> np.ndarray:
+    def colour(self, msg: Any, fg: ForegroundFrame | None = None) -> np.ndarray:
         """A colour Image -> (S, S, 3) uint8 RGB as the training cache made its frames (or as decoded when
-        the transform records no size)."""
+        the transform records no size). With ``rgb_fit`` ``person`` the square goes around the foreground's
+        box of ``fg`` (the colour image registered to the depth image: same field of view, any size; a
+        frame without a foreground takes the centre crop, as training did)."""
         rgb = rgb_image_to_array(msg)
         size = int(self.transform.rgb_size or 0)
         if size:
-            from vg4d_core.data.rgb import resize_frame  # takes BGR, as the cache's cv2 reader gives it
-            rgb = resize_frame(rgb[:, :, ::-1], size, str(self.transform.rgb_fit))
+            from vg4d_core.data.rgb import resize_frame, scale_box  # takes BGR, as the cache's cv2 reader gives it
+
+            box = None
+            if fg is not None and fg.box is not None and fg.image_hw is not None:
+                box = scale_box(fg.box, fg.image_hw, rgb.shape[:2])
+            rgb = resize_frame(rgb[:, :, ::-1], size, str(self.transform.rgb_fit), box)
         return rgb

@@ -624,9 +624,12 @@ class Recognizer:
         """The people path of :meth:`_frame`: foreground -> tracked people -> a window per track; the windows
         due at this frame are gated per person and go to the worker as one batch."""
         ids = self.config.people.source == "instance_mask"
-        converted = self._convert(role, lambda: (
-            self.converter.foreground_points(synced.msgs[0], parts.get("mask"), instance_ids=ids),
-            self.converter.colour_or_none(parts.get("rgb"))))
+
+        def convert() -> tuple[Any, Any]:
+            fg = self.converter.foreground_points(synced.msgs[0], parts.get("mask"), instance_ids=ids)
+            # one colour frame for every track (rgb_fit person: the square around all of the foreground)
+            return fg, self.converter.colour_or_none(parts.get("rgb"), fg)
+        converted = self._convert(role, convert)
         if converted is None:
             return
         fg, rgb = converted

@@ -10,7 +10,7 @@ import numpy as np
 from vg4d_core.data.config import AugmentConfig, SyntheticConfig
 from vg4d_core.data.depth import SparseDepthVideo
 from vg4d_core.data.point_video import PointVideoDataset
-from vg4d_core.data.rgb import decode_jpeg_frame, encode_jpeg_frames, resize_frame
+from vg4d_core.data.rgb import decode_jpeg_frame, encode_jpeg_frames, person_box_in, resize_frame
 from vg4d_core.data.sampling import SPLIT_CODES
 from vg4d_core.data.synthetic.render import (Renderer, SyntheticVideo, render_video, room_from_config,
                                              synthetic_intrinsics)
@@ -81,8 +81,10 @@ class SyntheticActions(PointVideoDataset):
                 if shared is None:
                     shared = {"points": SparseDepthVideo(video.depth, self.intrinsics), "rgb": {}}
                 if self.rgb_enabled:
+                    boxes = [person_box_in(d, f.shape[:2]) if self.rgb_fit == "person" else None
+                             for d, f in zip(video.depth, video.rgb)]
                     small = np.stack([resize_frame(cv2.cvtColor(f, cv2.COLOR_RGB2BGR), self.rgb_size,
-                                                   self.rgb_fit) for f in video.rgb])
+                                                   self.rgb_fit, box) for f, box in zip(video.rgb, boxes)])
                     shared["rgb"][fmt] = encode_jpeg_frames(small, quality=92)
                 _SHARED[key] = shared
                 while len(_SHARED) > SHARED_RENDER_LIMIT:
