@@ -158,3 +158,13 @@ def test_bad_compressed_images_name_the_problem(case, match):
     with pytest.raises(MessageError, match=match):
         depth_image_to_array(compressed(fields)) if "depth" in fields["format"].lower() \
             else rgb_image_to_array(compressed(fields))
+
+
+def test_importing_the_decoders_leaves_numba_unimported():
+    # the node points numba's cache at $ROS_HOME when it configures; numba reads that when first imported
+    import subprocess
+    import sys
+
+    code = ("import sys, vg4d_ros.pipeline.compressed, vg4d_ros.pipeline.recognizer; "
+            "sys.exit(1 if 'numba' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

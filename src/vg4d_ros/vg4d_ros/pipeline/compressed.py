@@ -308,12 +308,21 @@ def _rvl_decode_py(words: np.ndarray, out: np.ndarray) -> int:
     return 0
 
 
-try:
-    from numba import njit
+_KERNEL: list = []
 
-    _rvl_decode_kernel = njit(cache=True, nogil=True)(_rvl_decode_py)
-except ImportError:  # pragma: no cover - numba is a dependency; the Python loop is slow but right
-    _rvl_decode_kernel = _rvl_decode_py
+
+def _rvl_decode_kernel(words: np.ndarray, out: np.ndarray) -> int:
+    """:func:`_rvl_decode_py` compiled by numba on first use. numba is imported here, not at module import:
+    the node points numba's cache at ``$ROS_HOME`` when it configures, and numba reads that setting when it
+    is first imported (this module is imported before that, with the recogniser)."""
+    if not _KERNEL:
+        try:
+            from numba import njit
+
+            _KERNEL.append(njit(cache=True, nogil=True)(_rvl_decode_py))
+        except ImportError:  # pragma: no cover - numba is a dependency; the Python loop is slow but right
+            _KERNEL.append(_rvl_decode_py)
+    return _KERNEL[0](words, out)
 
 
 def rvl_encode(depth: np.ndarray) -> bytes:
