@@ -246,7 +246,8 @@ def rvl_decode(payload: np.ndarray) -> np.ndarray:
 
 def _rvl_decode_py(words: np.ndarray, out: np.ndarray) -> int:
     """The decoder (a numba kernel when numba is there): 0 when ``out`` was filled, 1 when the words ran
-    out or a run overran the image."""
+    out or a run overran the image. The stream is numbers in turn: a run of zeros, a count of non-zeros,
+    then that many zig-zag deltas; one loop reads a number and ``phase`` says which it is."""
     n_words = words.shape[0]
     n = out.shape[0]
     w = 0  # next word
@@ -254,57 +255,46 @@ def _rvl_decode_py(words: np.ndarray, out: np.ndarray) -> int:
     left = 0  # nibbles left in ``word``
     pos = 0
     previous = 0
-    # the three kinds of number in turn: zeros run, non-zeros run, then that many deltas
+    phase = 0  # 0: zeros run, 1: non-zeros count, 2: a delta (``pending`` of them left)
+    pending = 0
     while pos < n:
-        for kind in range(2):
-            value = 0
-            shift = 0
-            while True:
-                if left == 0:
-                    if w >= n_words:
-                        return 1
-                    word = int(words[w])
-                    w += 1
-                    left = 8
-                nibble = (word >> 28) & 0xF
-                word = (word << 4) & 0xFFFFFFFF
-                left -= 1
-                value |= (nibble & 0x7) << shift
-                shift += 3
-                if not nibble & 0x8:
-                    break
-                if shift > 33:
+        value = 0
+        shift = 0
+        while True:
+            if left == 0:
+                if w >= n_words:
                     return 1
-            if pos + value > n:
+                word = int(words[w])
+                w += 1
+                left = 8
+            nibble = (word >> 28) & 0xF
+            word = (word << 4) & 0xFFFFFFFF
+            left -= 1
+            value |= (nibble & 0x7) << shift
+            shift += 3
+            if not nibble & 0x8:
+                break
+            if shift > 33:
                 return 1
-            if kind == 0:
-                for i in range(value):
-                    out[pos + i] = 0
-                pos += value
-            else:
-                for _ in range(value):
-                    code = 0
-                    shift = 0
-                    while True:
-                        if left == 0:
-                            if w >= n_words:
-                                return 1
-                            word = int(words[w])
-                            w += 1
-                            left = 8
-                        nibble = (word >> 28) & 0xF
-                        word = (word << 4) & 0xFFFFFFFF
-                        left -= 1
-                        code |= (nibble & 0x7) << shift
-                        shift += 3
-                        if not nibble & 0x8:
-                            break
-                        if shift > 33:
-                            return 1
-                    delta = (code >> 1) ^ -(code & 1)  # zig-zag
-                    previous = (previous + delta) & 0xFFFF
-                    out[pos] = previous
-                    pos += 1
+        if phase == 2:
+            delta = (value >> 1) ^ -(value & 1)  # zig-zag
+            previous = (previous + delta) & 0xFFFF
+            out[pos] = previous
+            pos += 1
+            pending -= 1
+            if pending == 0:
+                phase = 0
+            continue
+        if pos + value > n:
+            return 1
+        if phase == 0:
+            for i in range(value):
+                out[pos + i] = 0
+            pos += value
+            phase = 1
+        else:
+            pending = value
+            phase = 2 if value else 0
     return 0
 
 
