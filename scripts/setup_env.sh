@@ -31,7 +31,19 @@ if [ "$(cat "$_vg4d_stamp" 2>/dev/null)" != "$_vg4d_sum" ]; then
     # satisfied and the resolver does not swap in another build (CPU vs CUDA, or a
     # torchvision for another torch) behind your back.
     # shellcheck disable=SC2086  # TORCH_SPEC is a list of requirements
-    "$PY" -c "import torch, torchvision" 2>/dev/null || "$PY" -m pip install --quiet $TORCH_SPEC
+    if ! "$PY" -c "import torch, torchvision" 2>/dev/null; then
+        # The default pair is a CUDA build: about 6.5 GB in the venv with the
+        # rest, and the tests write some 0.3 GB more. Say so up front, so that
+        # pip or the tests running out of disk halfway is not a mystery.
+        _vg4d_free_kb=$(df -Pk "$VENV" | awk 'NR == 2 {print $4}')
+        if [ -n "$_vg4d_free_kb" ] && [ "$_vg4d_free_kb" -lt $((7 * 1024 * 1024)) ]; then
+            echo "[vg4d] WARNING: only $((_vg4d_free_kb / 1024)) MB free where $VENV lies; torch with its CUDA" \
+                 "libraries and the rest take about 6.5 GB and the tests 0.3 GB more (free some disk, or point" \
+                 "VG4D_VENV elsewhere)" >&2
+        fi
+        unset _vg4d_free_kb
+        "$PY" -m pip install --quiet $TORCH_SPEC
+    fi
     "$PY" -m pip install --quiet -e "src/vg4d_core[test,clip]" -e "src/vg4d_ros[test]"
     mkdir -p "$(dirname "$_vg4d_stamp")" && echo "$_vg4d_sum" > "$_vg4d_stamp"
 fi

@@ -33,6 +33,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def pytest_report_header(config):
+    """Free disk where the tests write (tmp_path), so that a run on a full disk says so up front."""
+    import shutil
+    import tempfile
+    where = Path(tempfile.gettempdir())
+    free_gb = shutil.disk_usage(where).free / 1e9
+    line = f"vg4d: {free_gb:.1f} GB free at {where} (the suite writes some 0.3 GB there)"
+    if free_gb < 1.0:
+        line += " - LOW: tests that write files will fail with 'No space left on device'"
+    return line
+
+
 def _cuda_available() -> bool:
     try:
         import torch

@@ -101,10 +101,11 @@ CHILD = textwrap.dedent('''
     torch.manual_seed(0)
     arch = point_encoder_arch(to_dict(load_model_config("lite")), 3, 16)
     model = build_point_encoder(arch)
-    path = Path(tempfile.mkdtemp()) / "ck.pt"
-    atomic_save({"format": FORMAT, "arch": arch, "model": model.state_dict(), "epoch": 1,
-                 "class_names": ["a", "b", "c"]}, path)
-    predictor, ck = predictor_from_checkpoint(path, device="cpu")
+    with tempfile.TemporaryDirectory() as tmp:  # 7 MB: never left behind
+        path = Path(tmp) / "ck.pt"
+        atomic_save({"format": FORMAT, "arch": arch, "model": model.state_dict(), "epoch": 1,
+                     "class_names": ["a", "b", "c"]}, path)
+        predictor, ck = predictor_from_checkpoint(path, device="cpu")
     item = {"points": torch.rand(12, 64, 3), "label": 0, "video": "v"}
     scores = predictor(collate_clips([item, item]))
     assert set(scores) == {"pc"} and scores["pc"].shape == (2, 3), scores
