@@ -13,11 +13,18 @@ stored subset) here instead of to its one :class:`~vg4d_ros.pipeline.window.Wind
 Each track's buffer is the single-person buffer (same :class:`~vg4d_ros.pipeline.window.WindowConfig`,
 same clip sampler), so a person alone in view gets exactly the windows the single-person path makes of
 the same frames: the frames a track was seen in before its birth (``birth_frames``) are kept and handed
-to its buffer at birth, and its schedule counts frames from its first sighting as the single-person
-buffer counts them from the stream's first frame. A confirmed track not seen in a frame (occluded, a
-short dropout) gets an empty frame: its window's person gate counts it, and the clip sampler fills it
-from its neighbours as training did. Windows of every track due at the same frame come out together:
-the recogniser scores them in one batch.
+to its buffer at birth. A confirmed track not seen in a frame (occluded, a short dropout) gets an empty
+frame: its window's person gate counts it, and the clip sampler fills it from its neighbours as training
+did.
+
+One :class:`~vg4d_ros.pipeline.window.WindowSchedule` serves every track and pair: a window is due for
+all of them at the same frames (``hop_frames`` or ``1 / rate_hz`` apart), and every buffer that holds
+enough frames then forms one, so the windows of all people come out together and the recogniser scores
+them in one batch. People who appeared at different frames would otherwise be windowed out of phase and
+never share a batch. The schedule starts with the first window formed (at once when none was due since
+the last), so a person alone in view is windowed as the single-person buffer windows a stream. A person
+who appears beside others gets a first window as soon as their buffer is full enough (their first label
+waits for no tick), then joins the shared ticks: from the first tick at least half a hop after it.
 
 With ``people.pairs.enabled`` two tracks that stand close are also a pair (:mod:`~vg4d_ros.pipeline.pairs`)
 with a buffer of its own: each frame, the union of the members' points in that frame goes through the
@@ -37,7 +44,7 @@ from vg4d_ros.config import PeopleConfig
 from vg4d_ros.pipeline.pairs import PairSettings, choose_pairs, pair_members
 from vg4d_ros.pipeline.people import PeopleSettings, PersonCandidate, split_instance_mask, split_people
 from vg4d_ros.pipeline.tracks import PersonTracker, TrackFrame, TrackSettings, track_number
-from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer, WindowConfig
+from vg4d_ros.pipeline.window import Frame, Window, WindowBuffer, WindowConfig, WindowSchedule
 
 
 def people_settings(config: PeopleConfig) -> PeopleSettings:
@@ -143,6 +150,7 @@ class PersonWindows:
         self._pending: dict[str, _Pending] = {}
         self.pairing = pair_settings(config) if config.pairs.enabled else None
         self._pairs: dict[str, _Person] = {}
+        self._schedule = WindowSchedule(self.window_config)  # one tick for all (module docstring)
         self.frame_id = ""
 
     @property
@@ -163,6 +171,7 @@ class PersonWindows:
         self._persons.clear()
         self._pending.clear()
         self._pairs.clear()
+        self._schedule.reset()
         return ended
 
     def candidates(self, points_m: np.ndarray, instance_ids: np.ndarray | None = None) -> list[PersonCandidate]:
@@ -177,6 +186,8 @@ class PersonWindows:
         person's part, :meth:`~vg4d_ros.pipeline.convert.FrameConverter.store`); returns the windows due."""
         stamp_ns = int(stamp_ns)
         frame = self.tracker.update(stamp_ns, points_m, self.candidates(points_m, instance_ids))
+        self._schedule.count()
+        tick = self._schedule.due(stamp_ns)
         ended = [t for t in frame.died if t in self._persons]
         for track_id in frame.died:
             self._persons.pop(track_id, None)
@@ -192,10 +203,11 @@ class PersonWindows:
             if state is None:  # born now: its earlier frames open its buffer, as a stream's first frames do
                 state = self._persons[person.track_id] = _Person(WindowBuffer(self.window_config))
                 for early in self._pending.pop(person.track_id, _Pending()).frames:
-                    state.buffer.push(early)
+                    state.buffer.push(early, due=_never)  # the past: no window of it now
             state.buffer.frame_id = self.frame_id
             state.box = PersonBox.of(person.candidate)
-            window = state.buffer.push(Frame(stamp_ns, store(points_m[person.candidate.indices], stamp_ns), rgb))
+            window = state.buffer.push(Frame(stamp_ns, store(points_m[person.candidate.indices], stamp_ns), rgb),
+                                       due=self._due(tick))
             if window is not None:
                 windows.append(PersonWindow(person.track_id, window, state.box))
         for person in frame.coasting:  # occluded or a dropout: an empty frame (the person gate counts it)
@@ -203,17 +215,29 @@ class PersonWindows:
             if state is None:
                 continue
             state.buffer.frame_id = self.frame_id
-            window = state.buffer.push(Frame(stamp_ns, np.zeros((0, 3), np.float32), rgb))
+            window = state.buffer.push(Frame(stamp_ns, np.zeros((0, 3), np.float32), rgb),
+                                       due=self._due(tick))
             if window is not None and state.box is not None:
                 windows.append(PersonWindow(person.track_id, window, state.box))
         pairs_ended: list[tuple[str, str]] = []
         if self.pairing is not None:
-            windows += self._pair_windows(stamp_ns, points_m, rgb, store, frame, pairs_ended)
+            windows += self._pair_windows(stamp_ns, points_m, rgb, store, frame, pairs_ended, tick)
+        if windows and tick:  # (a newcomer's first window between ticks moves no one's)
+            self._schedule.fired(stamp_ns)
+        elif not self._persons and not self._pairs:
+            self._schedule.reset()  # nobody left: whoever comes next is windowed as a person alone
         return PeopleStep(windows, frame, tuple(ended), tuple(pairs_ended))
+
+    @staticmethod
+    def _due(tick: bool) -> Callable[[WindowSchedule, int], bool]:
+        """When a track's or a pair's buffer forms a window (if it can): its first at once, later ones at
+        the shared ticks at least half a hop after its own last (module docstring). ``own`` is the
+        buffer's own schedule, which counts its frames and windows whoever decides."""
+        return lambda own, stamp_ns: own.last_ns is None or (tick and own.due(stamp_ns, share=0.5))
 
     def _pair_windows(self, stamp_ns: int, points_m: np.ndarray, rgb: np.ndarray | None,
                       store: Callable[[np.ndarray, int], np.ndarray], frame: TrackFrame,
-                      ended: list[tuple[str, str]]) -> list[PersonWindow]:
+                      ended: list[tuple[str, str]], tick: bool) -> list[PersonWindow]:
         """Update the pairs (:func:`~vg4d_ros.pipeline.pairs.choose_pairs`) and push each pair's frame: the
         union of its members' points seen in this frame (none seen: an empty frame, which the person gate
         counts); returns the pair windows due. Ended pairs are appended to ``ended``."""
@@ -237,10 +261,14 @@ class PersonWindows:
             else:
                 points = np.zeros((0, 3), np.float32)
             state.buffer.frame_id = self.frame_id
-            window = state.buffer.push(Frame(stamp_ns, points, rgb))
+            window = state.buffer.push(Frame(stamp_ns, points, rgb), due=self._due(tick))
             if window is not None and state.box is not None:
                 windows.append(PersonWindow(pid, window, state.box, members))
         return windows
+
+
+def _never(schedule: WindowSchedule, stamp_ns: int) -> bool:
+    return False
 
 
 def select_person(windows: list[tuple[str, PersonBox]], how: str, track_id: str = "") -> str | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 import numpy as np
 
 from vg4d_core.data.clip_sampler import ClipSampler, FrameList
@@ -155,6 +156,42 @@ class WindowConfig:
                 raise ValueError(f"WindowConfig.{name} must be a non-negative int, got {value!r}")
 
 
+class WindowSchedule:
+    """When the next window is due: ``hop_frames`` frames after the last one, or with ``rate_hz`` > 0 once
+    the stamps advanced ``1 / rate_hz`` past it (message time, so bag replays are exact). The first window
+    is due at once. A :class:`WindowBuffer` keeps one for itself; several people's buffers share one
+    (:class:`~vg4d_ros.pipeline.person_windows.PersonWindows`) so that their windows fall on the same
+    frames and are scored in one batch.
+    """
+
+    def __init__(self, config: "WindowConfig") -> None:
+        self.hop_frames = config.hop_frames
+        self.period_ns = int(round(1e9 / config.rate_hz)) if config.rate_hz > 0 else 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.frames_since = 0  # frames counted (:meth:`count`) since the last window
+        self.last_ns: int | None = None  # stamp of the last window (None: none yet)
+
+    def count(self) -> None:
+        """One more frame arrived."""
+        self.frames_since += 1
+
+    def due(self, stamp_ns: int, share: float = 1.0) -> bool:
+        """Whether a window is due at a frame stamped ``stamp_ns`` (after :meth:`count`): ``share`` of a
+        hop or a period passed since the last one (1 = the whole)."""
+        if self.last_ns is None:
+            return True
+        if self.period_ns:
+            return int(stamp_ns) - self.last_ns >= share * self.period_ns
+        return self.frames_since >= share * self.hop_frames
+
+    def fired(self, stamp_ns: int) -> None:
+        """A window was formed at ``stamp_ns``: the next is due a hop or a period later."""
+        self.frames_since = 0
+        self.last_ns = int(stamp_ns)
+
+
 class WindowBuffer:
     """Bounded buffer of frames that emits :class:`Window` s.
 
@@ -170,9 +207,7 @@ class WindowBuffer:
         self._frames: deque[Frame] = deque()
         self.sampler = ClipSampler(config.num_segments, config.points_per_frame, train=False, views=config.views)
         self._window_ns = int(round(config.window_s * 1e9))
-        self._period_ns = int(round(1e9 / config.rate_hz)) if config.rate_hz > 0 else 0
-        self._since_last = 0
-        self._last_emit_ns: int | None = None
+        self.schedule = WindowSchedule(config)
         self.dropped = 0
         self.clear()
 
@@ -191,14 +226,16 @@ class WindowBuffer:
 
     def clear(self) -> None:
         self._frames.clear()
-        self._since_last = 0
-        self._last_emit_ns = None
+        self.schedule.reset()
         self._still_since_ns = None  # first frame of the current run of still frames (trim_motion)
         self._in_pause = False  # that run lasts trim_still_s: a pause is going on
         self._active_from_ns = None  # the first frame after the newest pause
 
-    def push(self, frame: Frame) -> Window | None:
-        """Add a frame; return a window when one is due."""
+    def push(self, frame: Frame, due: "Callable[[WindowSchedule, int], bool] | None" = None) -> Window | None:
+        """Add a frame; return a window when one is due: by this buffer's own :attr:`schedule`, or, when
+        ``due`` is given, when ``due(schedule, stamp_ns)`` says so (asked after the frame is counted; a
+        schedule shared with other buffers decides) - either way only once the buffer holds enough frames
+        (``min_frames``, ``min_coverage``, and after a pause ``min_frames`` of the action)."""
         points = np.asarray(frame.points)
         if points.ndim != 2 or points.shape[1] != 3:
             raise ValueError(f"Frame.points must be (P, 3), got shape {points.shape}")
@@ -217,20 +254,15 @@ class WindowBuffer:
         while self._frames and (self._frames[0].stamp_ns < stamp - self._window_ns
                                 or len(self._frames) > self.config.max_frames):
             self._frames.popleft()
-        self._since_last += 1
+        self.schedule.count()
         if len(self._frames) < self.config.min_frames or not self.covered():
             return None
-        if self._period_ns:
-            due = self._last_emit_ns is None or stamp - self._last_emit_ns >= self._period_ns
-        else:
-            due = self._last_emit_ns is None or self._since_last >= self.config.hop_frames
-        if not due:
+        if not (self.schedule.due(stamp) if due is None else due(self.schedule, stamp)):
             return None
         start = self.active_start()
         if 0 < len(self._frames) - start < self.config.min_frames:
             return None  # an action just began after a pause: wait for min_frames of it
-        self._since_last = 0
-        self._last_emit_ns = stamp
+        self.schedule.fired(stamp)
         return self.window()
 
     def covered(self) -> bool:
