@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from replay_helpers import FRAMES, POINTS, TEST_INDICES, tiny_checkpoint, write_raw
+from ros1_bags import write_ros1_copy
 from vg4d_core.cli import main as vg4d
 
 # one window per video over all its frames: nothing is emitted while the bag plays (min_frames above
@@ -139,3 +140,40 @@ def test_a_robot_style_recording_with_compressed_depth_replays_as_the_raw_one(se
         assert [(w["stamp_ns"], w["top1"], w["score"]) for w in b["windows"]] == \
             [(w["stamp_ns"], w["top1"], w["score"]) for w in a["windows"]]
     assert got["summary"]["video_accuracy"] == raw["summary"]["video_accuracy"]
+
+
+def test_a_ros1_recording_replays_as_the_ros2_one(setup):
+    # Recordings made with ROS 1 drivers are single .bag files (CameraInfo's K, headers with seq). A
+    # folder of them is several bags; replay and bag2cache read them like the ROS 2 bags they were
+    # copied from: the same windows with the same probabilities, the same cached points.
+    root, names, ck = setup
+    extra = ("window.min_frames=4", "window.hop_frames=4")
+    ros1 = root / "ros1"
+    for bag in sorted((root / "mcap").iterdir()):
+        if not (ros1 / f"{bag.name}.bag").exists():
+            write_ros1_copy(bag, ros1 / f"{bag.name}.bag")
+    raw = _replay(root, ck, "mcap", *extra)
+    got = _replay(root, ck, "ros1", *extra)
+    assert [b["name"] for b in got["bags"]] == [b["name"] for b in raw["bags"]] == names  # labels by bag name
+    for a, b in zip(raw["bags"], got["bags"]):
+        assert b["error"] is None and b["label_source"] == a["label_source"] == "topic"
+        assert b["num_windows"] == a["num_windows"] >= 2
+        assert [(w["stamp_ns"], w["top1"], w["score"], w["label"]) for w in b["windows"]] == \
+            [(w["stamp_ns"], w["top1"], w["score"], w["label"]) for w in a["windows"]]
+    assert got["summary"]["video_accuracy"] == raw["summary"]["video_accuracy"]
+    # one folder argument of ROS 1 bags stands for each of them
+    out = root / "out_ros1_folder"
+    assert vg4d(["replay", str(ros1), "--checkpoint", str(ck), "--out", str(out), "--quiet", *WHOLE_VIDEO]) == 0
+    assert len(json.loads((out / "report.json").read_text())["bags"]) == len(names)
+    # training on own bags: the same cache from either
+    first = sorted((root / "mcap").iterdir())[0]
+    for kind, bag in (("ros2", first), ("ros1", ros1 / f"{first.name}.bag")):
+        assert vg4d(["bag2cache", str(bag), "--out", str(root / f"cache_{kind}"), "--no-progress"]) == 0
+    a, b = (sorted((root / f"cache_{kind}").rglob("*.npz")) for kind in ("ros2", "ros1"))
+    assert a and [p.name for p in a] == [p.name for p in b]
+    for pa, pb in zip(a, b):
+        with np.load(pa) as za, np.load(pb) as zb:
+            arrays = [k for k in za.files if k != "meta"]
+            assert arrays and sorted(arrays) == sorted(k for k in zb.files if k != "meta")
+            for k in arrays:
+                np.testing.assert_array_equal(za[k], zb[k])

@@ -1,4 +1,5 @@
-"""ROS 2 bag reading and writing with rosbags (sqlite3 ``.db3`` and MCAP), with clear errors.
+"""Bag reading (ROS 2 sqlite3 ``.db3`` and MCAP, ROS 1 ``.bag``) and writing (ROS 2) with rosbags, with
+clear errors.
 
 rosbags 0.11 facts this module is built on (checked against 0.11.9):
 
@@ -12,6 +13,8 @@ rosbags 0.11 facts this module is built on (checked against 0.11.9):
 * Random bytes inside a message may deserialise without complaint (no CRC):
   garbage that happens to decode is caught only by the message checks of
   :mod:`vg4d_ros.pipeline.decode`; garbage that does not decode is counted per topic.
+* A ROS 1 ``.bag`` opens the same way; its messages deserialise by the definitions stored in it, with
+  ROS 1 field names (``CameraInfo.K``, ``Header.seq``), which the decoders accept.
 * vision_msgs is not built into rosbags: the writer uses
   :func:`vg4d_ros.typestore.ros_typestore`, and readers get the same store as
   their default so the output bags read back.
@@ -50,7 +53,8 @@ def _storage_plugin(storage: str):
 
 @contextlib.contextmanager
 def open_bag(path: str | Path, typestore=None):
-    """Open one bag (a folder or a single ``.db3`` / ``.mcap`` file); yields an ``AnyReader``.
+    """Open one bag (a folder or a single ``.db3`` / ``.mcap`` file, or a ROS 1 ``.bag`` file, whose
+    message definitions travel in it); yields an ``AnyReader``.
 
     Raises:
         BagError: the path does not exist, or rosbags cannot open it (truncated,

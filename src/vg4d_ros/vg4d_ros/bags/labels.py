@@ -51,7 +51,8 @@ import yaml
 
 GROUND_TRUTH_TOPIC = "/vg4d/ground_truth"  # std_msgs/String label topic ntu2bag writes, replay and bag2cache read
 CLOCKS = ("bag", "stamp")
-BAG_SUFFIXES = (".mcap", ".db3")
+ROS2_BAG_SUFFIXES = (".mcap", ".db3")  # storage files of a ROS 2 bag (a folder of them is ONE bag)
+BAG_SUFFIXES = ROS2_BAG_SUFFIXES + (".bag",)  # and a ROS 1 bag, always one file
 
 
 class LabelsError(ValueError):
@@ -104,7 +105,7 @@ class LabelsFile:
 
 
 def bag_key(path: str | Path) -> str:
-    """The name a labels file uses for a bag: folder name, or file name without .mcap / .db3."""
+    """The name a labels file uses for a bag: folder name, or file name without .mcap / .db3 / .bag."""
     name = Path(path).name
     for suffix in BAG_SUFFIXES:
         if name.endswith(suffix):

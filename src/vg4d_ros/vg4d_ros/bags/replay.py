@@ -76,8 +76,8 @@ from vg4d_core.config import to_dict
 from vg4d_core.provenance import save_json
 from vg4d_core.runtime.tables import format_table
 from vg4d_ros.bags.bagio import BagError, BagWriter, bag_topics, describe_topics, open_bag, read_messages
-from vg4d_ros.bags.labels import (BAG_SUFFIXES, GROUND_TRUTH_TOPIC, LabelsError, LabelsFile, Segment, bag_key,
-                                  label_at, load_labels, segments_from_topic)
+from vg4d_ros.bags.labels import (BAG_SUFFIXES, GROUND_TRUTH_TOPIC, ROS2_BAG_SUFFIXES, LabelsError, LabelsFile,
+                                  Segment, bag_key, label_at, load_labels, segments_from_topic)
 from vg4d_ros.bags.people_metrics import people_report, pooled_people_report
 from vg4d_ros.bags.people_truth import PEOPLE_TRUTH_TOPIC, PEOPLE_TRUTH_TYPE, read_people_truth
 from vg4d_ros.bags.streams import pooled_report, stream_report
@@ -265,8 +265,8 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
     undecodable_inputs = 0
     try:
         if path.exists() and not is_bag(path):
-            raise BagError(f"{path} is not a ROS 2 bag (neither a .mcap / .db3 file nor a folder holding "
-                           "metadata.yaml or one)")
+            raise BagError(f"{path} is not a bag (neither a ROS 2 .mcap / .db3 file, nor a folder holding "
+                           "metadata.yaml or one, nor a ROS 1 .bag file)")
         with open_bag(path) as reader:
             available = bag_topics(reader)
             result.topics = available
@@ -584,11 +584,12 @@ def _split_args(items: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def is_bag(path: Path) -> bool:
-    """Whether ``path`` looks like one bag: a bag file, or a folder with metadata.yaml or bag files."""
+    """Whether ``path`` looks like one bag: a bag file (ROS 2 ``.mcap`` / ``.db3``, ROS 1 ``.bag``), or a
+    ROS 2 bag folder (metadata.yaml or storage files; a folder of ROS 1 ``.bag`` files is several bags)."""
     if path.is_file():
         return path.suffix in BAG_SUFFIXES
     return path.is_dir() and ((path / "metadata.yaml").is_file()
-                              or any(p.suffix in BAG_SUFFIXES for p in path.iterdir()))
+                              or any(p.suffix in ROS2_BAG_SUFFIXES for p in path.iterdir()))
 
 
 def expand_bags(paths: Sequence[str | Path]) -> list[Path]:
@@ -613,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="vg4d replay", description=main.__doc__, epilog=EXIT_STATUS_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="BAG_OR_KEY=VALUE",
-                   help="bag folders or .mcap/.db3 files, folders of bags, and recogniser overrides "
+                   help="bag folders or .mcap/.db3 files, ROS 1 .bag files, folders of bags, and recogniser overrides "
                         "(window.hop_frames=10)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--config", default=None, help="recognize.yaml (ROS params layout or plain); default: built-in")
