@@ -134,7 +134,7 @@ def test_mono8_replicated_and_mask():
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(enc="yuv422", step=6), "encoding='yuv422' is not supported"),
+    (dict(enc="bayer_rggb8", step=6), "encoding='bayer_rggb8' is not supported"),
     (dict(enc="rgb8", step=5), "step=5 < width\\*bytes_per_pixel=6"),
     (dict(enc="rgb8", step=6, nbytes=11), "data has 11 bytes, expected height\\*step=12"),
 ])
@@ -188,3 +188,36 @@ def test_person_fit_crops_registered_colour_around_the_depth_foreground():
     # an empty foreground: the centre crop, as training falls back
     empty = image("16UC1", np.zeros((h, w), np.uint16).tobytes(), height=h, width=w, step=2 * w)
     assert np.array_equal(conv.convert(2, empty, rgb).rgb, centre.convert(2, empty, rgb).rgb)
+
+
+def _yuv422(rgb: np.ndarray, order: str) -> bytes:
+    """A reference encoder: (H, W, 3) RGB, W even -> packed 4:2:2 rows (BT.601, studio swing: Y 16-235,
+    U and V 16-240 around 128; chroma of each pixel pair from its mean colour)."""
+    f = rgb.astype(np.float64) / 255.0
+    y = 16 + 65.481 * f[..., 0] + 128.553 * f[..., 1] + 24.966 * f[..., 2]
+    pair = (f[:, 0::2] + f[:, 1::2]) / 2
+    u = 128 - 37.797 * pair[..., 0] - 74.203 * pair[..., 1] + 112.0 * pair[..., 2]
+    v = 128 + 112.0 * pair[..., 0] - 93.786 * pair[..., 1] - 18.214 * pair[..., 2]
+    y0, y1 = y[:, 0::2], y[:, 1::2]
+    parts = (u, y0, v, y1) if order == "uyvy" else (y0, u, y1, v)
+    return np.clip(np.rint(np.stack(parts, axis=-1)), 0, 255).astype(np.uint8).reshape(rgb.shape[0], -1)
+
+
+@pytest.mark.parametrize("enc, order", [("yuv422", "uyvy"), ("uyvy", "uyvy"), ("yuv422_yuy2", "yuyv"),
+                                        ("yuyv", "yuyv")])
+def test_packed_yuv422_colour_of_webcams(enc, order):
+    # each pixel pair one colour (4:2:2 keeps one chroma per pair): the decoded image is that colour
+    rng = np.random.default_rng(0)
+    rgb = np.repeat(rng.integers(0, 256, size=(3, 4, 3), dtype=np.uint8), 2, axis=1)  # 3 x 8
+    rows = _yuv422(rgb, order)
+    raw = b"".join(r.tobytes() + b"\x80" * 6 for r in rows)  # rows padded by 6 bytes
+    out = rgb_image_to_array(image(enc, raw, height=3, width=8, step=8 * 2 + 6))
+    assert out.shape == (3, 8, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
+    assert np.abs(out.astype(int) - rgb).max() <= 3  # 8-bit YUV rounding
+    # the two byte orders are not interchangeable: read the other way, the colours are wrong
+    other = "yuv422_yuy2" if order == "uyvy" else "yuv422"
+    assert np.abs(rgb_image_to_array(image(other, raw, height=3, width=8, step=22)).astype(int) - rgb).max() > 30
+    with pytest.raises(MessageError, match="packs pixels in pairs: width 3 must be even"):
+        rgb_image_to_array(image(enc, b"\0" * 12, height=2, width=3, step=6))
+    with pytest.raises(MessageError, match="encoding='nv12' is not supported; use one of .*'yuv422'"):
+        rgb_image_to_array(image("nv12", b"\0" * 12, height=2, width=4, step=6))

@@ -55,6 +55,11 @@ _COLOR_ENCODINGS = {
     "rgba8": (4, (0, 1, 2)), "bgra8": (4, (2, 1, 0)),
     "mono8": (1, (0, 0, 0)), "8UC1": (1, (0, 0, 0)), "8UC3": (3, (0, 1, 2)),
 }
+# packed 4:2:2 colour (webcams, some RGB-D colour streams) -> the OpenCV conversion's name; ROS names
+# "yuv422" the U Y0 V Y1 byte order (UYVY) and "yuv422_yuy2" Y0 U Y1 V (YUYV); Iron and later add the
+# plain names "uyvy" / "yuyv"
+_YUV422_ENCODINGS = {"yuv422": "COLOR_YUV2RGB_UYVY", "uyvy": "COLOR_YUV2RGB_UYVY",
+                     "yuv422_yuy2": "COLOR_YUV2RGB_YUYV", "yuyv": "COLOR_YUV2RGB_YUYV"}
 # mask encodings -> (numpy base type, bytes per pixel)
 _MASK_ENCODINGS = {"mono8": ("u1", 1), "8UC1": ("u1", 1), "16UC1": ("u2", 2), "mono16": ("u2", 2)}
 
@@ -340,14 +345,18 @@ def rgb_image_to_array(img: Any) -> np.ndarray:
     """Colour ``sensor_msgs/Image`` -> (H, W, 3) uint8 RGB, C-contiguous (a copy).
 
     Encodings: rgb8, bgr8, rgba8, bgra8 (alpha dropped), 8UC3 (taken as RGB),
-    mono8 / 8UC1 (grey replicated to three channels). Row padding honoured.
+    mono8 / 8UC1 (grey replicated to three channels), packed 4:2:2 YUV (yuv422 = UYVY,
+    yuv422_yuy2 = YUYV, and their names uyvy / yuyv; BT.601 as OpenCV converts it,
+    even width). Row padding honoured.
     """
     what = "sensor_msgs/Image(rgb)"
     img = as_raw_image(img, "rgb")
     enc = _encoding(img, what)
+    if enc in _YUV422_ENCODINGS:
+        return _yuv422_to_rgb(img, what, enc)
     if enc not in _COLOR_ENCODINGS:
         raise MessageError(f"{_where(img, what)}.encoding={enc!r} is not supported; use one of "
-                           f"{sorted(_COLOR_ENCODINGS)}")
+                           f"{sorted(set(_COLOR_ENCODINGS) | set(_YUV422_ENCODINGS))}")
     channels, order = _COLOR_ENCODINGS[enc]
     view = _image_view(img, what, "u1", 1, channels)
     if order == (0, 1, 2) and channels == 3:
@@ -358,6 +367,17 @@ def rgb_image_to_array(img: Any) -> np.ndarray:
     for c, src in enumerate(order):
         out[:, :, c] = view[:, :, src]
     return out
+
+
+def _yuv422_to_rgb(img: Any, what: str, enc: str) -> np.ndarray:
+    """Packed 4:2:2 YUV (two bytes a pixel, a chroma pair shared by two pixels) -> (H, W, 3) uint8 RGB."""
+    import cv2
+
+    if _uint(img, "width", what) % 2:
+        raise MessageError(f"{_where(img, what)}.encoding={enc!r} packs pixels in pairs: width "
+                           f"{_uint(img, 'width', what)} must be even")
+    view = np.ascontiguousarray(_image_view(img, what, "u1", 1, 2))  # (H, W, 2): rows without padding
+    return cv2.cvtColor(view, getattr(cv2, _YUV422_ENCODINGS[enc]))
 
 
 def mask_image_to_array(img: Any, *, stride: int = 1) -> np.ndarray:
