@@ -15,6 +15,8 @@ RULES = [
     ("input_limits.max_depth_pixels", ["input_limits.max_depth_pixels=1024"], ["input_limits.max_depth_pixels=0"]),
     ("input_limits.max_cloud_points", ["input_limits.max_cloud_points=33177600"],
      ["input_limits.max_cloud_points=33177601"]),
+    ("depth_unit_m", ["depth_unit_m=0.0001"], ["depth_unit_m=-0.001"]),
+    ("depth_unit_m", ["depth_unit_m=0"], ["depth_unit_m=.nan"]),
     ("window.window_s", ["window.window_s=0"], ["window.window_s=-1"]),
     ("window.window_s", ["window.window_s=2.5"], ["window.window_s=.inf"]),
     ("window.fallback_window_s", ["window.fallback_window_s=0.5"], ["window.fallback_window_s=0"]),

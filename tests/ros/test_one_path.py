@@ -29,7 +29,8 @@ def _bag(root: Path, room: bool) -> tuple[Path, str]:
 def _rewrite(src: Path, dst: Path, kind: str) -> None:
     """The recording as another driver publishes it: ``float``: 32FC1 metres (NaN = no return) with
     16 bytes of row padding and a big-endian payload; ``cloud``: an organised PointCloud2 (x, y, z float32
-    plus an rgb field, NaN where no return) on ``camera/depth/points`` instead of the image."""
+    plus an rgb field, NaN where no return) on ``camera/depth/points`` instead of the image; ``tenth_mm``:
+    16UC1 in steps of 0.1 mm instead of the ROS convention's millimetres."""
     from vg4d_core.data.depth import depth_to_points
     from vg4d_ros.bags.bagio import BagWriter, open_bag, read_messages
     from vg4d_ros.pipeline.decode import camera_intrinsics, depth_image_to_array
@@ -48,7 +49,12 @@ def _rewrite(src: Path, dst: Path, kind: str) -> None:
                 raw = depth_image_to_array(msg)
                 metres = np.where(raw > 0, raw.astype(np.float32) / np.float32(1000.0), np.float32(np.nan))
                 h, w = metres.shape
-                if kind == "float":
+                if kind == "tenth_mm":
+                    assert raw.max() * 10 < 65536
+                    tenth = (raw.astype(np.uint16) * np.uint16(10)).astype("<u2")
+                    msg = T["sensor_msgs/msg/Image"](header=msg.header, height=h, width=w, encoding="16UC1",
+                                                      is_bigendian=0, step=w * 2, data=tenth.view(np.uint8).reshape(-1))
+                elif kind == "float":
                     step = w * 4 + 16
                     buf = np.zeros((h, step), np.uint8)
                     buf[:, : w * 4] = metres.astype(">f4").view(np.uint8).reshape(h, w * 4)
@@ -143,6 +149,35 @@ def test_other_drivers_encodings_give_the_same_bit_identity(tmp_path, monkeypatc
                                         *extra], monkeypatch)
     assert len(live) == 2 and all(np.array_equal(x, test[0]["points"].numpy()) for x in live)
     assert test[0]["points"].abs().sum() > 0  # the frames held points
+
+
+def test_a_driver_publishing_another_depth_unit_is_read_with_depth_unit_m(tmp_path, monkeypatch, capsys):
+    """16UC1 in 0.1 mm steps (not the ROS convention's mm): with ``depth_unit_m=0.0001`` the cache and the
+    live window hold the millimetre recording's points; without it every point is 10 x too far."""
+    bag, name = _bag(tmp_path, False)
+    other = tmp_path / "other" / name
+    other.parent.mkdir()
+    _rewrite(bag, other, "tenth_mm")
+    caches = {}
+    for key, src, extra in (("mm", bag, []), ("tenth", other, ["depth_unit_m=0.0001"])):
+        caches[key] = tmp_path / f"cache_{key}"
+        assert vg4d(["bag2cache", str(src), "--out", str(caches[key]), "--points", "300", *extra]) == 0
+    # without it the person stands 10 x too far, beyond the depth range: nothing to train on, and the
+    # error says where to look
+    assert vg4d(["bag2cache", str(other), "--out", str(tmp_path / "cache_unset"), "--points", "300"]) == 2
+    assert "empty_videos: 1" in capsys.readouterr().err
+    ck, test = _checkpoint_like_training(tmp_path, caches["tenth"], name, seed=1)
+    live = _replayed_inputs(other, ck, ["window.window_s=60", "window.max_frames=1000", "window.min_frames=1000",
+                                        "depth_unit_m=0.0001"], monkeypatch)
+    assert len(live) == 2 and all(np.array_equal(x, test[0]["points"].numpy()) for x in live)
+    # the same points as the millimetre recording's (the cache's grid: bit for bit)
+    mm, tenth = (sorted(caches[k].rglob("*.npz")) for k in ("mm", "tenth"))
+    assert len(mm) == len(tenth) == 1
+    with np.load(mm[0]) as a, np.load(tenth[0]) as b:
+        arrays = [k for k in a.files if k != "meta"]
+        assert arrays and sorted(arrays) == sorted(k for k in b.files if k != "meta")
+        for k in arrays:
+            np.testing.assert_array_equal(a[k], b[k])
 
 
 def test_replay_uses_the_checkpoint_conversion_and_says_where_the_config_differs(tmp_path, monkeypatch):

@@ -331,6 +331,9 @@ class RecognizerConfig:
     # set, a cloud (or depth image) in another frame is moved into it with the latest /tf + /tf_static
     # transform (vg4d_ros.pipeline.transforms) before foreground selection, and results carry this frame_id
     input_frame: str = ""
+    # metres per raw unit of the depth image, whatever its encoding; 0 = the ROS convention (REP 118): 16UC1
+    # millimetres, 32FC1 metres. For drivers that publish otherwise (e.g. 16UC1 in 0.1 mm or 0.125 mm steps)
+    depth_unit_m: float = 0.0
     topics: TopicsConfig = field(default_factory=TopicsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     foreground: ForegroundSettings = field(default_factory=ForegroundSettings)

@@ -125,6 +125,7 @@ RANGES: dict[str, Range] = {
     "qos.sensor_depth": _count(hi=MAX_QUEUE),
     "qos.results_depth": _count(hi=MAX_QUEUE),
     "silence_timeout_s": Range(0.001, MAX_PERIOD_S, note="seconds"),
+    "depth_unit_m": Range(0, 10.0, note="metres per raw depth unit; 0 = 16UC1 millimetres, 32FC1 metres"),
     "guards.min_points_per_frame": _count(0, "foreground points; 0 = any frame shows a person"),
     "guards.min_person_frames_fraction": Range(0, 1, note="share of a window's frames; 0 = no person check"),
     "guards.confidence_threshold": Range(0, 1, note="top-1 probability; 0 = off"),

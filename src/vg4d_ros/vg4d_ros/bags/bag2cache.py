@@ -62,7 +62,7 @@ def read_bag_frames(path: Path, config, transform, label_topic: str = GROUND_TRU
     Frames before the first camera info are skipped and counted."""
     # relative topic names resolve as replay resolves them (the bag's root namespace)
     roles = {r: resolve_topic(t) for r, t in config.input_topics().items() if r in (config.input, "camera_info")}
-    converter = FrameConverter(transform)
+    converter = FrameConverter(transform, depth_unit_m=config.depth_unit_m)
     stamps: list[int] = []
     frames: list[np.ndarray] = []
     found: list[int] = []
@@ -194,7 +194,13 @@ def convert_bags(bags: Sequence[str | Path], out: str | Path, config, *, labels:
     keys = [bag_key(b) for b in bags]
     videos = [v for k in keys for v in state["done"].get(k, [])]
     if not videos:
-        raise ValueError("no labelled video in the given bags")
+        counts = state.get("problems", {})
+        why = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if v) or "no labelled segment"
+        hint = ""
+        if counts.get("empty_videos"):
+            hint = (" - the frames of those videos held no foreground point: check foreground.min_depth / "
+                    "max_depth, and depth_unit_m if the driver's depth is not 16UC1 millimetres / 32FC1 metres")
+        raise ValueError(f"no labelled video in the given bags ({why}){hint}")
     names = wanted or sorted({v["label"] for v in videos})
     write_index(out, [IndexEntry(v["name"], int(v["frames"]), False) for v in videos])
     index = {"class_names": names, TRANSFORM_KEY: transform.to_dict(), "videos": videos, "problems": dict(problems)}

@@ -112,7 +112,7 @@ class FrameConverter:
     """
 
     def __init__(self, transform: InputTransform, *, use_mask: bool = False, input_frame: str = "",
-                 tf: TransformBuffer | None = None) -> None:
+                 tf: TransformBuffer | None = None, depth_unit_m: float = 0.0) -> None:
         if transform.input not in ("depth", "cloud"):
             raise ValueError(f"InputTransform.input must be 'depth' or 'cloud', got {transform.input!r}")
         self.transform = transform
@@ -120,6 +120,8 @@ class FrameConverter:
         self.foreground = foreground_of(transform, use_mask)
         self.limit = int(transform.max_depth_pixels if self.role == "depth" else transform.max_cloud_points)
         self.input_frame = strip_slash(input_frame)
+        # the camera's, not the model's: metres per raw depth unit (None = 16UC1 mm, 32FC1 m)
+        self.depth_unit = float(depth_unit_m) if depth_unit_m else None
         self.tf = tf if tf is not None else TransformBuffer()
         self.intrinsics: CameraIntrinsics | None = None
         self._camera_key: Any = None
@@ -161,7 +163,8 @@ class FrameConverter:
                 return pointcloud2_to_xyz(msg, allow_empty=True, stride=stride), None, stride, None
             if self.intrinsics is None:
                 raise NoCameraInfo("no CameraInfo yet")
-            points, pixels = depth_image_to_points(msg, self.intrinsics, return_pixels=True, stride=stride)
+            points, pixels = depth_image_to_points(msg, self.intrinsics, return_pixels=True, stride=stride,
+                                                   depth_unit=self.depth_unit)
             return points, pixels, stride, (int(msg.height), int(msg.width))
         except MessageError as exc:
             raise FrameError(self.role, str(exc)) from None

@@ -302,19 +302,20 @@ def camera_intrinsics(camera_info: Any) -> CameraIntrinsics:
 
 
 def _backproject(depth: np.ndarray, intrinsics: CameraIntrinsics, *, min_depth: float | None,
-                 max_depth: float | None, scale: float, return_pixels: bool):
+                 max_depth: float | None, scale: float, return_pixels: bool, depth_unit: float | None = None):
     """The ONE place depth pixels become points (the training cache's function family)."""
-    return depth_to_points(depth, intrinsics, scale=scale, min_depth=min_depth, max_depth=max_depth,
-                           return_pixels=return_pixels)
+    return depth_to_points(depth, intrinsics, depth_unit=depth_unit, scale=scale, min_depth=min_depth,
+                           max_depth=max_depth, return_pixels=return_pixels)
 
 
 def depth_image_to_points(img: Any, camera_info: Any, *, min_depth: float | None = None,
                           max_depth: float | None = None, scale: float = 1.0, return_pixels: bool = False,
-                          stride: int = 1):
+                          stride: int = 1, depth_unit: float | None = None):
     """Depth ``sensor_msgs/Image`` -> (P, 3) float32 points in the optical frame.
 
     Args:
-        img: ``16UC1`` (mm, 0 invalid) or ``32FC1`` (m, NaN invalid) image.
+        img: ``16UC1`` (mm, 0 invalid) or ``32FC1`` (m, NaN invalid) image; ``depth_unit`` (metres per
+            raw unit) overrides that convention for a driver that departs from it.
         camera_info: a ``sensor_msgs/CameraInfo`` message, or an already built
             :class:`CameraIntrinsics` (build it once per camera, not per frame).
         min_depth, max_depth: optional inclusive valid range in metres.
@@ -336,7 +337,7 @@ def depth_image_to_points(img: Any, camera_info: Any, *, min_depth: float | None
             check_image_size((_uint(img, "height", "Image"), _uint(img, "width", "Image")), intr)
             intr = strided_intrinsics(intr, stride)
         return _backproject(depth, intr, min_depth=min_depth, max_depth=max_depth, scale=scale,
-                            return_pixels=return_pixels)
+                            return_pixels=return_pixels, depth_unit=depth_unit)
     except ValueError as exc:  # e.g. image size != camera_info size
         raise MessageError(f"{_where(img, 'sensor_msgs/Image(depth)')}: {exc}") from None
 

@@ -278,7 +278,7 @@ class Recognizer:
         self.tf = TransformBuffer()  # fed by on_tf / on_tf_static (subscribed when input_frame is set)
         # the ONE place messages become model input (bag2cache converts with the same class)
         self.converter = FrameConverter(self.settings.transform, use_mask=self.settings.use_mask,
-                                        input_frame=self.input_frame, tf=self.tf)
+                                        input_frame=self.input_frame, tf=self.tf, depth_unit_m=config.depth_unit_m)
         self.frames_no_transform = 0  # depth / cloud frames skipped: no transform into input_frame (yet)
         self.no_transform = ""  # why the newest frame could not be moved into input_frame ("" = it could)
         self.tf_refused = 0  # transforms the TF tree refused (second parent, cycle, bad quaternion)
