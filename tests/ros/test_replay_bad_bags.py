@@ -219,3 +219,31 @@ def test_the_last_label_of_a_sparse_label_topic_holds_to_the_end_of_the_bag(setu
     labels = [(w["kind"], w["num_frames"], w["label"]) for w in bag["windows"]]
     assert labels == [("window", 4, "wave"), ("window", 8, "bow"), ("window", 12, "bow"), ("end", 14, "bow")]
     assert bag["warnings"]["unlabelled_windows"] == 0 and bag["video"]["label"] == "bow"
+
+
+def test_a_malformed_message_of_a_compressed_sub_topic_is_logged_under_that_topic(setup, tmp_path):
+    # the raw topic is configured, the recording holds its compressedDepth sub-topic (replay reads that):
+    # a message that does not decode is reported under the topic it came from, not the configured one
+    from vg4d_ros.bags.replay import ReplayOptions, replay
+    from vg4d_ros.pipeline.compressed import encode_depth
+
+    sub = "/camera/depth/image_raw/compressedDepth"
+    path = tmp_path / "compressed"
+    with BagWriter(path, "mcap") as w:
+        T = w.typestore.types
+        for i in range(8):
+            stamp = T0 + i * DT
+            w.write("/camera/depth/camera_info", "sensor_msgs/msg/CameraInfo", stamp - 1000, _info(w.typestore, stamp))
+            fields = encode_depth(_depth(i), header(w.typestore, stamp, "cam"))
+            data = np.frombuffer(fields["data"], np.uint8)
+            if i == 5:
+                data = data[: len(data) // 2]  # a truncated PNG
+            w.write(sub, "sensor_msgs/msg/CompressedImage", stamp,
+                    T["sensor_msgs/msg/CompressedImage"](header=fields["header"], format=fields["format"], data=data))
+    logged = []
+    config, model = setup
+    report = replay([path], config, ReplayOptions(), None, model=model, log=lambda level, text: logged.append(text))
+    bag = report["bags"][0]
+    assert not bag["error"] and bag["recognizer"]["malformed_total"] == 1
+    (line,) = [t for t in logged if "malformed message" in t]
+    assert line.startswith(f"malformed message on {sub}: "), line

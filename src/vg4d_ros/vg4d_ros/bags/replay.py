@@ -271,6 +271,7 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
             available = bag_topics(reader)
             result.topics = available
             roles = check_topics(path, available, roles, describe_topics(reader))
+            rec.input_topic_names = dict(roles)  # e.g. the compressed sub-topic read for the raw one
             by_topic = {topic: role for role, topic in roles.items()}
             label_topic = options.label_topic if options.label_topic in available else ""
             if label_topic and available[label_topic] != STRING_TYPE:

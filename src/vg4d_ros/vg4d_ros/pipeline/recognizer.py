@@ -285,6 +285,9 @@ class Recognizer:
         self._reset_stream_state()
         self.messages: Counter[str] = Counter()
         self.malformed: dict[str, Counter[str]] = {}
+        # role -> the topic actually read, where a transport or replay chose another than the configured
+        # one (a recording's compressed sub-topic): logs name what was read
+        self.input_topic_names: dict[str, str] = {}
         self.waiting_for_camera_info = 0
         self.windows_formed = 0
         self.windows_inferred = 0
@@ -425,7 +428,7 @@ class Recognizer:
         if reason not in table and len(table) >= MAX_REASONS_PER_TOPIC:
             reason = "other"
         table[reason] += 1
-        topic = self.config.input_topics().get(role, role)
+        topic = self.input_topic_names.get(role) or self.config.input_topics().get(role, role)
         self.repeat_log("warn", topic, reason, f"malformed message on {topic}: {reason}")
 
     def input_valid(self, role: str) -> bool:
