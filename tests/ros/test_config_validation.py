@@ -70,6 +70,7 @@ RULES = [
     ("people.max_width_m", ["people.max_width_m=2.0"], ["people.max_width_m=0.01"]),
     ("people.split_dip_m", ["people.split_dip_m=10"], ["people.split_dip_m=0"]),
     ("people.split_ground_m", ["people.split_ground_m=0"], ["people.split_ground_m=-0.1"]),
+    ("people.attach_m", ["people.attach_m=0"], ["people.attach_m=-0.1"]),
     ("people.gate_m", ["people.gate_m=1.0"], ["people.gate_m=0"]),
     ("people.birth_frames", ["people.birth_frames=1"], ["people.birth_frames=0"]),
     ("people.death_s", ["people.death_s=0.5"], ["people.death_s=0"]),

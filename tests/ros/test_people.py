@@ -35,7 +35,7 @@ def test_settings_validation():
                 dict(min_points=True), dict(min_height_m=-0.1), dict(max_height_m=0.4),
                 dict(max_height_m=float("inf")), dict(max_width_m=0), dict(max_width_m=float("nan")),
                 dict(up=(0, 0, 0)), dict(up=(0, 1)), dict(up=(0, float("nan"), 1)), dict(up="up"),
-                dict(connectivity=8), dict(connectivity=True)):
+                dict(connectivity=8), dict(connectivity=True), dict(attach_m=-0.1), dict(attach_m=float("inf"))):
         field = next(iter(bad))
         with pytest.raises(ValueError, match=f"PeopleSettings.{field}"):
             PeopleSettings(**bad)
@@ -385,3 +385,27 @@ def test_two_real_people_shaking_hands_are_two_candidates(shared_data):
             assert all(1.4 < c.height_m < 1.9 for c in cands)
     assert merged == len(files)
     assert two >= 0.9 * len(files)
+
+
+def test_a_hand_held_towards_the_camera_stays_with_its_person():
+    # a forearm 0.25 m in front of the body (the depth step leaves empty voxels between): no person by
+    # itself (too short), it joins the person; farther away, taller than min_height_m, or as big as a
+    # quarter of the person, a piece is left out; attach_m=0 never joins
+    rng = np.random.default_rng(0)
+    person = body(rng, 0.0, 3.0)  # 900 points, front surface at z ~ 2.85
+    hand = slab(rng, [-0.05, 0.1, 2.45], [0.05, 0.2, 2.6], 80)
+    pts = np.concatenate([person, hand])
+    (one,) = split_people(pts)
+    assert one.num_points == 980 and np.array_equal(one.indices, np.arange(980))
+    np.testing.assert_allclose(one.box_min[2], hand[:, 2].min(), atol=1e-6)  # the box reaches the hand
+    (alone,) = split_people(pts, PeopleSettings(attach_m=0))
+    assert alone.num_points == 900 and np.array_equal(alone.indices, np.arange(900))
+    for piece in (slab(rng, [-0.05, 0.1, 1.9], [0.05, 0.2, 2.05], 80),  # 0.8 m in front: something else
+                  slab(rng, [0.45, -0.7, 2.9], [0.5, 1.2, 2.95], 60),  # a thin pole 1.9 m tall beside the person
+                  slab(rng, [-0.4, 0.3, 2.4], [0.4, 0.34, 2.6], 300)):  # a table top of a third of the person
+        (c,) = split_people(np.concatenate([person, piece]))
+        assert c.num_points == 900, piece.mean(axis=0)
+    # two people: a piece goes to the nearer one only
+    other = body(rng, 1.2, 3.0)
+    (a, b) = split_people(np.concatenate([person, other, hand]))
+    assert (a.num_points, b.num_points) == (980, 900)

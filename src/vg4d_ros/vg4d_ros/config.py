@@ -302,6 +302,9 @@ class PeopleConfig:
     # is this deep and both sides stand (reach the floor, have a trunk); 10: never
     split_dip_m: float = 0.15
     split_ground_m: float = 0.3
+    # a piece that is no person (a hand held out, 0.15-0.3 m from the body in depth) within this of a person joins
+    # them; 0 = never
+    attach_m: float = 0.35
     up: list[float] = field(default_factory=lambda: [0.0, -1.0, 0.0])
     gate_m: float = 0.6  # a track takes a candidate within this of its prediction (widens while unseen)
     birth_frames: int = 3  # frames in a row before a candidate becomes a track

@@ -140,6 +140,7 @@ RANGES: dict[str, Range] = {
     "people.max_width_m": Range(0.1, 10.0, note="metres"),
     "people.split_dip_m": Range(0.01, 10.0, note="metres; 10 = never split at the heads"),
     "people.split_ground_m": Range(0, 3.0, note="metres"),
+    "people.attach_m": Range(0, 2.0, note="metres; 0 = pieces never join a person"),
     "people.gate_m": Range(0.01, 10.0, note="metres"),
     "people.birth_frames": _count(1, "frames", 100),
     "people.death_s": Range(0.01, MAX_PERIOD_S, note="seconds"),

@@ -52,7 +52,8 @@ def people_settings(config: PeopleConfig) -> PeopleSettings:
     return PeopleSettings(voxel_m=float(config.voxel_m), min_points=int(config.min_points),
                           min_height_m=float(config.min_height_m), max_height_m=float(config.max_height_m),
                           max_width_m=float(config.max_width_m), up=tuple(float(v) for v in config.up),
-                          split_dip_m=float(config.split_dip_m), split_ground_m=float(config.split_ground_m))
+                          split_dip_m=float(config.split_dip_m), split_ground_m=float(config.split_ground_m),
+                          attach_m=float(config.attach_m))
 
 
 def pair_settings(config: PeopleConfig) -> PairSettings:
