@@ -374,9 +374,9 @@ def _yuv422_to_rgb(img: Any, what: str, enc: str) -> np.ndarray:
     """Packed 4:2:2 YUV (two bytes a pixel, a chroma pair shared by two pixels) -> (H, W, 3) uint8 RGB."""
     import cv2
 
-    if _uint(img, "width", what) % 2:
-        raise MessageError(f"{_where(img, what)}.encoding={enc!r} packs pixels in pairs: width "
-                           f"{_uint(img, 'width', what)} must be even")
+    width = _uint(img, "width", what)
+    if width % 2:
+        raise MessageError(f"{_where(img, what)}.encoding={enc!r} packs pixels in pairs: width {width} must be even")
     view = np.ascontiguousarray(_image_view(img, what, "u1", 1, 2))  # (H, W, 2): rows without padding
     return cv2.cvtColor(view, getattr(cv2, _YUV422_ENCODINGS[enc]))
 

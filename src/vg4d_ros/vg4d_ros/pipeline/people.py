@@ -484,12 +484,13 @@ def split_people(points_m, settings: PeopleSettings = PeopleSettings(), *,
         for part in parts:
             out.extend(split_tops(pts, part, settings))
     if out and settings.attach_m > 0:
-        out = attach_pieces(pts, labels, out, settings)
+        out = attach_pieces(pts, labels, out, settings, basis=basis)
     return _sorted(out)
 
 
 def attach_pieces(points_m: np.ndarray, labels: np.ndarray, people: list[PersonCandidate],
-                  settings: PeopleSettings = PeopleSettings()) -> list[PersonCandidate]:
+                  settings: PeopleSettings = PeopleSettings(), *, basis: np.ndarray | None = None
+                  ) -> list[PersonCandidate]:
     """Step 5 of the module docstring: the foreground pieces left out of ``people`` join the nearest
     person when within ``settings.attach_m`` of their points.
 
@@ -497,6 +498,7 @@ def attach_pieces(points_m: np.ndarray, labels: np.ndarray, people: list[PersonC
         points_m: (P, 3) the frame's points, metres (``labels`` and the people's ``indices`` index it).
         labels: (P,) int64 component of each row (-1: an invalid row), :func:`label_components`.
         people: the frame's candidates (disjoint indices).
+        basis: :func:`horizontal_basis` of ``settings.up`` when the caller has it.
     Returns:
         The candidates, those that took a piece rebuilt with it (indices ascending); a piece taller than
         ``min_height_m`` (a pillar, a wall's edge the depth range kept) or holding more than
@@ -510,15 +512,14 @@ def attach_pieces(points_m: np.ndarray, labels: np.ndarray, people: list[PersonC
     left = np.flatnonzero((labels >= 0) & ~taken)
     if left.size == 0:
         return people
-    basis = horizontal_basis(settings.up)
-    up = np.asarray(settings.up, np.float64) / np.linalg.norm(settings.up)
+    basis = horizontal_basis(settings.up) if basis is None else basis
     trees = [cKDTree(points_m[c.indices]) for c in people]
     extra: list[list[np.ndarray]] = [[] for _ in people]
     order = np.argsort(labels[left], kind="stable")
     rows_by_piece = np.split(left[order], np.flatnonzero(np.diff(labels[left][order])) + 1)
     for rows in rows_by_piece:  # a component, or what steps 3-4 left of one
         piece = points_m[rows]
-        if float(np.ptp(piece @ up)) > settings.min_height_m:
+        if float(np.ptp(piece @ basis[2])) > settings.min_height_m:  # height as _candidate measures it
             continue
         gaps = [float(t.query(piece, k=1, distance_upper_bound=settings.attach_m)[0].min()) for t in trees]
         best = int(np.argmin(gaps))
