@@ -43,7 +43,7 @@ def run(xs_per_frame, window: WindowConfig, birth_frames: int = 1):
     return out
 
 
-@pytest.mark.parametrize("window", [window_config(), window_config(rate_hz=4.0)], ids=["hop_frames", "rate_hz"])
+@pytest.mark.parametrize("window", [window_config(), window_config(rate_hz=5.0)], ids=["hop_frames", "rate_hz"])
 @pytest.mark.parametrize("late", [3, 6, 7])
 def test_a_person_who_appears_later_is_windowed_on_the_first_persons_ticks(window, late):
     frames = [[-1.0]] * late + [[-1.0, 1.0]] * 30

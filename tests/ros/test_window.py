@@ -111,9 +111,11 @@ def test_time_and_count_bounds_and_rate():
                        rate_hz=10.0)
     buf = WindowBuffer(cfg)
     p = np.ones((4, 3), np.float32)
-    emitted = [buf.push(Frame(s * MS, p)) is not None for s in (0, 30, 60, 90, 120, 200, 400)]
-    # rate 10 Hz in message time: windows at 0, 120 (>= 100 ms after 0), 400 (200 is only 80 after 120)
-    assert emitted == [True, False, False, False, True, False, True]
+    emitted = [buf.push(Frame(s * MS, p)) is not None for s in (0, 30, 60, 85, 120, 170, 200, 400)]
+    # rate 10 Hz in message time, on a 100 ms grid: windows at 0, 120 (late for 100), 200 (the 200 grid
+    # point: the late window did not push it back; 170 is too early), 400; 85 is more than the tenth of
+    # a period a window may come early
+    assert emitted == [True, False, False, False, True, False, True, True]
     assert len(buf) == 1  # 400 ms: everything older than 300 ms is gone
     buf = WindowBuffer(cfg)
     for s in (0, 10, 20, 30, 40):
@@ -126,6 +128,40 @@ def test_time_and_count_bounds_and_rate():
     assert len(buf) == 1
     buf.push(Frame(250 * MS, p))  # jumped back by more than window_s (a bag restarted): start over
     assert len(buf) == 1 and buf.window().last_stamp_ns == 250 * MS and buf.dropped == 1
+
+
+def _window_frames(stamps_ns, rate_hz: float) -> list[int]:
+    """Indices of the frames (stamped ``stamps_ns``) at which a rate_hz buffer forms a window."""
+    buf = WindowBuffer(WindowConfig(num_segments=2, points_per_frame=4, window_s=1.0, min_frames=1,
+                                    rate_hz=rate_hz))
+    p = np.ones((4, 3), np.float32)
+    return [i for i, s in enumerate(stamps_ns) if buf.push(Frame(int(s), p)) is not None]
+
+
+@pytest.mark.parametrize("fps", [15, 30])
+def test_rate_equal_to_or_a_divisor_of_the_camera_rate_takes_every_kth_frame(fps):
+    # a camera's integer-ns stamps of a rational rate: 15 Hz frames are 66,666,666 or 66,666,667 ns apart,
+    # less than the 66,666,667 ns period now and then - a window must not wait for the next frame then
+    stamps = [1_700_000_000_000_000_000 + (i * 10**9) // fps for i in range(90)]
+    assert _window_frames(stamps, float(fps)) == list(range(90))
+    assert _window_frames(stamps, fps / 3.0) == list(range(0, 90, 3))
+    # a driver's stamp jitter (+-3 ms at 30 Hz, 10 windows a second): still every third frame, no drift
+    rng = np.random.default_rng(0)
+    jittered = [s + int(j) for s, j in zip(stamps, rng.uniform(-3e6, 3e6, len(stamps)))]
+    if fps == 30:
+        assert _window_frames(jittered, 10.0) == list(range(0, 90, 3))
+
+
+def test_rate_keeps_its_grid_when_frames_come_late_and_slower_than_the_rate():
+    # 12 Hz frames with rate 10: every frame past the grid point 100 ms after the last one, i.e. 10 windows
+    # a second on average (a window's lateness does not accumulate: 6 of every 6 frames, then one skipped)
+    stamps = [int(i * 1e9 / 12) for i in range(25)]
+    frames = _window_frames(stamps, 10.0)
+    # frames 0 .. 24 span 0 .. 2000 ms: one window for each grid point 0, 100, ..., 2000 ms, at its first frame
+    assert len(frames) == 21
+    assert frames[:6] == [0, 2, 3, 4, 5, 6]  # 83 ms is too early for 100; 583 ms too early for 600
+    # a frame rate below the rate: every frame is a window
+    assert _window_frames([int(i * 1e9 / 5) for i in range(10)], 10.0) == list(range(10))
 
 
 def test_rgb_none_when_a_sampled_frame_lacks_it_and_config_errors():

@@ -2,8 +2,8 @@
 
 :class:`WindowBuffer` keeps the most recent frames (points + optional RGB +
 stamp) bounded both by time (``window_s``) and by count (``max_frames``),
-and every ``hop_frames`` frames - or, with ``rate_hz`` > 0, whenever the
-stamps advanced by ``1 / rate_hz`` since the last window - forms a
+and every ``hop_frames`` frames - or, with ``rate_hz`` > 0, at ``rate_hz``
+windows per second of message time (:class:`WindowSchedule`) - forms a
 :class:`Window` of T segments x N points.
 
 Clip sampling is the offline test-time sampling, by the one clip sampler
@@ -99,8 +99,9 @@ class WindowConfig:
         max_frames: hard cap on buffered frames (memory bound at high rates).
         min_frames: no window until this many frames are buffered.
         hop_frames: a window every this many new frames (when rate_hz is 0).
-        rate_hz: if > 0, a window whenever the newest stamp is >= 1 / rate_hz
-            past the last window's (message time, so bag replays are exact).
+        rate_hz: if > 0, ``rate_hz`` windows per second of message time (so bag replays are
+            exact): on a grid of ``1 / rate_hz`` periods, each at the first frame at most a tenth of a
+            period before its grid point (:class:`WindowSchedule`).
         seed, index: the clip's random stream (see the module docstring).
         views: V clips of the window's frames, view v taking the frame at fraction
             ``(2 v + 1) / (2 V)`` of each segment (one view: the middle frames); their scores are
@@ -156,10 +157,19 @@ class WindowConfig:
                 raise ValueError(f"WindowConfig.{name} must be a non-negative int, got {value!r}")
 
 
+# with ``rate_hz``, a window may come this share of a period early. A camera's integer-ns stamps of a
+# rational rate (15 Hz: 66,666,666 or 66,666,667 ns apart) and a driver's stamp jitter would otherwise make
+# a window wait for the next frame now and then whenever ``rate_hz`` is the camera's rate or a divisor of it
+RATE_SLACK = 0.1
+
+
 class WindowSchedule:
-    """When the next window is due: ``hop_frames`` frames after the last one, or with ``rate_hz`` > 0 once
-    the stamps advanced ``1 / rate_hz`` past it (message time, so bag replays are exact). The first window
-    is due at once. A :class:`WindowBuffer` keeps one for itself; several people's buffers share one
+    """When the next window is due: ``hop_frames`` frames after the last one, or with ``rate_hz`` > 0 on a
+    grid of ``1 / rate_hz`` periods (message time, so bag replays are exact): due at the first frame at
+    most ``RATE_SLACK`` of a period before the next grid point. The grid is kept from window to window
+    (a window formed at a frame that came late for its grid point does not push the next one back, so
+    the rate stays ``rate_hz`` and does not drift below it) and restarts at a window formed less than a period after
+    the last (a newcomer's first window on a shared schedule). The first window is due at once. A :class:`WindowBuffer` keeps one for itself; several people's buffers share one
     (:class:`~vg4d_ros.pipeline.person_windows.PersonWindows`) so that their windows fall on the same
     frames and are scored in one batch.
     """
@@ -183,13 +193,20 @@ class WindowSchedule:
         if self.last_ns is None:
             return True
         if self.period_ns:
-            return int(stamp_ns) - self.last_ns >= share * self.period_ns
+            return int(stamp_ns) - self.last_ns >= (share - RATE_SLACK) * self.period_ns
         return self.frames_since >= share * self.hop_frames
 
     def fired(self, stamp_ns: int) -> None:
-        """A window was formed at ``stamp_ns``: the next is due a hop or a period later."""
+        """A window was formed at ``stamp_ns``: the next is due a hop or a period later (``last_ns``: the
+        grid point this window stood for, with ``rate_hz``)."""
         self.frames_since = 0
-        self.last_ns = int(stamp_ns)
+        stamp = int(stamp_ns)
+        if self.period_ns and self.last_ns is not None:
+            periods = int((stamp - self.last_ns + RATE_SLACK * self.period_ns) // self.period_ns)
+            if periods >= 1:  # on the grid (the newest grid point this frame reached)
+                self.last_ns += periods * self.period_ns
+                return
+        self.last_ns = stamp
 
 
 class WindowBuffer:
