@@ -109,3 +109,74 @@ def test_replay_reports_events_and_stream_metrics(actions, tmp_path):
         assert 0.0 <= s[key] <= 1.0
     assert s["f1_at_10"] >= s["f1_at_25"] >= s["f1_at_50"]
     assert 0.0 <= s["edit"] <= 100.0 and 0.0 <= s["frame_accuracy"] <= 100.0
+
+
+def test_recorded_verdicts_replayed_under_the_same_settings_give_the_replays_stream_figures(actions, tmp_path):
+    from vg4d_ros.bags.labels import load_labels
+    from vg4d_ros.bags.replay import ReplayOptions, replay
+    from vg4d_ros.config import load_recognizer_config
+    from vg4d_ros.programs.stream_sweep import main as sweep_main, sweep
+
+    root, bags = actions
+    out = tmp_path / "stream"
+    assert vg4d(["stitch", *map(str, bags), "--out", str(out), "--seed", "2", "--idle", "mixed"]) == 0
+    ck = tiny_checkpoint(tmp_path / "ck.pt", ["drink water", "eat meal/snack", "brushing teeth", "brushing hair"],
+                         {"name": "ntu", "num_frames": FRAMES, "points_per_frame": POINTS})
+    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", "window.window_s=0.4",
+                                           "window.hop_frames=2", "window.min_frames=4", "events.alpha=0.7",
+                                           "events.min_score=0.3"])
+    other = tmp_path / "other"
+    assert vg4d(["stitch", *map(str, bags[::-1]), "--out", str(other), "--seed", "3", "--idle", "still"]) == 0
+    labels = yaml.safe_load((tmp_path / "stream.labels.yaml").read_text())
+    labels["bags"].update(yaml.safe_load((tmp_path / "other.labels.yaml").read_text())["bags"])
+    (tmp_path / "labels.yaml").write_text(yaml.safe_dump(labels))
+    options = ReplayOptions(labels=load_labels(tmp_path / "labels.yaml"), verdicts=True)
+    report = replay([out, other], config, options, tmp_path / "replay")
+    bag = report["bags"][0]
+    rec = bag["verdicts"]
+    assert rec["class_names"] == ["drink water", "eat meal/snack", "brushing teeth", "brushing hair"]
+    assert len(rec["segments"]) == 3 and len(rec["frame_stamps"]) == bag["frames"]
+    labelled = [w for w in rec["windows"] if w["status"] == "labelled"]
+    assert len(labelled) == sum(1 for w in bag["windows"] if w["kind"] == "window")
+    assert all(len(w["probs"]) == 4 and abs(sum(w["probs"]) - 1) < 1e-4 for w in labelled)
+    assert all(w["probs"] is None for w in rec["windows"] if w["status"] in ("no_person", "still"))
+    # the recorded verdicts through the event tracker again, with the replay's own settings: the same figures
+    figures = sweep(report, [0.0], [0.7], [0.3], 0.8)["grid"][0]
+    for key in ("f1_at_10", "f1_at_50", "edit", "frame_accuracy", "median_delay_s", "detected", "events"):
+        assert figures[key] == report["summary"]["stream"][key], key
+    # other settings give other events: no smoothing and no threshold opens at least as many segments
+    loose = sweep(report, [0.0], [1.0], [0.0], 0.8)["grid"][0]
+    assert loose["events"] >= figures["events"]
+    # the command writes the grid, the leave-one-stream-out choice and the choice on all streams
+    assert sweep_main([str(tmp_path / "replay" / "report.json"), "--out", str(tmp_path / "sweep.json"),
+                       "--alphas", "1.0,0.7", "--min-scores", "0.0,0.3"]) == 0
+    written = yaml.safe_load((tmp_path / "sweep.json").read_text())
+    assert len(written["grid"]) == 4
+    assert [f["held_out"] for f in written["leave_one_stream_out"]["folds"]] == ["stream", "other"]
+    assert {"rate_hz", "alpha", "min_score", "f1_at_50", "median_delay_s"} <= set(written["chosen_on_all"])
+    # a report without recorded verdicts is refused with the fix
+    plain = replay([out], config, ReplayOptions(labels=options.labels), None)
+    with pytest.raises(ValueError, match="--verdicts"):
+        sweep(plain, [0.0], [0.7], [0.3], 0.8)
+    # one stream: no leave-one-out choice
+    one = {**report, "bags": report["bags"][:1]}
+    assert sweep(one, [0.0], [0.7], [0.3], 0.8)["leave_one_stream_out"] is None
+
+
+def test_sweep_thins_windows_on_the_schedules_grid_and_chooses_on_the_other_streams():
+    from vg4d_ros.programs.stream_sweep import choose, thin
+
+    period = 10**9 // 15  # 15 Hz verdicts: 66,666,666 ns apart, a hair short of a 15 Hz period
+    windows = [{"stamp_ns": 10**18 + i * period} for i in range(30)]
+    assert thin(windows, 0.0) == windows and thin(windows, 15.0) == windows
+    assert [windows.index(w) for w in thin(windows, 5.0)] == list(range(0, 30, 3))
+
+    def report(f1, delay):
+        return {"predicted": ["a"], "truth": ["a"], "delays_s": [delay], "events": 1, "f1": f1}
+
+    # pooled_report recomputes F1 from the frames: fake streams where every setting is perfect (F1 1.0)
+    # and only the delays differ; the choice on streams A and B is the shortest delay there
+    results = {("fast",): {"A": report(1, 0.5), "B": report(1, 0.6), "C": report(1, 3.0)},
+               ("slow",): {"A": report(1, 1.0), "B": report(1, 1.0), "C": report(1, 1.0)}}
+    assert choose(results, ["A", "B"], 0.8) == ("fast",)
+    assert choose(results, ["C"], 0.8) == ("slow",)

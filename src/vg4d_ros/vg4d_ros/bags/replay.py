@@ -135,6 +135,9 @@ class ReplayOptions:
         progress: a progress bar over the bags.
         segment_verdicts: classify each labelled segment as one trimmed video (its frames only, the
             checkpoint's test views): the replay's "video" figure, comparable with ``vg4d evaluate``.
+        verdicts: record what the event tracker saw (each bag's ``verdicts`` in the report: every window's
+            status and probabilities, the converted frames' stamps, the labelled segments), so that event
+            settings can be swept offline (``python -m vg4d_ros.programs.stream_sweep``).
     """
 
     rate: float = 0.0
@@ -145,6 +148,7 @@ class ReplayOptions:
     out_storage: str = "mcap"
     segment_verdicts: bool = True
     progress: bool = False
+    verdicts: bool = False
 
     def __post_init__(self) -> None:
         if not self.rate >= 0:
@@ -200,6 +204,7 @@ class BagResult:
     events: list[dict] = field(default_factory=list)  # action events (vg4d_ros.pipeline.events), in order
     stream: dict | None = None  # stream metrics against the labelled segments (bags.streams.stream_report)
     people: dict | None = None  # people.enabled with per-person ground truth: bags.people_metrics.people_report
+    verdicts: dict | None = None  # ReplayOptions.verdicts: what the event tracker saw (see replay_bag)
 
     def to_dict(self) -> dict:
         end = [w for w in self.windows if w["kind"] == "end"]
@@ -215,7 +220,8 @@ class BagResult:
                 "stream": None if self.stream is None else {k: v for k, v in self.stream.items()
                                                             if k not in ("predicted", "truth")},
                 "warnings": {k: int(self.warnings.get(k, 0)) for k in WARNING_CLASSES},
-                "recognizer": self.stats, "windows": self.windows}
+                "recognizer": self.stats, "windows": self.windows,
+                **({"verdicts": self.verdicts} if self.verdicts is not None else {})}
 
 
 def _accuracy(rows: list[dict]) -> float | None:
@@ -249,6 +255,20 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
 
     rec.frame_tap = tap
     rec.on_event = events.append
+    if options.verdicts:
+        # every verdict in the order the event tracker took it: stamps (int ns), status, the primary score's
+        # probabilities (K,) when classified, the frames covered
+        result.verdicts = {"window_s": float(rec.settings.window.window_s), "class_names": list(model.class_names),
+                           "windows": [], "frame_stamps": frame_stamps, "segments": []}
+
+        def seen(v: Verdict) -> None:
+            r = v.recognition
+            result.verdicts["windows"].append({
+                "stamp_ns": int(v.stamp_ns), "first_stamp_ns": int(v.first_stamp_ns), "status": v.status,
+                "num_frames": int(v.num_frames),
+                "probs": None if r is None else [round(float(x), 6) for x in r.scores[r.primary]]})
+
+        rec.on_verdict = seen
     people: list = []  # PeopleResult s (people.enabled)
     rec.on_people = people.append
     if options.index_by_bag_order:
@@ -332,6 +352,8 @@ def replay_bag(path: str | Path, config, model, options: ReplayOptions, out_dir:
     # the recogniser counted the undecodable input messages among its malformed ones: count them once
     result.warnings["malformed_messages"] += int(result.stats.get("malformed_total") or 0) - undecodable_inputs
     segments, result.label_source = _ground_truth(options, path, gt_messages, bag_start, bag_end)
+    if result.verdicts is not None:
+        result.verdicts["segments"] = [[int(g.start_ns), int(g.end_ns), g.label] for g in segments]
     class_names = set(model.class_names)
     unknown = {s.label for s in segments if s.label not in class_names}
     result.warnings["unknown_labels"] += len(unknown)
@@ -629,6 +651,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out-storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--quiet", action="store_true", help="no per-window table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--verdicts", action="store_true",
+                   help="record every window's verdict and probabilities in the report (single-person pipeline), "
+                        "for sweeping event settings offline: python -m vg4d_ros.programs.stream_sweep")
     p.add_argument("--no-segment-verdicts", action="store_true",
                    help="do not classify each labelled segment as one trimmed video (keeps no frames in memory)")
     args = p.parse_intermixed_args(argv)  # bags and key=value may come before or after the options
@@ -642,7 +667,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = ReplayOptions(rate=args.rate, labels=load_labels(args.labels) if args.labels else None,
                                 label_topic=args.label_topic, end_window=not args.no_end_window,
                                 index_by_bag_order=args.index_by_bag_order, out_storage=args.out_storage,
-                                segment_verdicts=not args.no_segment_verdicts, progress=not args.no_progress)
+                                segment_verdicts=not args.no_segment_verdicts, progress=not args.no_progress,
+                                verdicts=args.verdicts)
         report = replay(bags, config, options, args.out, command=shlex.join(["vg4d", "replay", *argv]),
                         log=lambda level, text: print(f"[{level}] {text}", file=sys.stderr)
                         if level != "info" else None)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Event settings and window rates for continuous recognition, swept on the stitched MSR-Action3D test streams
+# of offline/msr_action3d_bags.sh (run that first): one replay at 15 Hz (a window for every frame) that records
+# every verdict, then every (rate, alpha, min_score) through the event tracker on those verdicts, with a
+# leave-one-stream-out choice -> results/bench/stream_sweep_msr.json (README "Streams").
+#
+#   bash offline/msr_stream_sweep.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-runs/msr_bags}
+VG4D=${VG4D:-vg4d}
+PY=${PY:-python}
+RESULTS=${RESULTS:-results}
+CKPT=${CKPT:-$OUT/lite_crops/last.pt}
+
+$VG4D replay "$OUT"/streams/s?? --checkpoint "$CKPT" --labels "$OUT/streams/labels.yaml" \
+    --out "$OUT/stream_sweep" --quiet --no-progress --no-segment-verdicts --verdicts \
+    window.rate_hz=15 window.min_coverage=0.5 motion.min_motion=0.01
+mkdir -p "$RESULTS/bench"
+$PY -m vg4d_ros.programs.stream_sweep "$OUT/stream_sweep/report.json" --out "$RESULTS/bench/stream_sweep_msr.json" \
+    --rates 15,7.5,5,3 --alphas 1.0,0.8,0.7,0.6,0.5 --min-scores 0.3,0.4,0.5,0.6

@@ -1,0 +1,165 @@
+"""``python -m vg4d_ros.programs.stream_sweep REPORT --out JSON``: event settings swept on recorded verdicts.
+
+A stream replay with ``--verdicts`` records what the event tracker saw: every window's status and
+probabilities, the converted frames' stamps and the labelled segments. This program feeds those verdicts
+to the real :class:`~vg4d_ros.pipeline.events.EventTracker` under other settings and scores each run with
+the real stream metrics (:func:`vg4d_ros.bags.streams.stream_report`), without inferring anything again:
+
+* ``--rates``: window rates to try, each at most the recorded one. A lower rate keeps the recorded windows
+  that a :class:`~vg4d_ros.pipeline.window.WindowSchedule` of that rate would form (its grid, the same
+  code). Not exact in one respect: the first window after a pause comes once ``window.min_frames`` frames
+  follow it, whatever the rate; the thinned verdicts keep it only when it falls on the coarser grid.
+  Rerun the replay at the chosen rate for the figure to commit;
+* ``--alphas`` x ``--min-scores``: :class:`~vg4d_ros.pipeline.events.EventSettings`.
+
+It reports every setting's pooled figures and a **leave-one-stream-out** choice: for each stream, the
+setting chosen on the other streams (the shortest median delay among those with F1@50 >= ``--min-f1``;
+none: the best F1@50) is scored on that stream, and the held-out streams are pooled. That figure is what
+choosing settings on recordings like these gives on a recording not used to choose them; the setting
+chosen on all streams is reported too (its figure is optimistic: chosen on the data it is scored on).
+With one stream there is no leave-one-out choice (``null``).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from vg4d_core.provenance import save_json
+from vg4d_ros.bags.labels import Segment
+from vg4d_ros.bags.streams import pooled_report, stream_report
+from vg4d_ros.pipeline.events import EventSettings, EventTracker
+from vg4d_ros.pipeline.window import WindowConfig, WindowSchedule
+
+SUMMARY_KEYS = ("f1_at_10", "f1_at_25", "f1_at_50", "edit", "frame_accuracy", "median_delay_s", "actions",
+                "detected", "missed", "events")
+
+
+def recorded_streams(report: dict) -> list[dict]:
+    """The bags of a replay report that carry recorded verdicts and labelled segments."""
+    out = []
+    for b in report.get("bags", []):
+        v = b.get("verdicts")
+        if v and v.get("segments") and v.get("windows"):
+            out.append({"name": b["name"], **v})
+    if not out:
+        raise ValueError("the report has no recorded verdicts with labelled segments: replay the streams with "
+                         "--verdicts and --labels (or a ground-truth topic)")
+    return out
+
+
+def thin(windows: list[dict], rate_hz: float) -> list[dict]:
+    """The recorded windows a schedule of ``rate_hz`` would form (all of them for 0)."""
+    if rate_hz <= 0:
+        return windows
+    schedule = WindowSchedule(WindowConfig(rate_hz=rate_hz))
+    kept = []
+    for w in windows:
+        if schedule.due(w["stamp_ns"]):
+            schedule.fired(w["stamp_ns"])
+            kept.append(w)
+    return kept
+
+
+def replay_events(stream: dict, settings: EventSettings, rate_hz: float) -> dict:
+    """One stream's metrics with the events ``settings`` give on its verdicts (thinned to ``rate_hz``)."""
+    tracker = EventTracker(stream["class_names"], settings)
+    events = []
+    windows = thin(stream["windows"], rate_hz)
+    for w in windows:
+        if w["status"] == "labelled" and w["probs"] is not None:
+            events += tracker.window(np.asarray(w["probs"], np.float64), w["first_stamp_ns"], w["stamp_ns"])
+        elif w["status"] in ("no_person", "still", "unsure"):
+            events += tracker.refused(w["stamp_ns"], w["status"])
+    if windows:
+        events += tracker.reset(windows[-1]["stamp_ns"], "stream_end")
+    truth = [Segment(int(s), int(e), str(label)) for s, e, label in stream["segments"]]
+    return stream_report(stream["frame_stamps"], truth, events, float(stream["window_s"]))
+
+
+def _summary(report: dict) -> dict:
+    return {k: report[k] for k in SUMMARY_KEYS}
+
+
+def choose(results: dict, names: Sequence[str], min_f1: float):
+    """The setting with the shortest median delay among those reaching ``min_f1`` F1@50 on the pooled
+    ``names`` streams (ties: higher F1@50); when none reaches it, the highest F1@50."""
+    best_key, best = None, None
+    for setting, per_stream in results.items():
+        r = pooled_report([per_stream[n] for n in names])
+        delay = r["median_delay_s"] if r["median_delay_s"] is not None else float("inf")
+        key = (1, -delay, r["f1_at_50"]) if r["f1_at_50"] >= min_f1 else (0, r["f1_at_50"], -delay)
+        if best_key is None or key > best_key:
+            best_key, best = key, setting
+    return best
+
+
+def sweep(report: dict, rates: Sequence[float], alphas: Sequence[float], min_scores: Sequence[float],
+          min_f1: float) -> dict:
+    streams = recorded_streams(report)
+    names = [s["name"] for s in streams]
+    results = {}
+    for rate, alpha, min_score in itertools.product(rates, alphas, min_scores):
+        settings = EventSettings(alpha=alpha, min_score=min_score)
+        results[(rate, alpha, min_score)] = {s["name"]: replay_events(s, settings, rate) for s in streams}
+    rows = [{"rate_hz": k[0], "alpha": k[1], "min_score": k[2], **_summary(pooled_report(list(v.values())))}
+            for k, v in results.items()]
+    folds, held_out = [], []
+    for name in names if len(names) > 1 else []:  # one stream: nothing to choose on but itself
+        setting = choose(results, [n for n in names if n != name], min_f1)
+        held_out.append(results[setting][name])
+        folds.append({"held_out": name, "rate_hz": setting[0], "alpha": setting[1], "min_score": setting[2],
+                      **_summary(results[setting][name])})
+    on_all = choose(results, names, min_f1)
+    return {
+        "streams": names, "min_f1": min_f1, "grid": rows,
+        "leave_one_stream_out": {"folds": folds, "pooled": _summary(pooled_report(held_out))} if folds else None,
+        "chosen_on_all": {"rate_hz": on_all[0], "alpha": on_all[1], "min_score": on_all[2],
+                          **_summary(pooled_report(list(results[on_all].values())))},
+        "recorded": {"replay": report.get("command"), "checkpoint": report.get("checkpoint")},
+        "units": {"f1": "0..1", "edit": "percent", "frame_accuracy": "percent", "median_delay_s": "seconds"},
+    }
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m vg4d_ros.programs.stream_sweep", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("report", type=Path, help="report.json of `vg4d replay --verdicts` on labelled streams")
+    p.add_argument("--out", required=True, type=Path, help="the JSON to write")
+    p.add_argument("--rates", default="0", help="window rates (Hz, comma-separated; 0 = as recorded)")
+    p.add_argument("--alphas", default="1.0,0.8,0.7,0.6,0.5")
+    p.add_argument("--min-scores", default="0.3,0.4,0.5,0.6")
+    p.add_argument("--min-f1", type=float, default=0.80, help="F1@50 a chosen setting must reach")
+    args = p.parse_args(argv)
+    try:
+        report = json.loads(args.report.read_text(encoding="utf-8"))
+        out = sweep(report, _floats(args.rates), _floats(args.alphas), _floats(args.min_scores), args.min_f1)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"stream_sweep: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    save_json(args.out, out)
+    for row in out["grid"]:
+        print(f"rate {row['rate_hz']:>4} alpha {row['alpha']:.2f} min_score {row['min_score']:.2f}: F1@50 "
+              f"{row['f1_at_50']:.3f} edit {row['edit']:.1f} frame {row['frame_accuracy']:.1f} % median delay "
+              f"{row['median_delay_s']} s missed {row['missed']}")
+    loso, chosen = out["leave_one_stream_out"], out["chosen_on_all"]
+    if loso is not None:
+        print(f"leave one stream out: F1@50 {loso['pooled']['f1_at_50']:.3f}, median delay "
+              f"{loso['pooled']['median_delay_s']} s")
+    print(f"chosen on all streams: rate {chosen['rate_hz']} alpha {chosen['alpha']} min_score {chosen['min_score']}: "
+          f"F1@50 {chosen['f1_at_50']:.3f}, median delay {chosen['median_delay_s']} s")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
