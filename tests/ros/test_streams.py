@@ -152,6 +152,8 @@ def test_recorded_verdicts_replayed_under_the_same_settings_give_the_replays_str
                        "--alphas", "1.0,0.7", "--min-scores", "0.0,0.3"]) == 0
     written = yaml.safe_load((tmp_path / "sweep.json").read_text())
     assert len(written["grid"]) == 4
+    first = written["first_correct_window"]
+    assert first["found"] + first["never"] == 6  # 3 actions in each of the 2 streams
     assert [f["held_out"] for f in written["leave_one_stream_out"]["folds"]] == ["stream", "other"]
     assert {"rate_hz", "alpha", "min_score", "f1_at_50", "median_delay_s"} <= set(written["chosen_on_all"])
     # a report without recorded verdicts is refused with the fix
@@ -180,3 +182,17 @@ def test_sweep_thins_windows_on_the_schedules_grid_and_chooses_on_the_other_stre
                ("slow",): {"A": report(1, 1.0), "B": report(1, 1.0), "C": report(1, 1.0)}}
     assert choose(results, ["A", "B"], 0.8) == ("fast",)
     assert choose(results, ["C"], 0.8) == ("slow",)
+
+
+def test_first_correct_window_is_the_first_window_inside_an_action_whose_top1_is_its_label():
+    from vg4d_ros.programs.stream_sweep import first_correct_s
+
+    s = 10**9
+    stream = {"class_names": ["a", "b"], "segments": [[10 * s, 12 * s, "a"], [20 * s, 22 * s, "b"]], "windows": [
+        {"stamp_ns": 9 * s, "status": "labelled", "probs": [0.9, 0.1]},  # before the action: not counted
+        {"stamp_ns": 10 * s + s // 2, "status": "labelled", "probs": [0.2, 0.8]},  # inside, wrong
+        {"stamp_ns": 11 * s, "status": "still", "probs": None},
+        {"stamp_ns": 11 * s + s // 4, "status": "labelled", "probs": [0.6, 0.4]},  # inside, right: 1.25 s
+        {"stamp_ns": 21 * s, "status": "labelled", "probs": [0.7, 0.3]},  # the second action is never right
+        {"stamp_ns": 23 * s, "status": "labelled", "probs": [0.1, 0.9]}]}  # after it: not counted
+    assert first_correct_s(stream) == [1.25, None]

@@ -12,7 +12,9 @@ the real stream metrics (:func:`vg4d_ros.bags.streams.stream_report`), without i
   Rerun the replay at the chosen rate for the figure to commit;
 * ``--alphas`` x ``--min-scores``: :class:`~vg4d_ros.pipeline.events.EventSettings`.
 
-It reports every setting's pooled figures and a **leave-one-stream-out** choice: for each stream, the
+It reports every setting's pooled figures, how early the model is first right in each action (the first
+recorded window inside it whose top-1 is its label: a bound on the delay no event setting beats), and a
+**leave-one-stream-out** choice: for each stream, the
 setting chosen on the other streams (the shortest median delay among those with F1@50 >= ``--min-f1``;
 none: the best F1@50) is scored on that stream, and the held-out streams are pooled. That figure is what
 choosing settings on recordings like these gives on a recording not used to choose them; the setting
@@ -82,6 +84,27 @@ def replay_events(stream: dict, settings: EventSettings, rate_hz: float) -> dict
     return stream_report(stream["frame_stamps"], truth, events, float(stream["window_s"]))
 
 
+def first_correct_s(stream: dict) -> list[float | None]:
+    """Per labelled segment: seconds from its first frame to the first recorded window, stamped inside the
+    segment, whose top-1 is its label (None: no such window) - how early the model can be right, whatever
+    the event settings."""
+    names = stream["class_names"]
+    out: list[float | None] = []
+    for start, end, label in stream["segments"]:
+        hit = next((w["stamp_ns"] for w in stream["windows"] if start < w["stamp_ns"] <= end
+                    and w["status"] == "labelled" and w["probs"] is not None
+                    and names[int(np.argmax(w["probs"]))] == label), None)
+        out.append(None if hit is None else (hit - start) / 1e9)
+    return out
+
+
+def _quartiles(values: list[float | None]) -> dict:
+    found = [v for v in values if v is not None]
+    q = np.percentile(found, [25, 50, 75]).tolist() if found else [None] * 3
+    return {"p25_s": q[0], "median_s": q[1], "p75_s": q[2], "within_1s": sum(v <= 1.0 for v in found),
+            "found": len(found), "never": len(values) - len(found)}
+
+
 def _summary(report: dict) -> dict:
     return {k: report[k] for k in SUMMARY_KEYS}
 
@@ -121,6 +144,7 @@ def sweep(report: dict, rates: Sequence[float], alphas: Sequence[float], min_sco
         "leave_one_stream_out": {"folds": folds, "pooled": _summary(pooled_report(held_out))} if folds else None,
         "chosen_on_all": {"rate_hz": on_all[0], "alpha": on_all[1], "min_score": on_all[2],
                           **_summary(pooled_report(list(results[on_all].values())))},
+        "first_correct_window": _quartiles([t for s in streams for t in first_correct_s(s)]),
         "recorded": {"replay": report.get("command"), "checkpoint": report.get("checkpoint")},
         "units": {"f1": "0..1", "edit": "percent", "frame_accuracy": "percent", "median_delay_s": "seconds"},
     }
@@ -157,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{loso['pooled']['median_delay_s']} s")
     print(f"chosen on all streams: rate {chosen['rate_hz']} alpha {chosen['alpha']} min_score {chosen['min_score']}: "
           f"F1@50 {chosen['f1_at_50']:.3f}, median delay {chosen['median_delay_s']} s")
+    fc = out["first_correct_window"]
+    print(f"first correct window after an action's start (recorded windows): p25 / median / p75 {fc['p25_s']} / "
+          f"{fc['median_s']} / {fc['p75_s']} s, {fc['never']} actions never")
     print(f"wrote {args.out}")
     return 0
 
