@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MSR-Action3D through ROS 2 bags, as a new user's own-bag loop runs it on a 2-core CPU:
 #   msr2bag (16UC1 mm + CameraInfo, 15 Hz) -> bag2cache -> lite training (subjects 1-5 / 6-10)
-#   -> a fine-tune on temporal crops (live windows hold part of an action)
+#   -> a fine-tune on temporal crops and prefixes (live windows hold part of an action, or its start)
 #   -> vg4d evaluate on the cache -> vg4d replay of the test bags -> results/parity_msr.json
 #   -> stitched test streams (idle gaps 1-4 s) -> vg4d replay -> results/stream_msr.json
 #
@@ -25,7 +25,8 @@ resume=()
 [ -f "$OUT/lite/last.pt" ] && resume=(--resume)
 $VG4D train --config config/train/msr_action3d_lite_bags.yaml --out "$OUT/lite" "${resume[@]}" \
     data_overrides.root="$OUT/cache" "$@"
-# the live checkpoint: 10 more epochs on random 50-100 % temporal crops of each training video
+# the live checkpoint: 10 more epochs on random 20-100 % temporal crops of each training video, half of them
+# prefixes
 resume=()
 [ -f "$OUT/lite_crops/last.pt" ] && resume=(--resume)
 $VG4D train --config config/train/msr_action3d_lite_bags_crops.yaml --out "$OUT/lite_crops" "${resume[@]}" \
@@ -51,12 +52,13 @@ for f in sorted(root.glob("*.labels.yaml")):
 PYEOF
 # how much people move while acting and standing still, on the TRAINING subjects: motion.min_motion below
 $PY offline/msr_motion.py --bags "$OUT/bags" --checkpoint "$CKPT" --out "$RESULTS/motion_msr.json"
-# streaming settings: a window every 1/3 s of message time, windows from half the window length on, no label
-# below a smoothed probability of 0.5 (the best of three tried before the still rule), and the still rule:
-# min_motion 0.01, above the motion of MSR's own still moments (results/motion_msr.json)
+# streaming settings (README "Streams": a sweep of rates and event settings): a window every 2/15 s of
+# message time (7.5 Hz, what a 2-core CPU keeps up with at 3 views), windows from half the window length on,
+# smoothing alpha 0.7 and no label below a smoothed probability of 0.4, and the still rule: min_motion 0.01,
+# above the motion of MSR's own still moments (results/motion_msr.json)
 $VG4D replay "$OUT"/streams/s?? --checkpoint "$CKPT" --labels "$OUT/streams/labels.yaml" \
     --out "$OUT/stream_replay" --quiet --no-progress --no-segment-verdicts \
-    window.rate_hz=3 window.min_coverage=0.5 events.min_score=0.5 motion.min_motion=0.01
+    window.rate_hz=7.5 window.min_coverage=0.5 events.alpha=0.7 events.min_score=0.4 motion.min_motion=0.01
 mkdir -p "$RESULTS"
 $PY -m vg4d_ros.programs.stream_results --metrics "$OUT/lite_crops/eval/metrics.json" --replay "$OUT/replay/report.json" \
     --parity "$RESULTS/parity_msr.json" --stream-replay "$OUT/stream_replay/report.json" --stream "$RESULTS/stream_msr.json" \
