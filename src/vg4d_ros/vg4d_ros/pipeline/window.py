@@ -166,10 +166,11 @@ RATE_SLACK = 0.1
 class WindowSchedule:
     """When the next window is due: ``hop_frames`` frames after the last one, or with ``rate_hz`` > 0 on a
     grid of ``1 / rate_hz`` periods (message time, so bag replays are exact): due at the first frame at
-    most ``RATE_SLACK`` of a period before the next grid point. The grid is kept from window to window
-    (a window formed at a frame that came late for its grid point does not push the next one back, so
-    the rate stays ``rate_hz`` and does not drift below it) and restarts at a window formed less than a period after
-    the last (a newcomer's first window on a shared schedule). The first window is due at once. A :class:`WindowBuffer` keeps one for itself; several people's buffers share one
+    most ``RATE_SLACK`` of a period before the next grid point. The grid is kept from window to window (a
+    window formed at a frame that came late for its grid point does not push the next one back, so the
+    rate stays ``rate_hz`` and does not drift below it) and restarts at a window formed less than a period
+    after the last (a newcomer's first window on a shared schedule). The first window is due at once.
+    A :class:`WindowBuffer` keeps one for itself; several people's buffers share one
     (:class:`~vg4d_ros.pipeline.person_windows.PersonWindows`) so that their windows fall on the same
     frames and are scored in one batch.
     """
