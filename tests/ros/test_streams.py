@@ -82,18 +82,25 @@ def test_a_still_person_gets_sensor_noise_anew_each_frame_and_none_copies_exactl
     assert all(np.array_equal(noisy[i][1], exact[i][1]) for i in inside)  # actions are never touched
 
 
+def _stream_config(tmp_path, *overrides: str):
+    """A recogniser config for the stitched test streams: a tiny 4-class checkpoint, 0.4 s windows from 4
+    frames on, plus ``overrides``."""
+    from vg4d_ros.config import load_recognizer_config
+
+    ck = tiny_checkpoint(tmp_path / "ck.pt", ["drink water", "eat meal/snack", "brushing teeth", "brushing hair"],
+                         {"name": "ntu", "num_frames": FRAMES, "points_per_frame": POINTS})
+    return load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", "window.window_s=0.4",
+                                         "window.min_frames=4", *overrides])
+
+
 def test_replay_reports_events_and_stream_metrics(actions, tmp_path):
     from vg4d_ros.bags.labels import load_labels
     from vg4d_ros.bags.replay import ReplayOptions, replay
-    from vg4d_ros.config import load_recognizer_config
 
     root, bags = actions
     out = tmp_path / "stream"
     assert vg4d(["stitch", *map(str, bags), "--out", str(out), "--seed", "1", "--idle", "absent"]) == 0
-    ck = tiny_checkpoint(tmp_path / "ck.pt", ["drink water", "eat meal/snack", "brushing teeth", "brushing hair"],
-                         {"name": "ntu", "num_frames": FRAMES, "points_per_frame": POINTS})
-    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", "window.window_s=0.4",
-                                           "window.hop_frames=3", "window.min_frames=4", "events.alpha=1.0"])
+    config = _stream_config(tmp_path, "window.hop_frames=3", "events.alpha=1.0")
     report = replay([out], config, ReplayOptions(labels=load_labels(tmp_path / "stream.labels.yaml")), None)
     bag = report["bags"][0]
     events = bag["events"]
@@ -114,17 +121,12 @@ def test_replay_reports_events_and_stream_metrics(actions, tmp_path):
 def test_recorded_verdicts_replayed_under_the_same_settings_give_the_replays_stream_figures(actions, tmp_path):
     from vg4d_ros.bags.labels import load_labels
     from vg4d_ros.bags.replay import ReplayOptions, replay
-    from vg4d_ros.config import load_recognizer_config
     from vg4d_ros.programs.stream_sweep import main as sweep_main, sweep
 
     root, bags = actions
     out = tmp_path / "stream"
     assert vg4d(["stitch", *map(str, bags), "--out", str(out), "--seed", "2", "--idle", "mixed"]) == 0
-    ck = tiny_checkpoint(tmp_path / "ck.pt", ["drink water", "eat meal/snack", "brushing teeth", "brushing hair"],
-                         {"name": "ntu", "num_frames": FRAMES, "points_per_frame": POINTS})
-    config = load_recognizer_config(None, [f"inference.checkpoint={ck}", "inference.device=cpu", "window.window_s=0.4",
-                                           "window.hop_frames=2", "window.min_frames=4", "events.alpha=0.7",
-                                           "events.min_score=0.3"])
+    config = _stream_config(tmp_path, "window.hop_frames=2", "events.alpha=0.7", "events.min_score=0.3")
     other = tmp_path / "other"
     assert vg4d(["stitch", *map(str, bags[::-1]), "--out", str(other), "--seed", "3", "--idle", "still"]) == 0
     labels = yaml.safe_load((tmp_path / "stream.labels.yaml").read_text())

@@ -48,7 +48,10 @@ def recorded_streams(report: dict) -> list[dict]:
     for b in report.get("bags", []):
         v = b.get("verdicts")
         if v and v.get("segments") and v.get("windows"):
-            out.append({"name": b["name"], **v})
+            # the probabilities as arrays once, not once per swept setting
+            windows = [{**w, "probs": None if w["probs"] is None else np.asarray(w["probs"], np.float64)}
+                       for w in v["windows"]]
+            out.append({"name": b["name"], **v, "windows": windows})
     if not out:
         raise ValueError("the report has no recorded verdicts with labelled segments: replay the streams with "
                          "--verdicts and --labels (or a ground-truth topic)")
@@ -68,14 +71,14 @@ def thin(windows: list[dict], rate_hz: float) -> list[dict]:
     return kept
 
 
-def replay_events(stream: dict, settings: EventSettings, rate_hz: float) -> dict:
-    """One stream's metrics with the events ``settings`` give on its verdicts (thinned to ``rate_hz``)."""
+def replay_events(stream: dict, settings: EventSettings, windows: list[dict]) -> dict:
+    """One stream's metrics with the events ``settings`` give on ``windows``: its recorded verdicts, thinned
+    (:func:`thin`)."""
     tracker = EventTracker(stream["class_names"], settings)
     events = []
-    windows = thin(stream["windows"], rate_hz)
     for w in windows:
         if w["status"] == "labelled" and w["probs"] is not None:
-            events += tracker.window(np.asarray(w["probs"], np.float64), w["first_stamp_ns"], w["stamp_ns"])
+            events += tracker.window(w["probs"], w["first_stamp_ns"], w["stamp_ns"])
         elif w["status"] in ("no_person", "still", "unsure"):
             events += tracker.refused(w["stamp_ns"], w["status"])
     if windows:
@@ -127,9 +130,11 @@ def sweep(report: dict, rates: Sequence[float], alphas: Sequence[float], min_sco
     streams = recorded_streams(report)
     names = [s["name"] for s in streams]
     results = {}
+    thinned = {(rate, s["name"]): thin(s["windows"], rate) for rate in rates for s in streams}
     for rate, alpha, min_score in itertools.product(rates, alphas, min_scores):
         settings = EventSettings(alpha=alpha, min_score=min_score)
-        results[(rate, alpha, min_score)] = {s["name"]: replay_events(s, settings, rate) for s in streams}
+        results[(rate, alpha, min_score)] = {s["name"]: replay_events(s, settings, thinned[rate, s["name"]])
+                                             for s in streams}
     rows = [{"rate_hz": k[0], "alpha": k[1], "min_score": k[2], **_summary(pooled_report(list(v.values())))}
             for k, v in results.items()]
     folds, held_out = [], []
