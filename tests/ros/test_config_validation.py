@@ -75,6 +75,8 @@ RULES = [
     ("people.birth_frames", ["people.birth_frames=1"], ["people.birth_frames=0"]),
     ("people.death_s", ["people.death_s=0.5"], ["people.death_s=0"]),
     ("people.max_speed_mps", ["people.max_speed_mps=0"], ["people.max_speed_mps=-1"]),
+    ("people.join_along_m", ["people.join_along_m=0"], ["people.join_along_m=-0.1"]),
+    ("people.join_across_m", ["people.join_across_m=0.2"], ["people.join_across_m=3"]),
     ("motion.min_motion", ["motion.min_motion=0.05"], ["motion.min_motion=-0.1"]),
     ("motion.still_s", ["motion.still_s=0.5"], ["motion.still_s=0"]),
     ("motion.move_m", ["motion.move_m=0.06"], ["motion.move_m=0"]),

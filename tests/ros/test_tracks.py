@@ -82,11 +82,13 @@ def assert_one_id_each(run: Run, names):
 def test_settings_validation():
     for bad in (dict(gate_m=0), dict(gate_m=float("nan")), dict(birth_frames=0), dict(birth_frames=2.5),
                 dict(birth_frames=True), dict(death_s=0), dict(death_s=float("inf")), dict(max_speed_mps=-1),
-                dict(velocity_alpha=0), dict(velocity_alpha=1.5)):
+                dict(velocity_alpha=0), dict(velocity_alpha=1.5), dict(join_along_m=-0.1),
+                dict(join_along_m=float("inf")),
+                dict(join_across_m=-1)):
         field = next(iter(bad))
         with pytest.raises(ValueError, match=field):
             TrackSettings(**bad)
-    TrackSettings(birth_frames=1, max_speed_mps=0, velocity_alpha=1)
+    TrackSettings(birth_frames=1, max_speed_mps=0, velocity_alpha=1, join_along_m=0, join_across_m=0)
 
 
 def test_update_checks_its_inputs():
@@ -324,3 +326,108 @@ def test_ids_are_never_reused_under_churn():
         ended |= set(f.died) | set(f.dropped)
     numbers = [int(i[1:]) for i in first]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers) and len(numbers) >= 6
+
+
+def bent(rng, x, z, n=700):
+    """A person bent towards the camera as a depth camera sees them: the legs (0.9 m, feet on the floor) and,
+XX and head hanging forward (0.6 m tall): two pieces farther
+    apart than a voxel, each tall enough to be a person."""
+    legs = body(rng, x, z, n=n // 2, height=0.9, width=0.4, depth=0.2)
+    torso = body(rng, x, z - 0.35, n=n - n // 2, height=0.6, width=0.45, depth=0.2)
+    torso[:, 1] -= 0.3  # hanging from hip height to 0.3 m above the floor
+    return np.concatenate([legs, torso])
+
+
+@pytest.mark.parametrize("join_along_m", [0.5, 0.0])
+def test_a_person_bending_towards_the_camera_stays_one_person(join_along_m):
+    """Upright for 6 frames (confirmed), then bent for 8: two components of one person. With the join the
+    track holds every point of both pieces and no second track starts; without it the torso is a person of
+    its own (the failure step 3b removes)."""
+    rng = np.random.default_rng(3)
+    run = Run(PersonTracker(TrackSettings(join_along_m=join_along_m)))
+    for f in range(6):
+        run.step(T0 + f * FRAME_NS, {"a": body(rng, 0.0, 3.0)})
+    assert [p.track_id for p in run.frames[-1].confirmed] == ["p1"]
+    for f in range(6, 14):
+        pts = bent(rng, 0.0, 3.0)
+        assert len(split_people(pts)) == 2  # the scene is what the step is for
+        frame = run.step(T0 + f * FRAME_NS, {"a": pts})
+        if join_along_m:
+            (p,) = frame.confirmed
+            assert p.track_id == "p1" and p.candidate.num_points == pts.shape[0] and p.pieces == 2
+            assert frame.tentative == () and frame.born == ()
+            assert abs(p.position[2] - pts[:, 2].mean()) < 1e-6  # the position is the whole person's
+    if not join_along_m:
+        assert {p.track_id for p in run.frames[-1].confirmed} == {"p1", "p2"}
+
+
+def test_a_second_person_beside_a_tracked_one_is_still_their_own():
+    """Joining pieces takes nothing farther across the line of sight than join_across_m: a person who walks
+    up beside a tracked one (0.6 m between centres, a gap of 0.2 m between their bodies) becomes a track
+    after birth_frames."""
+    rng = np.random.default_rng(4)
+    run = Run()
+    for f in range(6):
+        run.step(T0 + f * FRAME_NS, {"a": body(rng, 0.0, 3.0, width=0.4)})
+    for f in range(6, 14):
+        frame = run.step(T0 + f * FRAME_NS, {"a": body(rng, 0.0, 3.0, width=0.4),
+                                             "b": body(rng, 0.6, 3.0, width=0.4)})
+        assert all(p.pieces == 1 for p in frame.confirmed + frame.tentative)
+    assert_one_id_each(run, ["a", "b"])
+
+
+MSR_SPLIT_VIDEOS = ("a13_s02_e02", "a14_s08_e02", "a20_s09_e01")  # bend, forward kick, pickup and throw
+
+
+@pytest.mark.parametrize("name", MSR_SPLIT_VIDEOS)
+def test_real_people_bending_and_kicking_stay_one_whole_track(shared_data, name):
+    """MSR-Action3D videos (one person) in which frames come out as two candidates: the torso bent towards
+    the camera or a leg kicked forward is farther from the rest in depth than a voxel. Every frame from the
+    birth on is one confirmed track holding every candidate's points; without step 3b (join_along_m 0) it
+    is not."""
+    from missing_data import skip_or_fail
+    from vg4d_core.data.depth import MSR_ACTION3D_DEPTH, depth_to_points
+    from vg4d_core.data.msr_action3d import load_depth_video
+
+    path = shared_data / "msr_action3d" / f"{name}_sdepth.mat"
+    if not path.is_file():
+        skip_or_fail(f"MSR-Action3D video not found: {path}")
+    depth = load_depth_video(path).astype(np.uint16) * 5  # millimetres, as vg4d msr2bag writes them
+    whole = {0.5: 0, 0.0: 0}
+    split = 0
+    for join in whole:
+        tracker = PersonTracker(TrackSettings(join_along_m=join))
+        for t in range(depth.shape[0]):
+            pts = depth_to_points(depth[t], MSR_ACTION3D_DEPTH)
+            cands = split_people(pts)
+            split += join > 0 and len(cands) > 1
+            frame = tracker.update(T0 + t * 66_666_667, pts, cands)
+            if t >= TrackSettings().birth_frames - 1:
+                whole[join] += (len(frame.confirmed) == 1 and not frame.tentative
+                                  and frame.confirmed[0].candidate.num_points == sum(c.num_points for c in cands))
+    frames = depth.shape[0] - TrackSettings().birth_frames + 1
+    assert split >= 1  # the video has the frames this is about
+    assert whole[0.5] == frames
+    assert whole[0.0] <= frames - split
+
+
+def test_two_real_people_shaking_hands_are_never_joined(shared_data):
+    """NTU RGB+D's sample clip A058 "handshaking" (Kinect v2): two people, cut apart at the valley between
+    their heads; joining pieces must not put them back together: two tracks, one piece each."""
+    import cv2
+
+    from missing_data import skip_or_fail
+    from vg4d_core.data.depth import KINECT_V2_DEPTH, depth_to_points
+
+    clip = shared_data / "ntu_sample" / "nturgb+d_depth_masked" / "S001C001P001R001A058"
+    files = sorted(clip.glob("MDepth-*.png"))
+    if not files:
+        skip_or_fail("NTU sample clip A058 not found")
+    tracker = PersonTracker()
+    ids: set[str] = set()
+    for t, f in enumerate(files):
+        pts = depth_to_points(cv2.imread(str(f), cv2.IMREAD_UNCHANGED), KINECT_V2_DEPTH, depth_unit=1e-3)
+        frame = tracker.update(T0 + t * 33_333_333, pts, split_people(pts))
+        ids |= {p.track_id for p in frame.confirmed}
+        assert all(p.pieces == 1 for p in frame.confirmed + frame.tentative)
+    assert len(ids) == 2

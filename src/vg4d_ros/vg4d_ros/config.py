@@ -310,6 +310,10 @@ class PeopleConfig:
     birth_frames: int = 3  # frames in a row before a candidate becomes a track
     death_s: float = 1.5  # a track unseen this long ends (its open action segment ends: track_lost)
     max_speed_mps: float = 2.5
+    # a piece of a tracked person that the depth cut off (a torso bent towards the camera, a leg kicked
+    # forward) joins them: centroids this close along the line of sight (0 = never) and across it
+    join_along_m: float = 0.5
+    join_across_m: float = 0.3
     # who ~/action and ~/label describe: the nearest person, the one with most points, or track `select_id`
     select: Literal["nearest", "largest", "id"] = "nearest"
     select_id: str = ""

@@ -145,6 +145,8 @@ RANGES: dict[str, Range] = {
     "people.birth_frames": _count(1, "frames", 100),
     "people.death_s": Range(0.01, MAX_PERIOD_S, note="seconds"),
     "people.max_speed_mps": Range(0, 20.0, note="metres per second"),
+    "people.join_along_m": Range(0, 2.0, note="metres; 0 = pieces never join a tracked person"),
+    "people.join_across_m": Range(0, 2.0, note="metres"),
     "motion.min_motion": Range(0, 1.0, note="share of the foreground points; 0 = off"),
     "motion.still_s": Range(0.01, MAX_PERIOD_S, note="seconds"),
     "motion.move_m": Range(0.001, 1.0, note="metres"),

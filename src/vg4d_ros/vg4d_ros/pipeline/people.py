@@ -252,7 +252,8 @@ def _valid_rows(points_m) -> tuple[np.ndarray, np.ndarray]:
     return pts, ok
 
 
-def _candidate(pts: np.ndarray, indices: np.ndarray, basis: np.ndarray, instance_id: int = 0) -> PersonCandidate:
+def candidate_from_rows(pts: np.ndarray, indices: np.ndarray, basis: np.ndarray,
+                        instance_id: int = 0) -> PersonCandidate:
     """The candidate of rows ``indices`` (ascending) of (P, 3) float64 ``pts``."""
     idx = np.asarray(indices, dtype=np.int64).copy()
     p = pts[idx]
@@ -477,7 +478,7 @@ def split_people(points_m, settings: PeopleSettings = PeopleSettings(), *,
     basis = horizontal_basis(settings.up)
     out: list[PersonCandidate] = []
     for rows in _groups(labels, settings.min_points):
-        cand = _candidate(pts, rows, basis)
+        cand = candidate_from_rows(pts, rows, basis)
         if not _passes(cand, settings):
             continue
         parts = split_wide(pts, cand, None, settings) if cand.width_m > settings.max_width_m else [cand]
@@ -519,13 +520,13 @@ def attach_pieces(points_m: np.ndarray, labels: np.ndarray, people: list[PersonC
     rows_by_piece = np.split(left[order], np.flatnonzero(np.diff(labels[left][order])) + 1)
     for rows in rows_by_piece:  # a component, or what steps 3-4 left of one
         piece = points_m[rows]
-        if float(np.ptp(piece @ basis[2])) > settings.min_height_m:  # height as _candidate measures it
+        if float(np.ptp(piece @ basis[2])) > settings.min_height_m:  # height as candidate_from_rows measures it
             continue
         gaps = [float(t.query(piece, k=1, distance_upper_bound=settings.attach_m)[0].min()) for t in trees]
         best = int(np.argmin(gaps))
         if gaps[best] <= settings.attach_m and rows.size <= MAX_PIECE_SHARE * people[best].num_points:
             extra[best].append(rows)
-    return [c if not more else _candidate(points_m, np.sort(np.concatenate([c.indices, *more])), basis,
+    return [c if not more else candidate_from_rows(points_m, np.sort(np.concatenate([c.indices, *more])), basis,
                                           c.instance_id)
             for c, more in zip(people, extra)]
 
@@ -608,8 +609,8 @@ def split_tops(points_m, candidate: PersonCandidate,
             break  # one side is an arm (with a sliver of the body) otherwise: try the next valley
     if left is None:
         return [candidate]
-    parts = [_candidate(pts, idx[left], basis, candidate.instance_id),
-             _candidate(pts, idx[~left], basis, candidate.instance_id)]
+    parts = [candidate_from_rows(pts, idx[left], basis, candidate.instance_id),
+             candidate_from_rows(pts, idx[~left], basis, candidate.instance_id)]
     if not all(_passes(q, settings) for q in parts):
         return [candidate]
     return [r for q in parts for r in split_tops(pts, q, settings)]
@@ -671,7 +672,7 @@ def split_wide(points_m, candidate: PersonCandidate, seeds=None,
 
     while len(centres) > 1:
         centres, part = assign(centres)
-        parts = [_candidate(pts, idx[part == j], basis, candidate.instance_id) if np.any(part == j) else None
+        parts = [candidate_from_rows(pts, idx[part == j], basis, candidate.instance_id) if np.any(part == j) else None
                  for j in range(len(centres))]
         failing = [j for j, p in enumerate(parts) if p is None or not _passes(p, settings)]
         if not failing:
@@ -735,7 +736,7 @@ def split_instance_mask(instance_ids, points_m, settings: PeopleSettings = Peopl
             labels = _labels(pts[rows], np.ones(rows.size, dtype=bool), settings, "auto")
             sizes = np.bincount(labels)
             rows = rows[labels == int(np.argmax(sizes))]  # ties: the component of the first point
-        cand = _candidate(pts, rows, basis, int(instance))
+        cand = candidate_from_rows(pts, rows, basis, int(instance))
         if _passes(cand, settings):
             out.append(cand)
     return _sorted(out)

@@ -65,7 +65,8 @@ def pair_settings(config: PeopleConfig) -> PairSettings:
 def track_settings(config: PeopleConfig) -> TrackSettings:
     """The tracking rules of the ``people`` config section."""
     return TrackSettings(gate_m=float(config.gate_m), birth_frames=int(config.birth_frames),
-                         death_s=float(config.death_s), max_speed_mps=float(config.max_speed_mps))
+                         death_s=float(config.death_s), max_speed_mps=float(config.max_speed_mps),
+                         join_along_m=float(config.join_along_m), join_across_m=float(config.join_across_m))
 
 
 @dataclass(frozen=True)
