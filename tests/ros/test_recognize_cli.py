@@ -59,3 +59,27 @@ def test_bench_people_rows_on_a_short_run(tmp_path):
         assert r["ticks"] >= 2 and r["windows"] == r["people"] * r["ticks"]
         assert r["latency_p95_ms"] > 0 and r["sequential_p95_ms"] > 0 and r["callback_ms"] > 0
     assert rows[0]["p95_vs_one"] == 1.0
+
+
+def test_bench_people_on_cuda_without_a_gpu_says_so(capsys):
+    import torch
+
+    from vg4d_ros.programs.bench_people import main
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the refusal is for machines without one")
+    with pytest.raises(SystemExit) as e:
+        main(["--device", "cuda", "--people", "1"])
+    assert e.value.code == 2 and "no CUDA device" in capsys.readouterr().err
+
+
+@pytest.mark.cuda
+def test_bench_people_on_cuda(tmp_path):
+    """The people benchmark on the GPU: one batch per tick there too."""
+    import torch
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from vg4d_ros.programs.bench_people import bench_people
+    rows = bench_people([1, 3], model_name="lite", frames=24, rate_hz=15.0, hop=5, threads=1, image_scale=0.5,
+                        workdir=tmp_path, device="cuda")
+    assert [r["tracks"] for r in rows] == [1, 3]
+    assert all(r["windows"] == r["people"] * r["ticks"] for r in rows)
