@@ -37,11 +37,13 @@ Per frame, in this order:
    instance). A person bending towards the camera, kicking forward or swinging a golf club shows the
    camera surfaces farther apart in depth than ``voxel_m`` (the torso in front of the legs, a leg in
    front of the body): two components, each tall enough to be a person. Measured on MSR-Action3D (556
-   single-person videos): 43 frames of 15 videos came out as two candidates; where depth parted them
-   the pieces' centroids were 0.14-0.44 m apart along the line of sight and at most 0.18 m across it.
-   Two people side by side are at least a shoulder width (~0.45 m) apart across it (NTU's handshake
-   clip: 0.74 m), so they stay apart. The price: someone standing right behind a tracked person,
-   within those distances, is part of them until they step aside.
+   single-person videos, ``python offline/msr_people_split.py``): 41 frames of 15 videos came out as
+   two candidates; where depth parted them the pieces' centroids were 0.14-0.44 m apart along the line
+   of sight and at most 0.18 m across it. Without this step 100 frames were not one whole track and 3
+   pieces became tracks of their own; with it 1 frame (arms raised in "two hand wave", cut at the
+   valley between them 0.31 m across). Two people side by side are at least a shoulder width (~0.45 m)
+   apart across it (NTU's handshake clip: 0.74 m), so they stay apart. The price: someone standing
+   right behind a tracked person, within those distances, is part of them until they step aside.
 4. Life: a candidate no track takes starts a tentative track; ``birth_frames`` consecutive matched
    frames confirm it (a tentative track that misses one frame is dropped). A confirmed track that is
    not matched coasts on its prediction (occluded, or a short dropout) and dies when more than
