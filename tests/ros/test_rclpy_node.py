@@ -546,3 +546,29 @@ def test_no_transform_gives_no_label_names_the_missing_link_and_the_node_lives(c
         named = [line for line in driver.log_text().splitlines() if want in line and " in the last " not in line]
         assert len(named) == 1  # named once (then summarised every guards.log_repeat_s)
         assert driver.state() == "active"
+
+
+def test_a_signal_while_the_executor_builds_its_wait_set_is_a_normal_stop(context, checkpoint):
+    """SIGTERM on a loaded machine: rclpy's handler shut the context down between the executor's checks and
+    rcl raised "the given context is not valid" from the wait set instead of ExternalShutdownException
+    (the installed node exited 1 with a traceback). A context shut down is a stop; an error while it is up
+    is raised."""
+    from vg4d_ros.transports.rclpy_node import spin_until_shutdown
+
+    node = make_node(context, checkpoint, name=rx.unique_name())
+    try:
+        def broken(_node):
+            raise RuntimeError("a callback failed")
+
+        with pytest.raises(RuntimeError, match="a callback failed"):
+            spin_until_shutdown(node, broken)
+
+        def signalled(n):
+            rclpy.shutdown(context=n.context)  # what rclpy's signal handler does
+            raise RuntimeError("failed to initialize wait set: the given context is not valid")
+
+        spin_until_shutdown(node, signalled)  # returns: a normal stop
+        node._publish("action", object())  # publishing after the shutdown is skipped, not an error
+    finally:
+        node.release()
+        node.destroy_node()

@@ -194,6 +194,8 @@ class RecognizerNode(LifecycleNode):
         return self.resolve_topic_name(topic)
 
     def _publish(self, key: str, msg: Any) -> None:
+        if not self.context.ok():
+            return  # a signal shut the context down: the process is stopping, nothing can be published
         self._pubs[key].publish(to_rclpy(msg, self._ros_types[key]))
 
     # -- lifecycle ------------------------------------------------------------
@@ -386,14 +388,26 @@ def main(argv: list[str] | None = None) -> int:
     rclpy.init(args=argv if argv is not None else sys.argv)
     node = RecognizerNode()
     try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # rclpy's signal handler shut the context down: a normal stop
+        spin_until_shutdown(node)
     finally:
         node.release()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def spin_until_shutdown(node, spin=None) -> None:
+    """``rclpy.spin(node)`` (or ``spin``) until its context is shut down. A SIGINT / SIGTERM is a normal stop:
+    rclpy's signal handler shuts the context down, and the executor says so with ExternalShutdownException,
+    or, when the signal lands while it builds its wait set, with rcl's error "the given context is not
+    valid" (seen on a loaded 2-core machine). Any error while the context is still up is raised."""
+    try:
+        (spin or rclpy.spin)(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if node.context.ok():
+            raise
 
 
 if __name__ == "__main__":  # pragma: no cover
