@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -244,9 +245,26 @@ class Spinner:
     def add(self, node) -> None:
         self.executor.add_node(node)
 
+    def remove(self, node) -> None:
+        """Take ``node`` out and destroy it, as a process that exits. The spin thread is stopped meanwhile:
+        destroying a node while the executor waits on or takes from its entities raised in that thread,
+        which then died silently and every later wait in the test hung."""
+        self._stop.set()
+        self._thread.join()
+        self.executor.remove_node(node)
+        node.destroy_node()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
     def _spin(self) -> None:
         while not self._stop.is_set() and self.executor.context.ok():
-            self.executor.spin_once(timeout_sec=0.05)
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception as exc:  # say so in the test's output instead of dying silently
+                if self.executor.context.ok():
+                    print(f"Spinner: spin_once raised {type(exc).__name__}: {exc}", file=sys.stderr)
+                    raise
 
     def close(self) -> None:
         self._stop.set()

@@ -462,8 +462,7 @@ def test_a_publisher_that_leaves_and_comes_back(running):
     camera.stream(rx.depth_16uc1, "/camera/depth/image_raw", info_topic="/camera/depth/camera_info")
     rx.wait_until(lambda: driver.count("action") >= 1, "actions from the first camera")
     camera.stop_stream()
-    spin.executor.remove_node(camera.node)
-    camera.node.destroy_node()  # the camera driver process is gone
+    spin.remove(camera.node)  # the camera driver process is gone
     rx.wait_until(lambda: any("no message for" in m or "no publisher" in m for m in _diag_messages(driver)),
                   "the silence named")
     before = driver.count("action")
