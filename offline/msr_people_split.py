@@ -41,15 +41,14 @@ def video_frames(path: Path) -> list[np.ndarray]:
     return [depth_to_points(d, MSR_ACTION3D_DEPTH) for d in depth]
 
 
-def track_video(frames: list[np.ndarray], settings: TrackSettings) -> dict:
-    """The counts of the module docstring for one video's frames."""
+def track_video(frames: list[np.ndarray], candidates: list[list], settings: TrackSettings) -> dict:
+    """The counts of the module docstring for one video's frames and their ``split_people`` candidates."""
     tracker = PersonTracker(settings)
     period_ns = round(1e9 / RATE_HZ)
     ids: set[str] = set()
     split = not_whole = 0
     bad: list[int] = []
-    for t, pts in enumerate(frames):
-        cands = split_people(pts)
+    for t, (pts, cands) in enumerate(zip(frames, candidates)):
         frame = tracker.update(1_000_000_000 + t * period_ns, pts, cands)
         ids |= {p.track_id for p in frame.confirmed}
         if t < settings.birth_frames - 1:
@@ -86,8 +85,9 @@ def main(argv=None) -> int:
     per_run: dict[str, dict] = {name: {"videos": {}} for name in runs}
     for path in files:
         frames = video_frames(path)
+        candidates = [split_people(pts) for pts in frames]  # the same for every run: only tracking differs
         for name, settings in runs.items():
-            r = track_video(frames, settings)
+            r = track_video(frames, candidates, settings)
             if r["split_frames"] or r["frames_not_whole"] or r["extra_tracks"]:
                 r["class"] = CLASS_NAMES[parse_name(path.name).label]
                 per_run[name]["videos"][path.name.removesuffix("_sdepth.mat")] = r

@@ -238,6 +238,9 @@ class Spinner:
         self.executor = SingleThreadedExecutor(context=context)
         for n in nodes:
             self.executor.add_node(n)
+        self._start()
+
+    def _start(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
@@ -253,9 +256,7 @@ class Spinner:
         self._thread.join()
         self.executor.remove_node(node)
         node.destroy_node()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
+        self._start()
 
     def _spin(self) -> None:
         while not self._stop.is_set() and self.executor.context.ok():
