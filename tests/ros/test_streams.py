@@ -167,6 +167,41 @@ def test_recorded_verdicts_replayed_under_the_same_settings_give_the_replays_str
     assert sweep(one, [0.0], [0.7], [0.3], 0.8)["leave_one_stream_out"] is None
 
 
+def test_verdicts_recorded_at_every_frame_thinned_to_a_rate_and_min_frames_equal_a_replay_with_them(
+        actions, tmp_path):
+    """The sweep's rate and min_frames are exact: verdicts recorded with a window at every frame and a low
+    min_frames, thinned, are the windows (stamps, frames, probabilities) a replay with the higher min_frames
+    and the lower rate forms - including the first window after each pause, which waits for min_frames
+    frames of the action whatever the rate."""
+    from vg4d_ros.bags.labels import load_labels
+    from vg4d_ros.bags.ntu2bag import RATE_HZ
+    from vg4d_ros.bags.replay import ReplayOptions, replay
+    from vg4d_ros.programs.stream_sweep import sweep, thin
+
+    root, bags = actions
+    out = tmp_path / "stream"
+    assert vg4d(["stitch", *map(str, bags), "--out", str(out), "--seed", "4", "--idle", "still"]) == 0
+    options = ReplayOptions(labels=load_labels(tmp_path / "stream.labels.yaml"), verdicts=True)
+    still = ("motion.min_motion=0.01", "events.alpha=1.0")
+    every = replay([out], _stream_config(tmp_path, f"window.rate_hz={RATE_HZ}", "window.min_frames=3", *still),
+                   options, None)["bags"][0]["verdicts"]["windows"]
+    frames = [w["num_frames"] for w in every]
+    assert min(frames) == 3 and any(a > b for a, b in zip(frames, frames[1:])), "no pause trimmed a window"
+    for rate, min_frames in ((RATE_HZ / 3, 6), (RATE_HZ, 5)):
+        report = replay([out], _stream_config(tmp_path, f"window.rate_hz={rate}", f"window.min_frames={min_frames}",
+                                              *still), options, None)
+        direct = report["bags"][0]["verdicts"]["windows"]
+        kept = thin(every, rate, min_frames)
+        assert [(w["stamp_ns"], w["num_frames"], w["status"]) for w in kept] == \
+            [(w["stamp_ns"], w["num_frames"], w["status"]) for w in direct]
+        assert all(a["probs"] == b["probs"] for a, b in zip(kept, direct))
+        # and the sweep's figures for that setting are the replay's own
+        row = sweep({"bags": [{"name": "stream", "verdicts": {**report["bags"][0]["verdicts"], "windows": every}}]},
+                    [rate], [1.0], [0.0], 0.8, [min_frames])["grid"][0]
+        for key in ("f1_at_50", "edit", "median_delay_s", "events"):
+            assert row[key] == report["summary"]["stream"][key], (rate, min_frames, key)
+
+
 def test_sweep_thins_windows_on_the_schedules_grid_and_chooses_on_the_other_streams():
     from vg4d_ros.programs.stream_sweep import choose, thin
 

@@ -7,9 +7,13 @@ the real stream metrics (:func:`vg4d_ros.bags.streams.stream_report`), without i
 
 * ``--rates``: window rates to try, each at most the recorded one. A lower rate keeps the recorded windows
   that a :class:`~vg4d_ros.pipeline.window.WindowSchedule` of that rate would form (its grid, the same
-  code). Not exact in one respect: the first window after a pause comes once ``window.min_frames`` frames
-  follow it, whatever the rate; the thinned verdicts keep it only when it falls on the coarser grid.
-  Rerun the replay at the chosen rate for the figure to commit;
+  code);
+* ``--min-frames``: ``window.min_frames`` values to try, each at least the recorded one: a window of fewer
+  frames (after a pause: of the action) is not formed, and the schedule waits for the next that is, as
+  :class:`~vg4d_ros.pipeline.window.WindowBuffer` does. With a window recorded at every frame (the
+  replay's ``window.rate_hz`` at least the camera's) both are exact: the verdicts kept are those a replay
+  with that rate and ``min_frames`` would record. Rerun the replay with the chosen values for the figure
+  to commit all the same;
 * ``--alphas`` x ``--min-scores``: :class:`~vg4d_ros.pipeline.events.EventSettings`.
 
 It reports every setting's pooled figures, how early the model is first right in each action (the first
@@ -58,8 +62,14 @@ def recorded_streams(report: dict) -> list[dict]:
     return out
 
 
-def thin(windows: list[dict], rate_hz: float) -> list[dict]:
-    """The recorded windows a schedule of ``rate_hz`` would form (all of them for 0)."""
+def thin(windows: list[dict], rate_hz: float, min_frames: int = 0) -> list[dict]:
+    """The recorded windows a schedule of ``rate_hz`` (0: as recorded) would form with ``window.min_frames``
+    ``min_frames`` (0: as recorded). A window too short is skipped before the schedule is asked, so the
+    schedule does not fire on it and the next long enough window is due: the order of
+    :meth:`~vg4d_ros.pipeline.window.WindowBuffer.push` (a window's ``num_frames`` counts the frames after
+    a pause, the frames that rule counts)."""
+    if min_frames > 0:
+        windows = [w for w in windows if w["num_frames"] >= min_frames]
     if rate_hz <= 0:
         return windows
     schedule = WindowSchedule(WindowConfig(rate_hz=rate_hz))
@@ -87,14 +97,15 @@ def replay_events(stream: dict, settings: EventSettings, windows: list[dict]) ->
     return stream_report(stream["frame_stamps"], truth, events, float(stream["window_s"]))
 
 
-def first_correct_s(stream: dict) -> list[float | None]:
-    """Per labelled segment: seconds from its first frame to the first recorded window, stamped inside the
-    segment, whose top-1 is its label (None: no such window) - how early the model can be right, whatever
-    the event settings."""
+def first_correct_s(stream: dict, windows: list[dict] | None = None) -> list[float | None]:
+    """Per labelled segment: seconds from its first frame to the first window (of ``windows``, default the
+    recorded ones), stamped inside the segment, whose top-1 is its label (None: no such window) - how early
+    the model can be right, whatever the event settings."""
     names = stream["class_names"]
+    windows = stream["windows"] if windows is None else windows
     out: list[float | None] = []
     for start, end, label in stream["segments"]:
-        hit = next((w["stamp_ns"] for w in stream["windows"] if start < w["stamp_ns"] <= end
+        hit = next((w["stamp_ns"] for w in windows if start < w["stamp_ns"] <= end
                     and w["status"] == "labelled" and w["probs"] is not None
                     and names[int(np.argmax(w["probs"]))] == label), None)
         out.append(None if hit is None else (hit - start) / 1e9)
@@ -126,30 +137,37 @@ def choose(results: dict, names: Sequence[str], min_f1: float):
 
 
 def sweep(report: dict, rates: Sequence[float], alphas: Sequence[float], min_scores: Sequence[float],
-          min_f1: float) -> dict:
+          min_f1: float, min_frames: Sequence[int] = (0,)) -> dict:
+    """Every (rate, min_frames, alpha, min_score) on the recorded verdicts (see the module docstring)."""
     streams = recorded_streams(report)
     names = [s["name"] for s in streams]
     results = {}
-    thinned = {(rate, s["name"]): thin(s["windows"], rate) for rate in rates for s in streams}
-    for rate, alpha, min_score in itertools.product(rates, alphas, min_scores):
+    thinned = {(rate, m, s["name"]): thin(s["windows"], rate, m) for rate in rates for m in min_frames
+               for s in streams}
+    for rate, m, alpha, min_score in itertools.product(rates, min_frames, alphas, min_scores):
         settings = EventSettings(alpha=alpha, min_score=min_score)
-        results[(rate, alpha, min_score)] = {s["name"]: replay_events(s, settings, thinned[rate, s["name"]])
-                                             for s in streams}
-    rows = [{"rate_hz": k[0], "alpha": k[1], "min_score": k[2], **_summary(pooled_report(list(v.values())))}
-            for k, v in results.items()]
+        results[(rate, m, alpha, min_score)] = {s["name"]: replay_events(s, settings, thinned[rate, m, s["name"]])
+                                                for s in streams}
+
+    def named(setting: tuple) -> dict:
+        return dict(zip(("rate_hz", "min_frames", "alpha", "min_score"), setting))
+
+    rows = [{**named(k), **_summary(pooled_report(list(v.values())))} for k, v in results.items()]
     folds, held_out = [], []
     for name in names if len(names) > 1 else []:  # one stream: nothing to choose on but itself
         setting = choose(results, [n for n in names if n != name], min_f1)
         held_out.append(results[setting][name])
-        folds.append({"held_out": name, "rate_hz": setting[0], "alpha": setting[1], "min_score": setting[2],
-                      **_summary(results[setting][name])})
+        folds.append({"held_out": name, **named(setting), **_summary(results[setting][name])})
     on_all = choose(results, names, min_f1)
     return {
         "streams": names, "min_f1": min_f1, "grid": rows,
         "leave_one_stream_out": {"folds": folds, "pooled": _summary(pooled_report(held_out))} if folds else None,
-        "chosen_on_all": {"rate_hz": on_all[0], "alpha": on_all[1], "min_score": on_all[2],
-                          **_summary(pooled_report(list(results[on_all].values())))},
+        "chosen_on_all": {**named(on_all), **_summary(pooled_report(list(results[on_all].values())))},
         "first_correct_window": _quartiles([t for s in streams for t in first_correct_s(s)]),
+        # the same bound with fewer windows: those min_frames lets through (at the recorded rate)
+        "first_correct_window_by_min_frames": {
+            str(m): _quartiles([t for s in streams for t in first_correct_s(s, thin(s["windows"], 0.0, m))])
+            for m in min_frames},
         "recorded": {"replay": report.get("command"), "checkpoint": report.get("checkpoint")},
         "units": {"f1": "0..1", "edit": "percent", "frame_accuracy": "percent", "median_delay_s": "seconds"},
     }
@@ -165,27 +183,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("report", type=Path, help="report.json of `vg4d replay --verdicts` on labelled streams")
     p.add_argument("--out", required=True, type=Path, help="the JSON to write")
     p.add_argument("--rates", default="0", help="window rates (Hz, comma-separated; 0 = as recorded)")
+    p.add_argument("--min-frames", default="0",
+                   help="window.min_frames values (comma-separated, each at least the recorded; 0 = as recorded)")
     p.add_argument("--alphas", default="1.0,0.8,0.7,0.6,0.5")
     p.add_argument("--min-scores", default="0.3,0.4,0.5,0.6")
     p.add_argument("--min-f1", type=float, default=0.80, help="F1@50 a chosen setting must reach")
     args = p.parse_args(argv)
     try:
         report = json.loads(args.report.read_text(encoding="utf-8"))
-        out = sweep(report, _floats(args.rates), _floats(args.alphas), _floats(args.min_scores), args.min_f1)
+        min_frames = [int(x) for x in _floats(args.min_frames)]
+        if any(m < 0 for m in min_frames):
+            raise ValueError(f"--min-frames must be >= 0, got {args.min_frames!r}")
+        out = sweep(report, _floats(args.rates), _floats(args.alphas), _floats(args.min_scores), args.min_f1,
+                    min_frames)
     except (OSError, ValueError, KeyError) as exc:
         print(f"stream_sweep: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     save_json(args.out, out)
     for row in out["grid"]:
-        print(f"rate {row['rate_hz']:>4} alpha {row['alpha']:.2f} min_score {row['min_score']:.2f}: F1@50 "
-              f"{row['f1_at_50']:.3f} edit {row['edit']:.1f} frame {row['frame_accuracy']:.1f} % median delay "
-              f"{row['median_delay_s']} s missed {row['missed']}")
+        print(f"rate {row['rate_hz']:>4} min_frames {row['min_frames']} alpha {row['alpha']:.2f} "
+              f"min_score {row['min_score']:.2f}: F1@50 {row['f1_at_50']:.3f} edit {row['edit']:.1f} "
+              f"frame {row['frame_accuracy']:.1f} % median delay {row['median_delay_s']} s missed {row['missed']}")
     loso, chosen = out["leave_one_stream_out"], out["chosen_on_all"]
     if loso is not None:
         print(f"leave one stream out: F1@50 {loso['pooled']['f1_at_50']:.3f}, median delay "
               f"{loso['pooled']['median_delay_s']} s")
-    print(f"chosen on all streams: rate {chosen['rate_hz']} alpha {chosen['alpha']} min_score {chosen['min_score']}: "
-          f"F1@50 {chosen['f1_at_50']:.3f}, median delay {chosen['median_delay_s']} s")
+    print(f"chosen on all streams: rate {chosen['rate_hz']} min_frames {chosen['min_frames']} "
+          f"alpha {chosen['alpha']} min_score {chosen['min_score']}: F1@50 {chosen['f1_at_50']:.3f}, "
+          f"median delay {chosen['median_delay_s']} s")
     fc = out["first_correct_window"]
     print(f"first correct window after an action's start (recorded windows): p25 / median / p75 {fc['p25_s']} / "
           f"{fc['median_s']} / {fc['p75_s']} s, {fc['never']} actions never")
