@@ -233,3 +233,25 @@ def test_first_correct_window_is_the_first_window_inside_an_action_whose_top1_is
         {"stamp_ns": 21 * s, "status": "labelled", "probs": [0.7, 0.3]},  # the second action is never right
         {"stamp_ns": 23 * s, "status": "labelled", "probs": [0.1, 0.9]}]}  # after it: not counted
     assert first_correct_s(stream) == [1.25, None]
+
+
+def test_accuracy_by_frames_counts_the_windows_that_begin_inside_an_action_by_their_frames():
+    from vg4d_ros.programs.stream_sweep import accuracy_by_frames
+
+    s = 10**9
+    stream = {"class_names": ["a", "b"], "segments": [[10 * s, 12 * s, "a"]], "windows": [
+        {"stamp_ns": 10 * s + s // 2, "first_stamp_ns": 9 * s, "num_frames": 4, "status": "labelled",
+         "probs": [0.9, 0.1]},  # begins before the action: not counted
+        {"stamp_ns": 10 * s + s // 2, "first_stamp_ns": 10 * s, "num_frames": 4, "status": "labelled",
+         "probs": [0.3, 0.7]},  # 4 frames, wrong
+        {"stamp_ns": 11 * s, "first_stamp_ns": 10 * s, "num_frames": 8, "status": "labelled",
+         "probs": [0.6, 0.4]},  # 8 frames, right
+        {"stamp_ns": 11 * s, "first_stamp_ns": 10 * s, "num_frames": 8, "status": "still", "probs": None},
+        {"stamp_ns": 11 * s + s // 2, "first_stamp_ns": 10 * s, "num_frames": 8, "status": "labelled",
+         "probs": [0.2, 0.8]},  # 8 frames, wrong
+        {"stamp_ns": 13 * s, "first_stamp_ns": 10 * s + s, "num_frames": 9, "status": "labelled",
+         "probs": [0.9, 0.1]}]}  # ends after the action: not counted
+    got = accuracy_by_frames([stream])
+    assert list(got) == ["4", "8"]
+    assert got["4"] == {"windows": 1, "top1": 0.0, "mean_top_prob": 0.7}
+    assert got["8"]["windows"] == 2 and got["8"]["top1"] == 50.0 and abs(got["8"]["mean_top_prob"] - 0.7) < 1e-12

@@ -17,7 +17,9 @@ the real stream metrics (:func:`vg4d_ros.bags.streams.stream_report`), without i
 * ``--alphas`` x ``--min-scores``: :class:`~vg4d_ros.pipeline.events.EventSettings`.
 
 It reports every setting's pooled figures, how early the model is first right in each action (the first
-recorded window inside it whose top-1 is its label: a bound on the delay no event setting beats), and a
+recorded window inside it whose top-1 is its label: a bound on the delay no event setting beats), the
+top-1 of the windows that begin inside an action by their number of frames (how much of an action the
+model needs), and a
 **leave-one-stream-out** choice: for each stream, the
 setting chosen on the other streams (the shortest median delay among those with F1@50 >= ``--min-f1``;
 none: the best F1@50) is scored on that stream, and the held-out streams are pooled. That figure is what
@@ -112,6 +114,24 @@ def first_correct_s(stream: dict, windows: list[dict] | None = None) -> list[flo
     return out
 
 
+def accuracy_by_frames(streams: list[dict], max_frames: int = 30) -> dict:
+    """Top-1 of the windows that begin inside an action (their first frame in a labelled segment: after a
+    pause, the windows of its start, growing frame by frame), by their number of frames (at most
+    ``max_frames``): {frames: {"windows", "top1" (percent), "mean_top_prob"}} - how much of an action the
+    model needs to see."""
+    hits: dict[int, list] = {}
+    for s in streams:
+        names = s["class_names"]
+        for start, end, label in s["segments"]:
+            for w in s["windows"]:
+                if (w["status"] == "labelled" and w["probs"] is not None and start <= w["first_stamp_ns"]
+                        and w["stamp_ns"] <= end and w["num_frames"] <= max_frames):
+                    k = int(np.argmax(w["probs"]))
+                    hits.setdefault(int(w["num_frames"]), []).append((names[k] == label, float(w["probs"][k])))
+    return {str(n): {"windows": len(h), "top1": 100.0 * sum(ok for ok, _ in h) / len(h),
+                     "mean_top_prob": float(np.mean([p for _, p in h]))} for n, h in sorted(hits.items())}
+
+
 def _quartiles(values: list[float | None]) -> dict:
     found = [v for v in values if v is not None]
     q = np.percentile(found, [25, 50, 75]).tolist() if found else [None] * 3
@@ -168,6 +188,7 @@ def sweep(report: dict, rates: Sequence[float], alphas: Sequence[float], min_sco
         "first_correct_window_by_min_frames": {
             str(m): _quartiles([t for s in streams for t in first_correct_s(s, thin(s["windows"], 0.0, m))])
             for m in min_frames},
+        "accuracy_by_frames": accuracy_by_frames(streams),
         "recorded": {"replay": report.get("command"), "checkpoint": report.get("checkpoint")},
         "units": {"f1": "0..1", "edit": "percent", "frame_accuracy": "percent", "median_delay_s": "seconds"},
     }
