@@ -25,8 +25,8 @@ resume=()
 [ -f "$OUT/lite/last.pt" ] && resume=(--resume)
 $VG4D train --config config/train/msr_action3d_lite_bags.yaml --out "$OUT/lite" "${resume[@]}" \
     data_overrides.root="$OUT/cache" "$@"
-# the live checkpoint: 10 more epochs on random 20-100 % temporal crops of each training video, half of them
-# prefixes
+# the live checkpoint: 10 more epochs on random 10-100 % temporal crops of each training video, 3 in 4 of
+# them prefixes
 resume=()
 [ -f "$OUT/lite_crops/last.pt" ] && resume=(--resume)
 $VG4D train --config config/train/msr_action3d_lite_bags_crops.yaml --out "$OUT/lite_crops" "${resume[@]}" \
@@ -54,11 +54,11 @@ PYEOF
 $PY offline/msr_motion.py --bags "$OUT/bags" --checkpoint "$CKPT" --out "$RESULTS/motion_msr.json"
 # streaming settings (README "Streams": a sweep of rates and event settings): a window every 2/15 s of
 # message time (7.5 Hz, what a 2-core CPU keeps up with at 3 views), windows from half the window length on,
-# smoothing alpha 0.7 and no label below a smoothed probability of 0.4, and the still rule: min_motion 0.01,
+# smoothing alpha 0.5 and no label below a smoothed probability of 0.35, and the still rule: min_motion 0.01,
 # above the motion of MSR's own still moments (results/motion_msr.json)
 $VG4D replay "$OUT"/streams/s?? --checkpoint "$CKPT" --labels "$OUT/streams/labels.yaml" \
     --out "$OUT/stream_replay" --quiet --no-progress --no-segment-verdicts \
-    window.rate_hz=7.5 window.min_coverage=0.5 events.alpha=0.7 events.min_score=0.4 motion.min_motion=0.01
+    window.rate_hz=7.5 window.min_coverage=0.5 events.alpha=0.5 events.min_score=0.35 motion.min_motion=0.01
 mkdir -p "$RESULTS"
 $PY -m vg4d_ros.programs.stream_results --metrics "$OUT/lite_crops/eval/metrics.json" --replay "$OUT/replay/report.json" \
     --parity "$RESULTS/parity_msr.json" --stream-replay "$OUT/stream_replay/report.json" --stream "$RESULTS/stream_msr.json" \
