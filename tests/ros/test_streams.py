@@ -200,6 +200,13 @@ def test_verdicts_recorded_at_every_frame_thinned_to_a_rate_and_min_frames_equal
                     [rate], [1.0], [0.0], 0.8, [min_frames])["grid"][0]
         for key in ("f1_at_50", "edit", "median_delay_s", "events"):
             assert row[key] == report["summary"]["stream"][key], (rate, min_frames, key)
+    # what the recording cannot show is refused: fewer frames than it recorded from, a higher rate
+    recorded = {"config": {"window": {"min_frames": 3, "rate_hz": RATE_HZ}},
+                "bags": [{"name": "stream", "verdicts": {**report["bags"][0]["verdicts"], "windows": every}}]}
+    with pytest.raises(ValueError, match="window.min_frames=3"):
+        sweep(recorded, [RATE_HZ], [1.0], [0.0], 0.8, [2])
+    with pytest.raises(ValueError, match="window.rate_hz=30"):
+        sweep(recorded, [2 * RATE_HZ], [1.0], [0.0], 0.8, [3])
 
 
 def test_sweep_thins_windows_on_the_schedules_grid_and_chooses_on_the_other_streams():

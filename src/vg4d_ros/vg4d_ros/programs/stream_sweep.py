@@ -160,6 +160,15 @@ def sweep(report: dict, rates: Sequence[float], alphas: Sequence[float], min_sco
           min_f1: float, min_frames: Sequence[int] = (0,)) -> dict:
     """Every (rate, min_frames, alpha, min_score) on the recorded verdicts (see the module docstring)."""
     streams = recorded_streams(report)
+    # thinning can drop recorded windows, not add any: refuse what the recording cannot show
+    window = (report.get("config") or {}).get("window") or {}
+    recorded_min, recorded_rate = int(window.get("min_frames") or 0), float(window.get("rate_hz") or 0.0)
+    if any(0 < m < recorded_min for m in min_frames):
+        raise ValueError(f"--min-frames {list(min_frames)}: the replay recorded windows from "
+                         f"window.min_frames={recorded_min} on; replay with a smaller window.min_frames")
+    if recorded_rate > 0 and any(r > recorded_rate * (1 + 1e-9) for r in rates):
+        raise ValueError(f"--rates {list(rates)}: the replay recorded window.rate_hz={recorded_rate:g}; "
+                         f"replay at the highest rate to sweep")
     names = [s["name"] for s in streams]
     results = {}
     thinned = {(rate, m, s["name"]): thin(s["windows"], rate, m) for rate in rates for m in min_frames
