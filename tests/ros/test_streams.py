@@ -162,6 +162,11 @@ def test_recorded_verdicts_replayed_under_the_same_settings_give_the_replays_str
     plain = replay([out], config, ReplayOptions(labels=options.labels), None)
     with pytest.raises(ValueError, match="--verdicts"):
         sweep(plain, [0.0], [0.7], [0.3], 0.8)
+    # labels the checkpoint does not know (another dataset's labels file) are refused, named
+    foreign = {**report, "bags": [{**b, "verdicts": {**b["verdicts"], "segments": [
+        [s_, e_, "handshaking"] for s_, e_, _ in b["verdicts"]["segments"]]}} for b in report["bags"]]}
+    with pytest.raises(ValueError, match="handshaking"):
+        sweep(foreign, [0.0], [0.7], [0.3], 0.8)
     # one stream: no leave-one-out choice
     one = {**report, "bags": report["bags"][:1]}
     assert sweep(one, [0.0], [0.7], [0.3], 0.8)["leave_one_stream_out"] is None

@@ -61,6 +61,12 @@ def recorded_streams(report: dict) -> list[dict]:
     if not out:
         raise ValueError("the report has no recorded verdicts with labelled segments: replay the streams with "
                          "--verdicts and --labels (or a ground-truth topic)")
+    # a segment whose label the checkpoint does not know can never be detected: every setting would score 0
+    known = {n for s in out for n in s["class_names"]}
+    labels = {str(label) for s in out for _, _, label in s["segments"]}
+    if not labels & known:
+        raise ValueError(f"none of the labelled segments' labels {sorted(labels)} is a class of the checkpoint "
+                         f"(e.g. {sorted(known)[:3]}): the labels file is for another dataset or class list")
     return out
 
 
